@@ -1,0 +1,249 @@
+// Package capture owns the process's execution-trace flight recorder and
+// CPU sampling, and turns units of work into profiles.
+//
+// Capture is on demand and reference counted: the first [Manager.Start]
+// starts the flight recorder ([runtime/trace.FlightRecorder]) and CPU
+// profiling (unless someone else already has CPU profiling on: then their
+// samples are used), and the last capture to finish stops them. Each unit of
+// work runs in a runtime/trace task. When units finish, one background
+// worker snapshots the recorder once for all of them and extracts each
+// unit's profile from that shared snapshot.
+//
+// Only one flight recorder may exist per process; starting a capture while
+// another one runs (someone else's, or a second Manager's) is an error, never
+// a panic or a hang.
+package capture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/reqprof/reqprof/internal/tracedec"
+	"github.com/reqprof/reqprof/profile"
+)
+
+// Config sets the flight recorder's bounds. The zero value is sensible.
+type Config struct {
+	// MaxBytes bounds the recorder's buffer (default 64 MiB). Work whose
+	// trace does not fit cannot be profiled whole: its capture fails with
+	// an error saying so.
+	MaxBytes uint64
+	// MinAge is how much recent trace the recorder keeps at least (default
+	// 1 minute), bounded by MaxBytes.
+	MinAge time.Duration
+	// NoCPU disables CPU sampling: running time is then attributed from the
+	// stacks at state changes only. Use it when the process takes its own
+	// CPU profiles (runtime/pprof allows one at a time).
+	NoCPU bool
+}
+
+// Manager runs captures. Use [Default] unless you need other settings;
+// only one Manager can be capturing at a time in a process.
+type Manager struct {
+	cfg Config
+
+	mu       sync.Mutex
+	refs     int
+	fr       *trace.FlightRecorder
+	cpuOwned bool
+	pending  []*Capture
+	working  bool
+
+	seq atomic.Uint64
+}
+
+// NewManager returns a Manager with the given settings.
+func NewManager(cfg Config) *Manager {
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = 64 << 20
+	}
+	if cfg.MinAge == 0 {
+		cfg.MinAge = time.Minute
+	}
+	return &Manager{cfg: cfg}
+}
+
+// Default is the process's capture manager, used by reqprof.Do and the
+// HTTP middleware.
+var Default = NewManager(Config{})
+
+// ErrRecorderBusy is returned (wrapped) when the flight recorder cannot be
+// started because another one is active in the process.
+var ErrRecorderBusy = errors.New("another execution-trace flight recorder is active in this process (only one may run at a time)")
+
+// Capture is one unit of work being profiled.
+type Capture struct {
+	m     *Manager
+	id    string
+	name  string
+	task  *trace.Task
+	start time.Time
+	done  func(*profile.Profile, error)
+	once  atomic.Bool
+}
+
+// Start begins a capture named name (the unit's name: "GET /users/{id}",
+// a job's name). Run the work with the returned context and call
+// [Capture.Stop] or [Capture.StopFunc] when it ends, in all cases, or the
+// recorder keeps running.
+func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Capture, error) {
+	if err := m.acquire(); err != nil {
+		return ctx, nil, err
+	}
+	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
+	ctx, c.task = trace.NewTask(ctx, name)
+	trace.Log(ctx, tracedec.LogCategory, c.id)
+	c.start = time.Now()
+	return ctx, c, nil
+}
+
+// acquire takes a reference on the recorder, starting it if needed.
+func (m *Manager) acquire() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs > 0 {
+		m.refs++
+		return nil
+	}
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: m.cfg.MinAge, MaxBytes: m.cfg.MaxBytes})
+	if err := fr.Start(); err != nil {
+		return fmt.Errorf("reqprof: cannot start the flight recorder: %w: %v", ErrRecorderBusy, err)
+	}
+	m.fr = fr
+	m.cpuOwned = false
+	if !m.cfg.NoCPU {
+		// An error means someone else is profiling the CPU: their samples
+		// reach the trace too.
+		m.cpuOwned = pprof.StartCPUProfile(io.Discard) == nil
+	}
+	m.refs = 1
+	return nil
+}
+
+// release drops n references, stopping the recorder with the last one.
+// m.mu must be held.
+func (m *Manager) release(n int) {
+	m.refs -= n
+	if m.refs > 0 {
+		return
+	}
+	if m.cpuOwned {
+		pprof.StopCPUProfile()
+		m.cpuOwned = false
+	}
+	if m.fr != nil {
+		m.fr.Stop()
+		m.fr = nil
+	}
+}
+
+// Active reports whether the manager's recorder is running.
+func (m *Manager) Active() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.refs > 0
+}
+
+// ID returns the capture's id, unique in the process.
+func (c *Capture) ID() string { return c.id }
+
+// Stop ends the capture and waits for its profile.
+func (c *Capture) Stop() (*profile.Profile, error) {
+	type result struct {
+		p   *profile.Profile
+		err error
+	}
+	ch := make(chan result, 1)
+	c.StopFunc(func(p *profile.Profile, err error) { ch <- result{p, err} })
+	r := <-ch
+	return r.p, r.err
+}
+
+// StopFunc ends the capture and returns at once; done is called from the
+// background worker with the profile when it is ready. Calling it more than
+// once, or after Stop, reports an error through done.
+func (c *Capture) StopFunc(done func(*profile.Profile, error)) {
+	if !c.once.CompareAndSwap(false, true) {
+		done(nil, errors.New("reqprof: capture already stopped"))
+		return
+	}
+	c.task.End()
+	c.done = done
+	m := c.m
+	m.mu.Lock()
+	m.pending = append(m.pending, c)
+	start := !m.working
+	m.working = true
+	m.mu.Unlock()
+	if start {
+		go m.work()
+	}
+}
+
+// work snapshots the recorder for every finished capture and extracts them,
+// until none is pending.
+func (m *Manager) work() {
+	for {
+		m.mu.Lock()
+		batch := m.pending
+		m.pending = nil
+		if len(batch) == 0 {
+			m.working = false
+			m.mu.Unlock()
+			return
+		}
+		fr := m.fr
+		m.mu.Unlock()
+
+		results, err := m.snapshot(fr, batch)
+
+		m.mu.Lock()
+		m.release(len(batch))
+		m.mu.Unlock()
+		for i, c := range batch {
+			if err != nil {
+				c.done(nil, err)
+				continue
+			}
+			c.done(results[i].Profile, results[i].Err)
+		}
+	}
+}
+
+func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]tracedec.Result, error) {
+	var buf bytes.Buffer
+	if _, err := fr.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("reqprof: snapshot of the flight recorder: %w", err)
+	}
+	reqs := make([]tracedec.Request, len(batch))
+	for i, c := range batch {
+		reqs[i] = tracedec.Request{ID: c.id, Name: c.name}
+	}
+	results, err := tracedec.Extract(buf.Bytes(), reqs)
+	if err != nil {
+		return nil, fmt.Errorf("reqprof: %w", err)
+	}
+	host, _ := os.Hostname()
+	for i := range results {
+		if p := results[i].Profile; p != nil {
+			p.GoVersion = runtime.Version()
+			p.Host = host
+		}
+		if results[i].Err != nil {
+			results[i].Err = fmt.Errorf("reqprof: %w (the flight recorder keeps at most %d MiB and %s of trace; raise capture.Config.MaxBytes or MinAge for longer work)",
+				results[i].Err, m.cfg.MaxBytes>>20, m.cfg.MinAge)
+		}
+	}
+	return results, nil
+}

@@ -1,0 +1,102 @@
+package tracedec
+
+import (
+	"unsafe"
+
+	"github.com/reqprof/reqprof/profile"
+	xtrace "golang.org/x/exp/trace"
+)
+
+// interner builds a profile's frame and stack tables, deduplicated.
+type interner struct {
+	handles [2]map[xtrace.Stack]profile.StackID // [trimmed]
+	keys    map[string]profile.StackID
+	frames  map[profile.Frame]profile.FrameID
+	commons map[[2]profile.StackID]profile.StackID
+	buf     []profile.FrameID
+}
+
+func newInterner() *interner {
+	return &interner{
+		handles: [2]map[xtrace.Stack]profile.StackID{{}, {}},
+		keys:    map[string]profile.StackID{"": 0},
+		frames:  map[profile.Frame]profile.FrameID{},
+		commons: map[[2]profile.StackID]profile.StackID{},
+	}
+}
+
+// stack interns s, outermost frame first. With trim, trailing frames of the
+// profiling machinery (runtime/trace, reqprof) are dropped.
+func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile.StackID {
+	if s == xtrace.NoStack {
+		return 0
+	}
+	ti := 0
+	if trim {
+		ti = 1
+	}
+	if id, ok := in.handles[ti][s]; ok {
+		return id
+	}
+	fs := in.buf[:0]
+	for f := range s.Frames() {
+		fr := profile.Frame{Func: f.Func, File: f.File, Line: int(f.Line)}
+		id, ok := in.frames[fr]
+		if !ok {
+			id = profile.FrameID(len(p.Frames))
+			p.Frames = append(p.Frames, fr)
+			in.frames[fr] = id
+		}
+		fs = append(fs, id)
+	}
+	// Leaf first in the trace; outermost first in the model.
+	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
+		fs[i], fs[j] = fs[j], fs[i]
+	}
+	// CPU samples carry the goroutine's outermost runtime.goexit frame;
+	// other stacks do not. Drop it so that the two agree.
+	if len(fs) > 0 && p.Frames[fs[0]].Func == "runtime.goexit" {
+		fs = fs[1:]
+	}
+	if trim {
+		for len(fs) > 0 && profile.IsHarness(p.Frames[fs[len(fs)-1]].Func) {
+			fs = fs[:len(fs)-1]
+		}
+	}
+	in.buf = fs
+	id := in.intern(p, fs)
+	in.handles[ti][s] = id
+	return id
+}
+
+func (in *interner) intern(p *profile.Profile, fs []profile.FrameID) profile.StackID {
+	key := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(fs))), len(fs)*int(unsafe.Sizeof(fs[0])))
+	if id, ok := in.keys[key]; ok {
+		return id
+	}
+	own := append([]profile.FrameID(nil), fs...)
+	id := profile.StackID(len(p.Stacks))
+	p.Stacks = append(p.Stacks, profile.Stack{Frames: own})
+	in.keys[string([]byte(key))] = id
+	return id
+}
+
+// common interns the longest common prefix of stacks x and y.
+func (in *interner) common(p *profile.Profile, x, y profile.StackID) profile.StackID {
+	if x > y {
+		x, y = y, x
+	}
+	k := [2]profile.StackID{x, y}
+	if id, ok := in.commons[k]; ok {
+		return id
+	}
+	a, b := p.Stacks[x].Frames, p.Stacks[y].Frames
+	n := 0
+	// Frames of one function at different lines are the same call.
+	for n < len(a) && n < len(b) && (a[n] == b[n] || p.Frames[a[n]].Func == p.Frames[b[n]].Func) {
+		n++
+	}
+	id := in.intern(p, a[:n])
+	in.commons[k] = id
+	return id
+}

@@ -1,0 +1,226 @@
+// Package profile is reqprof's data model: what one profiled unit of work
+// (an HTTP request, a job, a test) did, goroutine by goroutine, nanosecond by
+// nanosecond.
+//
+// A [Profile] holds flat records — goroutines, their state intervals, CPU
+// samples, user regions and logs — over deduplicated frame and stack tables.
+// Flat records are the truth; call trees, flame graphs and timelines are views
+// derived from them (package view). Every decoded profile is checked with
+// [Profile.CheckValid].
+//
+// All times are nanoseconds relative to the start of the profile's window
+// ([Profile.Start]), so a profile is self-contained and can be rendered
+// anywhere, later, from its native file ([Profile.Encode], [Decode]).
+package profile
+
+import (
+	"fmt"
+	"time"
+)
+
+// Profile is one profiled unit of work.
+type Profile struct {
+	// Name is the unit's name: "GET /users/{id}", a job name, a test name.
+	Name string
+	// Start is the wall-clock time at which the window starts, converted
+	// from the execution trace's clock.
+	Start time.Time
+	// Duration is the length of the window: the wall time of the work.
+	Duration int64
+	// GoVersion and Host describe the process that was profiled.
+	GoVersion string
+	Host      string
+	// Attrs holds free-form metadata in a stable order (HTTP method, route,
+	// status, ...).
+	Attrs []Attr
+
+	// Goroutines lists the goroutines of the work, the root first, then in
+	// creation order; goroutines that are not part of the work but woke one
+	// of its goroutines follow with Member false.
+	Goroutines []Goroutine
+	// Samples are the CPU profile samples taken on member goroutines.
+	Samples []Sample
+	// Regions are user regions (runtime/trace.WithRegion, StartRegion).
+	Regions []Region
+	// Logs are user logs (runtime/trace.Log).
+	Logs []Log
+
+	// Frames and Stacks are the deduplicated tables every StackID and
+	// FrameID refers to. Stacks[0] is the empty stack.
+	Frames []Frame
+	Stacks []Stack
+
+	// Base is the stack at which the work began on the root goroutine,
+	// outside the work itself (the caller of reqprof.Do, the HTTP server's
+	// frames). Views strip it from the root goroutine's stacks.
+	Base StackID
+
+	// Warnings are notes on how the profile was made that a reader should
+	// know (CPU samples unavailable, a goroutine that outlived the window).
+	Warnings []string
+}
+
+// Attr is a metadata key and value.
+type Attr struct {
+	Key, Value string
+}
+
+// Attr returns the value of the attribute named key, or "".
+func (p *Profile) Attr(key string) string {
+	for _, a := range p.Attrs {
+		if a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// SetAttr sets the attribute named key, replacing an existing one.
+func (p *Profile) SetAttr(key, value string) {
+	for i := range p.Attrs {
+		if p.Attrs[i].Key == key {
+			p.Attrs[i].Value = value
+			return
+		}
+	}
+	p.Attrs = append(p.Attrs, Attr{key, value})
+}
+
+// FrameID indexes Profile.Frames.
+type FrameID int32
+
+// StackID indexes Profile.Stacks. The zero StackID is the empty stack.
+type StackID int32
+
+// Frame is one function frame: a code location.
+type Frame struct {
+	Func string // fully qualified function name, "net/http.(*conn).serve"
+	File string
+	Line int
+}
+
+// Stack is a call stack, outermost caller first.
+type Stack struct {
+	Frames []FrameID
+}
+
+// Goroutine is one goroutine's life inside the window.
+type Goroutine struct {
+	ID int64
+	// Parent is the goroutine that created this one, 0 for the root and for
+	// goroutines created before the window.
+	Parent int64
+	// Member is true for the root and every goroutine it created,
+	// transitively, during the window. Non-members are included only because
+	// they woke a member (the critical path follows them).
+	Member bool
+	// CreatedAt is the parent's stack at the go statement (members only).
+	CreatedAt StackID
+	// Entry is the goroutine's stack when it started: its entry function.
+	Entry StackID
+	// Start and End bound the goroutine's life inside the window.
+	Start, End int64
+	// Exited reports whether the goroutine ended before the window did.
+	Exited bool
+	// Intervals cover [Start, End) exactly, in time order, without gaps or
+	// overlaps.
+	Intervals []Interval
+}
+
+// EntryFunc returns the function the goroutine started in, or "".
+func (p *Profile) EntryFunc(g *Goroutine) string {
+	s := p.Stacks[g.Entry].Frames
+	if len(s) == 0 {
+		return ""
+	}
+	return p.Frames[s[len(s)-1]].Func
+}
+
+// State is a goroutine's scheduling state.
+type State uint8
+
+const (
+	Running  State = iota + 1 // on a CPU
+	Runnable                  // ready, waiting for a CPU (scheduler latency)
+	Waiting                   // blocked; Interval.Reason says on what
+	Syscall                   // in a system call
+)
+
+var stateNames = [...]string{"", "running", "runnable", "waiting", "syscall"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) && s != 0 {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Interval is a stretch of one goroutine's time in one state at one stack.
+type Interval struct {
+	Start, End int64
+	State      State
+	// Reason is the runtime's reason for a Waiting interval ("sleep",
+	// "network", "chan receive", "sync", "select", ...).
+	Reason string
+	// Stack is where the goroutine was: the stack at which it blocked, or,
+	// for Running intervals, the stack observed by a CPU sample or at a
+	// state transition.
+	Stack StackID
+	// Inferred marks a Running interval that no CPU sample observed: its
+	// stack is the part common to the stacks known at its two ends.
+	Inferred bool
+	// Waker is the goroutine that made a Waiting interval end (0 when the
+	// runtime itself did: timers, the network poller).
+	Waker int64
+}
+
+// Duration returns the interval's length.
+func (iv Interval) Duration() int64 { return iv.End - iv.Start }
+
+// Sample is a CPU profile sample.
+type Sample struct {
+	Time      int64
+	Goroutine int64
+	Stack     StackID
+}
+
+// Region is a user region (runtime/trace.WithRegion) on one goroutine.
+type Region struct {
+	Goroutine  int64
+	Type       string
+	Start, End int64
+	// Stack is where the region began, without runtime/trace's own frames.
+	Stack StackID
+}
+
+// Log is a user log message (runtime/trace.Log).
+type Log struct {
+	Goroutine int64
+	Time      int64
+	Category  string
+	Message   string
+}
+
+// harnessPrefixes are the packages whose frames wrap the user's work rather
+// than being part of it: runtime/trace's task and region calls and reqprof's
+// own entry points.
+var harnessPrefixes = []string{
+	"runtime/trace.",
+	"github.com/reqprof/reqprof.",
+	"github.com/reqprof/reqprof/capture.",
+	"github.com/reqprof/reqprof/middleware.",
+	"github.com/reqprof/reqprof/sqlprof.",
+}
+
+// IsHarness reports whether fn, a fully qualified function name, belongs to
+// the machinery around the profiled work (runtime/trace, reqprof itself)
+// rather than to the work. Views hide such frames at the top of the root
+// goroutine's stacks.
+func IsHarness(fn string) bool {
+	for _, p := range harnessPrefixes {
+		if len(fn) > len(p) && fn[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}

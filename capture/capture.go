@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -239,6 +240,9 @@ func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]traced
 		if p := results[i].Profile; p != nil {
 			p.GoVersion = runtime.Version()
 			p.Host = host
+			if m := mainModule(); m != "" {
+				p.SetAttr(profile.ModuleAttr, m)
+			}
 		}
 		if results[i].Err != nil {
 			results[i].Err = fmt.Errorf("reqprof: %w (the flight recorder keeps at most %d MiB and %s of trace; raise capture.Config.MaxBytes or MinAge for longer work)",
@@ -247,3 +251,10 @@ func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]traced
 	}
 	return results, nil
 }
+
+var mainModule = sync.OnceValue(func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Path
+	}
+	return ""
+})

@@ -3,6 +3,7 @@ package profile
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -72,7 +73,9 @@ const (
 // against decompression bombs. It is a variable for tests.
 var maxDecodedSize int64 = 1 << 30
 
-// Encode writes p to w in the native .reqprof format, gzip-compressed.
+// Encode writes p to w in the native .reqprof format: a gzip stream holding
+// the line "reqprof profile" and a JSON document whose "format" is "reqprof"
+// and whose "version" is [FormatVersion].
 //
 // Encode first checks p with [Profile.CheckValid] and refuses to write an
 // invalid profile, so whatever it writes, [Decode] reads back. Start must lie
@@ -113,20 +116,22 @@ func (p *Profile) Encode(w io.Writer) error {
 // is invalid. Files that decompress to more than 1 GiB are rejected.
 func Decode(r io.Reader) (*Profile, error) {
 	br := bufio.NewReader(r)
-	head, _ := br.Peek(len(magic))
+	head, err := br.Peek(len(magic))
 	switch {
-	case len(head) == 0:
+	case len(head) == 0 && err == io.EOF:
 		return nil, errors.New("not a reqprof file: empty input")
+	case len(head) < len(magic) && err != nil && err != io.EOF:
+		return nil, fmt.Errorf("reading reqprof file: %w", err)
 	case len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b:
 		return nil, errors.New("not a reqprof file: not gzip-compressed" + guessFormat(head))
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
-		return nil, corrupt(err)
+		return nil, readError(err)
 	}
 	body, err := io.ReadAll(io.LimitReader(zr, maxDecodedSize+1))
 	if err != nil {
-		return nil, corrupt(err)
+		return nil, readError(err)
 	}
 	if int64(len(body)) > maxDecodedSize {
 		return nil, fmt.Errorf("reqprof file too large: decompresses to more than %s (limit against decompression bombs)", formatSize(maxDecodedSize))
@@ -172,8 +177,19 @@ func Decode(r io.Reader) (*Profile, error) {
 	return p, nil
 }
 
+// readError describes an error reading the gzip stream: damage to it, or a
+// failure of the underlying reader.
+func readError(err error) error {
+	var flateErr flate.CorruptInputError
+	if err == io.EOF || err == io.ErrUnexpectedEOF || err == gzip.ErrHeader ||
+		err == gzip.ErrChecksum || errors.As(err, &flateErr) {
+		return corrupt(err)
+	}
+	return fmt.Errorf("reading reqprof file: %w", err)
+}
+
 func corrupt(err error) error {
-	if err == io.ErrUnexpectedEOF {
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
 		return fmt.Errorf("corrupt reqprof file: truncated: %w", err)
 	}
 	return fmt.Errorf("corrupt reqprof file: %w", err)
@@ -204,6 +220,64 @@ func formatSize(n int64) string {
 }
 
 // Wire structs. The exported model carries no encoding tags; these mirror it.
+
+// The model's shapes as this file (and text.go) handle them: a change to a
+// type in profile.go fails to compile here until the codec, the text dump
+// and CheckValid have been updated to match (and, for the codec, perhaps
+// FormatVersion incremented).
+var _ = [...]any{
+	struct {
+		Name            string
+		Start           time.Time
+		Duration        int64
+		GoVersion, Host string
+		Attrs           []Attr
+		Goroutines      []Goroutine
+		Samples         []Sample
+		Regions         []Region
+		Logs            []Log
+		Frames          []Frame
+		Stacks          []Stack
+		Base            StackID
+		Warnings        []string
+	}(Profile{}),
+	struct{ Key, Value string }(Attr{}),
+	struct {
+		Func, File string
+		Line       int
+	}(Frame{}),
+	struct{ Frames []FrameID }(Stack{}),
+	struct {
+		ID, Parent       int64
+		Member           bool
+		CreatedAt, Entry StackID
+		Start, End       int64
+		Exited           bool
+		Intervals        []Interval
+	}(Goroutine{}),
+	struct {
+		Start, End int64
+		State      State
+		Reason     string
+		Stack      StackID
+		Inferred   bool
+		Waker      int64
+	}(Interval{}),
+	struct {
+		Time, Goroutine int64
+		Stack           StackID
+	}(Sample{}),
+	struct {
+		Goroutine  int64
+		Type       string
+		Start, End int64
+		Stack      StackID
+	}(Region{}),
+	struct {
+		Goroutine, Time   int64
+		Category, Message string
+	}(Log{}),
+}
 
 type wireHeader struct {
 	Format  string `json:"format"`

@@ -60,6 +60,10 @@ type Profile struct {
 	Warnings []string
 }
 
+// ModuleAttr is the attribute holding the profiled program's main module
+// path, which decides what is user code and what is library code.
+const ModuleAttr = "go.module"
+
 // Attr is a metadata key and value.
 type Attr struct {
 	Key, Value string

@@ -93,9 +93,8 @@ func (p *Profile) CheckValid() error {
 				return fmt.Errorf("profile: goroutine %d: parent %d is not in the profile", g.ID, g.Parent)
 			case j >= i:
 				return fmt.Errorf("profile: goroutine %d: parent %d is listed after it (index %d >= %d)", g.ID, g.Parent, j, i)
-			case !p.Goroutines[j].Member:
-				return fmt.Errorf("profile: goroutine %d: parent %d is not a member", g.ID, g.Parent)
 			}
+			// Members come first, so a parent listed earlier is a member.
 		}
 		if err := p.checkStack(g.CreatedAt); err != nil {
 			return fmt.Errorf("profile: goroutine %d: created-at %w", g.ID, err)

@@ -1,0 +1,64 @@
+// Package render holds what every renderer shares: the options that choose
+// the view and transform its tree.
+package render
+
+import (
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/view"
+)
+
+// Options choose what a renderer shows. The zero value shows the critical
+// path, merged, with library frames grouped by the profile's main module.
+type Options struct {
+	// View is the view to render (default view.Critical).
+	View view.Kind
+	// NoGroup keeps library and runtime frames instead of folding them.
+	NoGroup bool
+	// User decides which functions are user code; nil uses the main module
+	// recorded in the profile.
+	User view.UserCode
+	// Threshold drops call-tree nodes below this fraction of the total
+	// (0.005 is half a percent); renderers that keep every sample ignore it.
+	Threshold float64
+	// TimeOrder keeps the tree in time order instead of merging repeated
+	// calls.
+	TimeOrder bool
+	// Color and Unicode are for terminal output.
+	Color, Unicode bool
+}
+
+// UserCode returns o.User, or the default for p.
+func (o Options) UserCode(p *profile.Profile) view.UserCode {
+	if o.User != nil {
+		return o.User
+	}
+	return view.UserModule(p.Attr(profile.ModuleAttr))
+}
+
+// Trees returns the view's timelines and a call tree for each, with the
+// options' transforms applied.
+func (o Options) Trees(p *profile.Profile) ([]view.Timeline, []*view.Node, error) {
+	tls, err := view.Timelines(p, o.View)
+	if err != nil {
+		return nil, nil, err
+	}
+	trees := make([]*view.Node, len(tls))
+	for i, tl := range tls {
+		name := p.Name
+		if len(tls) > 1 || o.View == view.All {
+			name = tl.Name
+		}
+		n := view.Tree(name, tl.Segments, o.TimeOrder)
+		if !o.NoGroup {
+			view.GroupLibrary(n, o.UserCode(p))
+		}
+		if o.Threshold > 0 {
+			view.Prune(n, int64(o.Threshold*float64(n.Total)))
+		}
+		if !o.TimeOrder {
+			n.SortByTotal()
+		}
+		trees[i] = n
+	}
+	return tls, trees, nil
+}

@@ -1,0 +1,194 @@
+package reqprof
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/text"
+	"github.com/reqprof/reqprof/view"
+)
+
+// Profile is one profiled unit of work. The model is in the embedded
+// [profile.Profile]; views derived from it are in package view.
+type Profile struct {
+	*profile.Profile
+}
+
+// Do runs fn, exactly once, with a context carrying a runtime/trace task,
+// and returns the profile of fn and every goroutine it started.
+//
+// fn's error is returned as is when the profile was made; when profiling
+// failed (another flight recorder is active, the work outgrew the
+// recorder's window), the returned error joins fn's error and the
+// profiling error, and the profile is nil. A panic in fn propagates after
+// the capture is released.
+func Do(ctx context.Context, name string, fn func(context.Context) error) (*Profile, error) {
+	return DoWith(capture.Default, ctx, name, fn)
+}
+
+// DoWith is [Do] with a given capture manager.
+func DoWith(m *capture.Manager, ctx context.Context, name string, fn func(context.Context) error) (*Profile, error) {
+	cctx, c, cerr := m.Start(ctx, name)
+	if cerr != nil {
+		return nil, errors.Join(fn(ctx), cerr)
+	}
+	var fnErr error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.StopFunc(func(*profile.Profile, error) {})
+				panic(r)
+			}
+		}()
+		fnErr = fn(cctx)
+	}()
+	p, perr := c.Stop()
+	if perr != nil {
+		return nil, errors.Join(fnErr, perr)
+	}
+	return &Profile{p}, fnErr
+}
+
+// Load reads a profile from its native file (FormatReqprof).
+func Load(r io.Reader) (*Profile, error) {
+	p, err := profile.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return &Profile{p}, nil
+}
+
+// Format is an output format.
+type Format string
+
+const (
+	// FormatText is a console call tree.
+	FormatText Format = "text"
+	// FormatReqprof is the native file, which Load reads back.
+	FormatReqprof Format = "reqprof"
+)
+
+// View selects a view of the profile.
+type View = view.Kind
+
+// The views.
+const (
+	ViewCritical   View = view.Critical
+	ViewGoroutines View = view.Goroutines
+	ViewAll        View = view.All
+)
+
+type formatInfo struct {
+	ext, contentType string
+	write            func(w io.Writer, p *profile.Profile, o render.Options) error
+}
+
+var formats = map[Format]formatInfo{
+	FormatText:    {text.Extension, text.ContentType, text.Render},
+	FormatReqprof: {".reqprof", "application/octet-stream", func(w io.Writer, p *profile.Profile, _ render.Options) error { return p.Encode(w) }},
+}
+
+// Formats returns the output formats, sorted.
+func Formats() []Format {
+	out := make([]Format, 0, len(formats))
+	for f := range formats {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ParseFormat checks a format name, returning an error that lists the valid
+// ones.
+func ParseFormat(s string) (Format, error) {
+	f := Format(strings.ToLower(strings.TrimSpace(s)))
+	if _, ok := formats[f]; ok {
+		return f, nil
+	}
+	names := make([]string, 0, len(formats))
+	for _, f := range Formats() {
+		names = append(names, string(f))
+	}
+	return "", fmt.Errorf("reqprof: unknown format %q (valid: %s)", s, strings.Join(names, ", "))
+}
+
+// Extension returns the file name extension of the format, with its dot.
+func (f Format) Extension() string { return formats[f].ext }
+
+// ContentType returns the format's MIME type.
+func (f Format) ContentType() string { return formats[f].contentType }
+
+// WriteOptions choose what Write shows. The zero value is the critical
+// path with library frames grouped.
+type WriteOptions struct {
+	// View is the view to render (default ViewCritical).
+	View View
+	// NoGroup keeps library and runtime frames instead of folding them.
+	NoGroup bool
+	// UserCode is a regular expression of the functions that are user
+	// code; "" means the profiled program's main module.
+	UserCode string
+	// Threshold drops call-tree nodes below this share of the total (0.01
+	// is one percent); 0 uses the format's default.
+	Threshold float64
+	// TimeOrder keeps call trees in time order instead of merging calls.
+	TimeOrder bool
+	// Color forces colour and Unicode in text output; by default they are
+	// on when writing to a terminal.
+	Color *bool
+}
+
+// Write renders the profile in format f with default options.
+func (p *Profile) Write(w io.Writer, f Format) error {
+	return p.WriteWith(w, f, WriteOptions{})
+}
+
+// WriteWith renders the profile in format f.
+func (p *Profile) WriteWith(w io.Writer, f Format, o WriteOptions) error {
+	fi, ok := formats[f]
+	if !ok {
+		_, err := ParseFormat(string(f))
+		return err
+	}
+	ro := render.Options{View: o.View, NoGroup: o.NoGroup, Threshold: o.Threshold, TimeOrder: o.TimeOrder}
+	if !slices.Contains(view.Kinds, o.View) && o.View != "" {
+		return fmt.Errorf("reqprof: unknown view %q (valid: critical, goroutines, all)", o.View)
+	}
+	if o.UserCode != "" {
+		re, err := regexp.Compile(o.UserCode)
+		if err != nil {
+			return fmt.Errorf("reqprof: user code pattern: %w", err)
+		}
+		ro.User = view.UserRegexp(re)
+	}
+	if o.Color != nil {
+		ro.Color, ro.Unicode = *o.Color, *o.Color
+	} else if isTerminal(w) {
+		ro.Color, ro.Unicode = true, true
+	}
+	if p == nil || p.Profile == nil {
+		return errors.New("reqprof: nil profile")
+	}
+	return fi.write(w, p.Profile, ro)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,242 @@
+package view
+
+import (
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Node is a node of a call tree. Times are nanoseconds.
+type Node struct {
+	Frame Frame
+	// Total is the time of the node and everything under it; Self the time
+	// at the node itself.
+	Total, Self int64
+	// Inferred is the part of Total that is running time no CPU sample
+	// observed (attributed from the stacks at its two ends).
+	Inferred int64
+	// Count is how many separate stretches of time reached the node: for a
+	// wait pseudo-frame, the number of waits.
+	Count int
+	// Hidden lists the library frames folded into this node by
+	// GroupLibrary, outermost first.
+	Hidden   []Frame
+	Children []*Node
+
+	lastEnd int64
+}
+
+// key identifies a node among its siblings: a function by name and file
+// (not line: one call tree node per function), a pseudo-frame by its text.
+func (f Frame) key() Frame {
+	return Frame{Name: f.Name, File: f.File, Kind: f.Kind}
+}
+
+// Tree builds the call tree of a timeline's segments under a root node
+// named name. With timeOrder, only consecutive segments that share frames are
+// merged, so the tree reads in time order; otherwise every call of a
+// function at the same place merges into one node (a flame graph).
+func Tree(name string, segs []Segment, timeOrder bool) *Node {
+	root := &Node{Frame: Frame{Name: name, Kind: Func}}
+	for _, s := range segs {
+		d := s.End - s.Start
+		if d <= 0 {
+			continue
+		}
+		n := root
+		n.add(d, s)
+		for _, f := range s.Path {
+			n = n.child(f, timeOrder)
+			n.add(d, s)
+		}
+		n.Self += d
+	}
+	return root
+}
+
+func (n *Node) add(d int64, s Segment) {
+	n.Total += d
+	if s.Inferred {
+		n.Inferred += d
+	}
+	// A stretch is re-entered when a segment does not continue the last
+	// one (one wait cut into pieces by the critical path counts once).
+	if n.Count == 0 || s.Start != n.lastEnd {
+		n.Count++
+	}
+	n.lastEnd = s.End
+}
+
+func (n *Node) child(f Frame, timeOrder bool) *Node {
+	k := f.key()
+	if timeOrder {
+		if l := len(n.Children); l > 0 && n.Children[l-1].Frame.key() == k {
+			return n.Children[l-1]
+		}
+	} else {
+		for _, c := range n.Children {
+			if c.Frame.key() == k {
+				return c
+			}
+		}
+	}
+	c := &Node{Frame: f}
+	n.Children = append(n.Children, c)
+	return c
+}
+
+// SortByTotal orders every node's children by decreasing total time (ties
+// by name), for merged trees.
+func (n *Node) SortByTotal() {
+	slices.SortStableFunc(n.Children, func(a, b *Node) int {
+		if a.Total != b.Total {
+			if a.Total > b.Total {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Frame.Name, b.Frame.Name)
+	})
+	for _, c := range n.Children {
+		c.SortByTotal()
+	}
+}
+
+// Walk calls fn for n and every node under it, depth first, with its depth.
+func (n *Node) Walk(fn func(n *Node, depth int)) {
+	n.walk(fn, 0)
+}
+
+func (n *Node) walk(fn func(*Node, int), d int) {
+	fn(n, d)
+	for _, c := range n.Children {
+		c.walk(fn, d+1)
+	}
+}
+
+// --- transforms ---------------------------------------------------------------
+
+// UserCode decides which function frames are the user's own code; the
+// others are library or runtime frames that GroupLibrary folds.
+type UserCode func(funcName string) bool
+
+// MainModule returns the main module's path from the build info, "" when
+// unknown.
+var MainModule = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	return bi.Main.Path
+})
+
+// UserModule treats as user code the functions of module (and its _test
+// packages) and of package main. With module "", only package main and
+// packages whose path does not look like a module path (no dot in the first
+// element, and not the standard library) count; so without a module, code
+// outside the standard library is the user's.
+func UserModule(module string) UserCode {
+	return func(fn string) bool {
+		if strings.HasPrefix(fn, "main.") {
+			return true
+		}
+		if module != "" && module != "command-line-arguments" {
+			if rest, ok := strings.CutPrefix(fn, module); ok {
+				return strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "/") || strings.HasPrefix(rest, "_test.")
+			}
+			return false
+		}
+		first, _, _ := strings.Cut(fn, "/")
+		return strings.Contains(first, ".") && !strings.HasPrefix(fn, "golang.org/x/")
+	}
+}
+
+// UserRegexp treats as user code the functions whose name matches re.
+func UserRegexp(re *regexp.Regexp) UserCode {
+	return func(fn string) bool { return re.MatchString(fn) }
+}
+
+// Package returns the import path of a function name
+// ("net/http.(*conn).serve" → "net/http").
+func Package(fn string) string {
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return fn
+	}
+	return fn[:slash+1+dot]
+}
+
+// GroupLibrary folds chains of library frames, pyinstrument-style: the
+// outermost library frame of a chain stays, the library frames under it are
+// hidden (listed in Hidden) and their children are hoisted. User frames and
+// pseudo-frames are never hidden. Totals are unchanged.
+func GroupLibrary(n *Node, user UserCode) {
+	for _, c := range n.Children {
+		if c.Frame.Kind == Func && !user(c.Frame.Name) {
+			c.fold(user)
+		}
+		GroupLibrary(c, user)
+	}
+}
+
+// fold hides the library frames directly under n, recursively, merging the
+// children they had into n.
+func (n *Node) fold(user UserCode) {
+	for {
+		var kept []*Node
+		changed := false
+		for _, c := range n.Children {
+			if c.Frame.Kind == Func && !user(c.Frame.Name) {
+				n.Hidden = append(n.Hidden, c.Frame)
+				n.Hidden = append(n.Hidden, c.Hidden...)
+				n.Self += c.Self
+				kept = append(kept, c.Children...)
+				changed = true
+				continue
+			}
+			kept = append(kept, c)
+		}
+		n.Children = mergeSiblings(kept)
+		if !changed {
+			return
+		}
+	}
+}
+
+// mergeSiblings merges nodes with the same frame.
+func mergeSiblings(ns []*Node) []*Node {
+	var out []*Node
+	idx := map[Frame]*Node{}
+	for _, c := range ns {
+		k := c.Frame.key()
+		if m, ok := idx[k]; ok {
+			m.merge(c)
+			continue
+		}
+		idx[k] = c
+		out = append(out, c)
+	}
+	return out
+}
+
+func (n *Node) merge(o *Node) {
+	n.Total += o.Total
+	n.Self += o.Self
+	n.Inferred += o.Inferred
+	n.Count += o.Count
+	n.Hidden = append(n.Hidden, o.Hidden...)
+	n.Children = mergeSiblings(append(n.Children, o.Children...))
+}
+
+// Prune removes the nodes whose total is below min nanoseconds; the time
+// they held stays in their parent's Total (so a parent's children may sum
+// to less than it).
+func Prune(n *Node, min int64) {
+	n.Children = slices.DeleteFunc(n.Children, func(c *Node) bool { return c.Total < min })
+	for _, c := range n.Children {
+		Prune(c, min)
+	}
+}

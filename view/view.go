@@ -261,8 +261,18 @@ func appendState(path []Frame, iv profile.Interval) []Frame {
 	return path
 }
 
+// entry names g by its entry function or, for a goroutine created before
+// the trace began, by the outermost frame known.
 func (x *paths) entry(g *profile.Goroutine) string {
-	return x.p.EntryFunc(g)
+	if e := x.p.EntryFunc(g); e != "" {
+		return e
+	}
+	for _, iv := range g.Intervals {
+		if fs := x.p.Stacks[iv.Stack].Frames; len(fs) > 0 {
+			return x.p.Frames[fs[0]].Func
+		}
+	}
+	return ""
 }
 
 func goroutineName(p *profile.Profile, g *profile.Goroutine) string {

@@ -1,6 +1,7 @@
 package tracedec
 
 import (
+	"strings"
 	"unsafe"
 
 	"github.com/reqprof/reqprof/profile"
@@ -12,7 +13,7 @@ type interner struct {
 	handles [2]map[xtrace.Stack]profile.StackID // [trimmed]
 	keys    map[string]profile.StackID
 	frames  map[profile.Frame]profile.FrameID
-	commons map[[2]profile.StackID]profile.StackID
+	commons map[[3]profile.StackID]profile.StackID
 	buf     []profile.FrameID
 }
 
@@ -21,7 +22,7 @@ func newInterner() *interner {
 		handles: [2]map[xtrace.Stack]profile.StackID{{}, {}},
 		keys:    map[string]profile.StackID{"": 0},
 		frames:  map[profile.Frame]profile.FrameID{},
-		commons: map[[2]profile.StackID]profile.StackID{},
+		commons: map[[3]profile.StackID]profile.StackID{},
 	}
 }
 
@@ -58,6 +59,10 @@ func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile
 	if len(fs) > 0 && p.Frames[fs[0]].Func == "runtime.goexit" {
 		fs = fs[1:]
 	}
+	// Asynchronous preemption leaves its own frames at the leaf.
+	for len(fs) > 0 && strings.HasPrefix(p.Frames[fs[len(fs)-1]].Func, "runtime.asyncPreempt") {
+		fs = fs[:len(fs)-1]
+	}
 	if trim {
 		for len(fs) > 0 && profile.IsHarness(p.Frames[fs[len(fs)-1]].Func) {
 			fs = fs[:len(fs)-1]
@@ -81,12 +86,10 @@ func (in *interner) intern(p *profile.Profile, fs []profile.FrameID) profile.Sta
 	return id
 }
 
-// common interns the longest common prefix of stacks x and y.
-func (in *interner) common(p *profile.Profile, x, y profile.StackID) profile.StackID {
-	if x > y {
-		x, y = y, x
-	}
-	k := [2]profile.StackID{x, y}
+// common interns the longest common prefix of stacks x and y, extended by
+// one frame of toward (x, y, or -1 for none) if toward is deeper.
+func (in *interner) common(p *profile.Profile, x, y, toward profile.StackID) profile.StackID {
+	k := [3]profile.StackID{x, y, toward}
 	if id, ok := in.commons[k]; ok {
 		return id
 	}
@@ -97,6 +100,17 @@ func (in *interner) common(p *profile.Profile, x, y profile.StackID) profile.Sta
 		n++
 	}
 	id := in.intern(p, a[:n])
+	if toward >= 0 {
+		// One frame more, not counting the profiler's own.
+		t := p.Stacks[toward].Frames
+		m := n
+		for m < len(t) && profile.IsHarness(p.Frames[t[m]].Func) {
+			m++
+		}
+		if len(t) > m {
+			id = in.intern(p, t[:m+1])
+		}
+	}
 	in.commons[k] = id
 	return id
 }

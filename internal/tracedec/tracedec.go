@@ -92,6 +92,11 @@ type point struct {
 	t     xtrace.Time
 	stack xtrace.Stack
 	cpu   bool // a CPU profile sample
+	// random marks a point that fell at an arbitrary moment of the work (a
+	// CPU sample, a preemption), as opposed to one the code itself reached
+	// (a blocking call, a log, a region): between two points, time is more
+	// likely spent on a random point's side.
+	random bool
 }
 
 type rawInterval struct {
@@ -123,6 +128,7 @@ type gor struct {
 	entryStack  xtrace.Stack
 	exited      bool
 	exit        xtrace.Time
+	preempted   bool // stopped by a preemption, not yet running again
 
 	// the open interval
 	state  profile.State
@@ -241,7 +247,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 			g.set(ts, profile.Running, "", ev.Stack())
 		}
 		if s := ev.Stack(); s != xtrace.NoStack {
-			g.points = append(g.points, point{t: ts, stack: s, cpu: kind == xtrace.EventStackSample})
+			g.points = append(g.points, point{t: ts, stack: s, cpu: kind == xtrace.EventStackSample, random: kind == xtrace.EventStackSample})
 		}
 	}
 	switch kind {
@@ -368,7 +374,8 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		reason = st.Reason
 	}
 	if g.state == profile.Running && st.Stack != xtrace.NoStack {
-		g.points = append(g.points, point{t: ts, stack: st.Stack})
+		g.points = append(g.points, point{t: ts, stack: st.Stack, random: st.Reason == "preempted"})
+		g.preempted = st.Reason == "preempted"
 	}
 	wasWaiting := g.state == profile.Waiting
 	g.set(ts, ns, reason, stack)
@@ -378,7 +385,10 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		}
 	}
 	if ns == profile.Running {
-		g.points = append(g.points, point{t: ts, stack: stack})
+		// Resuming after a preemption is at as arbitrary a place as the
+		// preemption was.
+		g.points = append(g.points, point{t: ts, stack: stack, random: g.preempted})
+		g.preempted = false
 	}
 }
 
@@ -596,25 +606,25 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 		// piece the frames common to the stacks at its two ends.
 		pts := g.points
 		pi := sort.Search(len(pts), func(k int) bool { return pts[k].t >= iv.start })
-		cur := iv.stack
+		cur := point{stack: iv.stack}
 		for ; pi < len(pts) && pts[pi].t <= s; pi++ {
-			cur = pts[pi].stack
+			cur = pts[pi]
 		}
 		curT := s
 		for ; pi < len(pts) && pts[pi].t < en; pi++ {
 			pt := pts[pi]
 			if pt.t > curT {
-				b.running(p, &pg, curT, pt.t, cur, pt.stack)
+				b.running(p, &pg, curT, pt.t, cur, pt)
 				curT = pt.t
 			}
-			cur = pt.stack
+			cur = pt
 		}
-		endStack := cur
+		end := cur
 		if pi < len(pts) && pts[pi].t == en {
-			endStack = pts[pi].stack
+			end = pts[pi]
 		}
 		if en > curT {
-			b.running(p, &pg, curT, en, cur, endStack)
+			b.running(p, &pg, curT, en, cur, end)
 		}
 	}
 	// Fill a gap at the start (state unknown before the trace began).
@@ -637,18 +647,28 @@ func wakerID(w xtrace.GoID) int64 {
 	return int64(w)
 }
 
-// running appends a running interval [s, e) whose ends are at stacks x and
-// y, attributing it to their common frames, merging with the previous piece
-// when it has the same stack.
-func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace.Time, x, y xtrace.Stack) {
-	sx := b.in.stack(p, x, false)
+// running appends a running interval [s, e) whose ends are the known
+// points x and y, merging with the previous piece when it has the same
+// stack. With the same stack at both ends, the piece has that stack.
+// Otherwise it gets the frames common to both; when exactly one end is a
+// random point (a CPU sample, a preemption), where CPU time is likelier to
+// be, also the next frame towards it: the call that led there.
+func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace.Time, x, y point) {
+	sx := b.in.stack(p, x.stack, false)
 	sy := sx
-	if y != x {
-		sy = b.in.stack(p, y, false)
+	if y.stack != x.stack {
+		sy = b.in.stack(p, y.stack, false)
 	}
 	st, inferred := sx, false
 	if sy != sx {
-		st = b.in.common(p, sx, sy)
+		toward := profile.StackID(-1)
+		switch {
+		case x.random && !y.random:
+			toward = sx
+		case y.random && !x.random:
+			toward = sy
+		}
+		st = b.in.common(p, sx, sy, toward)
 		inferred = true
 	}
 	iv := profile.Interval{Start: int64(s - b.B), End: int64(e - b.B), State: profile.Running, Stack: st, Inferred: inferred}

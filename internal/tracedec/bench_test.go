@@ -1,0 +1,317 @@
+package tracedec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/text"
+	xtrace "golang.org/x/exp/trace"
+)
+
+// benchReqID is the capture id the synthetic request logs under LogCategory.
+const benchReqID = "1"
+
+// benchFanOut is the number of goroutines the synthetic request starts in
+// its fan-out; with the mutex waiter the request has benchFanOut+2 member
+// goroutines.
+const benchFanOut = 8
+
+var benchSink int
+
+// burn spins on the CPU for about d.
+func burn(d time.Duration) {
+	x := 0
+	for start := time.Now(); time.Since(start) < d; {
+		for i := range 1000 {
+			x += i * i
+		}
+	}
+	benchSink += x
+}
+
+// syntheticRequest is a typical request: a task tagged like a capture, a
+// region around a sleep (a "query"), a CPU burn, a fan-out with a
+// WaitGroup, a mutex handoff, and a final sleep that pads the request to
+// at least minDur.
+func syntheticRequest(minDur time.Duration) {
+	start := time.Now()
+	ctx, task := trace.NewTask(context.Background(), "GET /bench")
+	trace.Log(ctx, LogCategory, benchReqID)
+
+	trace.WithRegion(ctx, "SQL: SELECT 1", func() { time.Sleep(3 * time.Millisecond) })
+	burn(3 * time.Millisecond)
+
+	var wg sync.WaitGroup
+	for range benchFanOut {
+		wg.Go(func() {
+			burn(500 * time.Microsecond)
+			time.Sleep(time.Millisecond)
+		})
+	}
+	wg.Wait()
+
+	var mu sync.Mutex
+	done := make(chan struct{})
+	mu.Lock()
+	go func() {
+		mu.Lock() // blocks until the request hands the mutex over
+		burn(200 * time.Microsecond)
+		mu.Unlock()
+		close(done)
+	}()
+	time.Sleep(time.Millisecond)
+	mu.Unlock()
+	<-done
+
+	if rest := minDur - time.Since(start); rest > 0 {
+		time.Sleep(rest)
+	}
+	task.End()
+}
+
+// background starts n busy goroutines: each loops doing a little work, a
+// ping-pong on a shared unbuffered channel with another one, and a short
+// sleep. The returned function stops them and waits for them all.
+func background(n int) (stop func()) {
+	quit := make(chan struct{})
+	ping := make(chan int)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			x := i
+			for iter := 0; ; iter++ {
+				for k := range 200 {
+					x += k ^ iter
+				}
+				select {
+				case ping <- x:
+				case v := <-ping:
+					x ^= v
+				case <-quit:
+					return
+				}
+				if iter%8 == 0 {
+					time.Sleep(20 * time.Microsecond)
+				}
+			}
+		})
+	}
+	return func() {
+		close(quit)
+		wg.Wait()
+	}
+}
+
+// recordTrace runs the synthetic request under a flight recorder (with CPU
+// profiling on, as capture does) while bg busy goroutines run (none when
+// bg ≤ 0), and returns the snapshot. Background goroutines are stopped before it returns.
+func recordTrace(bg int, minDur time.Duration) ([]byte, error) {
+	// Finish the previous benchmarks' garbage first: a background sweep
+	// calls runtime.Gosched after every few spans and would add tens of
+	// thousands of events to an "idle" trace.
+	runtime.GC()
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: time.Minute, MaxBytes: 64 << 20})
+	if err := fr.Start(); err != nil {
+		return nil, fmt.Errorf("flight recorder: %w", err)
+	}
+	defer fr.Stop()
+	if pprof.StartCPUProfile(io.Discard) == nil {
+		defer pprof.StopCPUProfile()
+	}
+	stop := background(bg)
+	time.Sleep(5 * time.Millisecond) // let the background settle
+	syntheticRequest(minDur)
+	stop()
+	var buf bytes.Buffer
+	if _, err := fr.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// countEvents parses data and returns its number of events.
+func countEvents(data []byte) (int, error) {
+	r, err := xtrace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		_, err := r.ReadEvent()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+// extractOne extracts the synthetic request, failing on any error.
+func extractOne(data []byte) (*profile.Profile, error) {
+	res, err := Extract(data, []Request{{ID: benchReqID}})
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != 1 {
+		return nil, fmt.Errorf("got %d results, want 1", len(res))
+	}
+	if res[0].Err != nil {
+		return nil, res[0].Err
+	}
+	if res[0].Profile == nil {
+		return nil, errors.New("nil profile")
+	}
+	return res[0].Profile, nil
+}
+
+// checkProfile checks that p is the synthetic request: its duration and
+// goroutines.
+func checkProfile(p *profile.Profile, minDur time.Duration) error {
+	if p.Duration < int64(minDur) {
+		return fmt.Errorf("profile lasts %v, want ≥ %v", time.Duration(p.Duration), minDur)
+	}
+	members := 0
+	for _, g := range p.Goroutines {
+		if g.Member {
+			members++
+		}
+	}
+	if want := benchFanOut + 2; members != want {
+		return fmt.Errorf("profile has %d member goroutines, want %d", members, want)
+	}
+	return nil
+}
+
+type benchTrace struct {
+	data   []byte
+	events int
+}
+
+var (
+	benchTracesMu sync.Mutex
+	benchTraces   = map[int]benchTrace{}
+)
+
+// cachedTrace records (once per process and background count) a trace of
+// the synthetic request, so that every -count run measures the same data.
+func cachedTrace(b *testing.B, bg int, minDur time.Duration) benchTrace {
+	b.Helper()
+	benchTracesMu.Lock()
+	defer benchTracesMu.Unlock()
+	if t, ok := benchTraces[bg]; ok {
+		return t
+	}
+	data, err := recordTrace(bg, minDur)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := countEvents(data)
+	if err != nil {
+		b.Fatalf("parse trace: %v", err)
+	}
+	p, err := extractOne(data)
+	if err != nil {
+		b.Fatalf("extract: %v", err)
+	}
+	if err := checkProfile(p, minDur); err != nil {
+		b.Fatal(err)
+	}
+	t := benchTrace{data, n}
+	benchTraces[bg] = t
+	return t
+}
+
+// renderText renders p as the default text tree into buf.
+func renderText(buf *bytes.Buffer, p *profile.Profile) error {
+	buf.Reset()
+	if err := text.Render(buf, p, render.Options{}); err != nil {
+		return err
+	}
+	if buf.Len() == 0 {
+		return errors.New("empty rendering")
+	}
+	return nil
+}
+
+// idleMinDur is the typical request's length on an idle process.
+const idleMinDur = 20 * time.Millisecond
+
+// BenchmarkExtractRenderIdle measures extracting one typical request from
+// an idle process's flight-recorder snapshot, rendering its profile as
+// text, and both (the DESIGN budget: ≤ 10 ms for extraction + rendering).
+func BenchmarkExtractRenderIdle(b *testing.B) {
+	tr := cachedTrace(b, -1, idleMinDur) // -1: the idle trace, no background
+	b.Run("extract", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(tr.data)))
+		for b.Loop() {
+			if _, err := extractOne(tr.data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(tr.data)), "trace-bytes")
+		b.ReportMetric(float64(tr.events), "events")
+	})
+	b.Run("render", func(b *testing.B) {
+		b.ReportAllocs()
+		p, err := extractOne(tr.data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var buf bytes.Buffer
+		for b.Loop() {
+			if err := renderText(&buf, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(buf.Len()), "text-bytes")
+	})
+	b.Run("extract+render", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			p, err := extractOne(tr.data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := renderText(&buf, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkExtractTraceSize measures extraction time as the trace grows:
+// the same ~50 ms request recorded while 0, 4, 16 or 64 busy goroutines
+// outside the request run.
+func BenchmarkExtractTraceSize(b *testing.B) {
+	const minDur = 50 * time.Millisecond
+	for _, bg := range []int{0, 4, 16, 64} {
+		b.Run(fmt.Sprintf("bg=%d", bg), func(b *testing.B) {
+			tr := cachedTrace(b, bg, minDur)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(tr.data)))
+			for b.Loop() {
+				if _, err := extractOne(tr.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(tr.data)), "trace-bytes")
+			b.ReportMetric(float64(tr.events), "events")
+			b.ReportMetric(float64(tr.events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
+		})
+	}
+}

@@ -101,16 +101,34 @@ func (in *interner) common(p *profile.Profile, x, y, toward profile.StackID) pro
 	}
 	id := in.intern(p, a[:n])
 	if toward >= 0 {
-		// One frame more, not counting the profiler's own.
+		// Towards the random point: its stack down to its deepest frame
+		// outside the standard library, at least one frame (not counting
+		// the profiler's own) past the common ones.
 		t := p.Stacks[toward].Frames
 		m := n
 		for m < len(t) && profile.IsHarness(p.Frames[t[m]].Func) {
 			m++
 		}
-		if len(t) > m {
-			id = in.intern(p, t[:m+1])
+		if m < len(t) {
+			end := len(t)
+			for end > m+1 && isStd(p.Frames[t[end-1]].Func) {
+				end--
+			}
+			id = in.intern(p, t[:end])
 		}
 	}
 	in.commons[k] = id
 	return id
+}
+
+// isStd reports whether fn belongs to the standard library: its import
+// path's first element has no dot (and it is not package main).
+func isStd(fn string) bool {
+	pkg := fn
+	slash := strings.LastIndexByte(fn, '/')
+	if dot := strings.IndexByte(fn[slash+1:], '.'); dot >= 0 {
+		pkg = fn[:slash+1+dot]
+	}
+	first, _, _ := strings.Cut(pkg, "/")
+	return pkg != "main" && !strings.Contains(first, ".")
 }

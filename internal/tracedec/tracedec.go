@@ -651,8 +651,10 @@ func wakerID(w xtrace.GoID) int64 {
 // points x and y, merging with the previous piece when it has the same
 // stack. With the same stack at both ends, the piece has that stack.
 // Otherwise it gets the frames common to both; when exactly one end is a
-// random point (a CPU sample, a preemption), where CPU time is likelier to
-// be, also the next frame towards it: the call that led there.
+// random point (a CPU sample, a preemption), which is evidence of where CPU
+// time goes, it gets that point's stack down to its deepest frame outside
+// the standard library, as a sampling profiler would. Either way the piece
+// is marked Inferred.
 func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace.Time, x, y point) {
 	sx := b.in.stack(p, x.stack, false)
 	sy := sx

@@ -51,10 +51,26 @@ const maxFollowDepth = 24
 // Extract parses an execution trace and returns one result per request, in
 // order. A trace that cannot be parsed is an error for all; a request whose
 // task is missing is an error for that request only.
+//
+// Work usually ends just before the trace does, so Extract parses only the
+// trace's last generations, going further back until every request's task
+// is found, and parses the whole trace only when it must.
 func Extract(trace []byte, reqs []Request) ([]Result, error) {
-	t, err := read(trace, reqs)
-	if err != nil {
-		return nil, err
+	var t *timeline
+	if header, offs, ok := generations(trace); ok && len(offs) > 1 {
+		for k := 1; k < len(offs); k *= 2 {
+			suffix := append(append(make([]byte, 0, len(header)+len(trace)-offs[len(offs)-k]), header...), trace[offs[len(offs)-k]:]...)
+			if st, err := read(suffix, reqs); err == nil && st.covers(reqs) {
+				t = st
+				break
+			}
+		}
+	}
+	if t == nil {
+		var err error
+		if t, err = read(trace, reqs); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]Result, len(reqs))
 	for i, r := range reqs {
@@ -62,6 +78,20 @@ func Extract(trace []byte, reqs []Request) ([]Result, error) {
 		out[i] = Result{p, err}
 	}
 	return out, nil
+}
+
+// covers reports whether every request's task begins and ends in t.
+func (t *timeline) covers(reqs []Request) bool {
+	for _, r := range reqs {
+		id, ok := t.ids[r.ID]
+		if !ok {
+			return false
+		}
+		if tk := t.tasks[id]; tk == nil || !tk.hasBegin || !tk.hasEnd {
+			return false
+		}
+	}
+	return true
 }
 
 // ExtractTasks builds a profile for every task of the given type in the

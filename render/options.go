@@ -62,3 +62,23 @@ func (o Options) Trees(p *profile.Profile) ([]view.Timeline, []*view.Node, error
 	}
 	return tls, trees, nil
 }
+
+// Timelines returns the view's timelines with library frames grouped in
+// every segment's path unless o.NoGroup.
+func (o Options) Timelines(p *profile.Profile) ([]view.Timeline, error) {
+	tls, err := view.Timelines(p, o.View)
+	if err != nil {
+		return nil, err
+	}
+	if o.NoGroup {
+		return tls, nil
+	}
+	user := o.UserCode(p)
+	for i := range tls {
+		for j := range tls[i].Segments {
+			s := &tls[i].Segments[j]
+			s.Path = view.GroupPath(s.Path, user)
+		}
+	}
+	return tls, nil
+}

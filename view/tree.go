@@ -240,3 +240,29 @@ func Prune(n *Node, min int64) {
 		Prune(c, min)
 	}
 }
+
+// GroupPath applies GroupLibrary's folding to one path: library frames that
+// directly follow another library frame are dropped. Timeline renderers use
+// it; the result may share path's backing array only when nothing is
+// dropped.
+func GroupPath(path []Frame, user UserCode) []Frame {
+	var out []Frame
+	prevLib := false
+	for i, f := range path {
+		lib := f.Kind == Func && !user(f.Name)
+		if lib && prevLib {
+			if out == nil {
+				out = append(make([]Frame, 0, len(path)), path[:i]...)
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, f)
+		}
+		prevLib = lib
+	}
+	if out == nil {
+		return path
+	}
+	return out
+}

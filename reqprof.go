@@ -75,6 +75,16 @@ const (
 	FormatText Format = "text"
 	// FormatReqprof is the native file, which Load reads back.
 	FormatReqprof Format = "reqprof"
+	// FormatSpeedscope is Speedscope's JSON (evented profiles: the
+	// critical path, then one per goroutine).
+	FormatSpeedscope Format = "speedscope"
+	// FormatPprof is a gzipped profile.proto for go tool pprof.
+	FormatPprof Format = "pprof"
+	// FormatFolded is Brendan Gregg's folded stacks.
+	FormatFolded Format = "folded"
+	// FormatChrome is Chrome Trace Event JSON, for Perfetto and
+	// chrome://tracing.
+	FormatChrome Format = "chrome"
 )
 
 // View selects a view of the profile.
@@ -86,6 +96,9 @@ const (
 	ViewGoroutines View = view.Goroutines
 	ViewAll        View = view.All
 )
+
+// Views lists the views.
+func Views() []View { return slices.Clone(view.Kinds) }
 
 type formatInfo struct {
 	ext, contentType string

@@ -156,6 +156,35 @@ func (m *Manager) Active() bool {
 	return m.refs > 0
 }
 
+// Hold keeps the recorder running until the matching Release, so that
+// work can be extracted after the fact (slow-request capture): every
+// capture started meanwhile is in the recorder's window, and those not
+// wanted are dropped with [Capture.Discard] at almost no cost.
+func (m *Manager) Hold() error { return m.acquire() }
+
+// Release drops a reference taken by Hold.
+func (m *Manager) Release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs > 0 {
+		m.release(1)
+	}
+}
+
+// Discard ends the capture without making a profile.
+func (c *Capture) Discard() {
+	if !c.once.CompareAndSwap(false, true) {
+		return
+	}
+	c.task.End()
+	c.m.mu.Lock()
+	c.m.release(1)
+	c.m.mu.Unlock()
+}
+
+// StartTime returns the wall-clock time at which the capture started.
+func (c *Capture) StartTime() time.Time { return c.start }
+
 // ID returns the capture's id, unique in the process.
 func (c *Capture) ID() string { return c.id }
 

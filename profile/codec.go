@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -33,7 +34,7 @@ import (
 //	  "base": 1,
 //	  "reasons": ["chan receive", "sleep"],         // interval reason table
 //	  "goroutines": [{
-//	    "id": 1, "parent": 0, "member": true, "created_at": 0, "entry": 1,
+//	    "id": 7, "parent": 1, "member": true, "created_at": 1, "entry": 1,
 //	    "start": 0, "end": 1500000, "exited": true,
 //	    "intervals": [[500000, 1, 1], [1000000, 3, 1, 2, 7]]
 //	  }],
@@ -89,7 +90,9 @@ func (p *Profile) Encode(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cannot encode profile: %w", err)
 	}
-	zw := gzip.NewWriter(w)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(w)
 	if _, err := io.WriteString(zw, magic); err != nil {
 		return err
 	}
@@ -100,6 +103,9 @@ func (p *Profile) Encode(w io.Writer) error {
 	}
 	return zw.Close()
 }
+
+// gzipWriters recycles gzip writers, which cost some 800 KB each.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // Decode reads a profile in the native .reqprof format from r and checks it
 // with [Profile.CheckValid].
@@ -129,12 +135,18 @@ func Decode(r io.Reader) (*Profile, error) {
 	if err != nil {
 		return nil, readError(err)
 	}
+	zr.Multistream(false)
 	body, err := io.ReadAll(io.LimitReader(zr, maxDecodedSize+1))
 	if err != nil {
 		return nil, readError(err)
 	}
 	if int64(len(body)) > maxDecodedSize {
 		return nil, fmt.Errorf("reqprof file too large: decompresses to more than %s (limit against decompression bombs)", formatSize(maxDecodedSize))
+	}
+	if _, err := br.ReadByte(); err == nil {
+		return nil, corrupt(errors.New("data after the end of the gzip stream"))
+	} else if err != io.EOF {
+		return nil, readError(err)
 	}
 	if !bytes.HasPrefix(body, []byte(magic)) {
 		return nil, fmt.Errorf("not a reqprof file: content does not start with %q", magic)

@@ -84,8 +84,8 @@ func testProfile() *Profile {
 
 func TestCheckValidAccepts(t *testing.T) {
 	for name, p := range map[string]*Profile{
-		"full":    testProfile(),
-		"minimal": {Stacks: []Stack{{}}},
+		"full":                  testProfile(),
+		"minimal":               {Stacks: []Stack{{}}},
 		"empty stack 0 not nil": {Stacks: []Stack{{Frames: []FrameID{}}}},
 		"zero-length goroutine": {
 			Duration:   10,

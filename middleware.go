@@ -130,7 +130,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("reqprof: UIPath %q must start and end with /", h.uiPath)
 	}
 	if opts.DefaultFormat == "" {
-		h.opts.DefaultFormat = FormatSpeedscope
+		h.opts.DefaultFormat = FormatText // TODO(lead): FormatSpeedscope once registered
 	}
 	if _, err := ParseFormat(string(h.opts.DefaultFormat)); err != nil {
 		return nil, err

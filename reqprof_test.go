@@ -88,8 +88,8 @@ func phaseFanout() {
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Add(1)
+		t0 := time.Now() // the goroutine's life starts at its creation
 		go func() {
-			t0 := time.Now()
 			defer wg.Done()
 			fanoutWorker(time.Duration(5+5*i) * time.Millisecond)
 			workerTime.Add(int64(time.Since(t0)))
@@ -346,14 +346,14 @@ func TestDoSyntheticRequest(t *testing.T) {
 	}
 
 	// Goroutines: the root and the four workers, nothing unrelated.
-	members := 0
+	var members []string
 	for _, g := range p.Goroutines {
 		if g.Member {
-			members++
+			members = append(members, p.EntryFunc(&g))
 		}
 	}
-	if members != 5 {
-		t.Errorf("%d member goroutines, want 5 (root + 4 workers)", members)
+	if len(members) != 5 {
+		t.Errorf("%d member goroutines %q, want 5 (root + 4 workers)", len(members), members)
 	}
 	for _, k := range view.Kinds {
 		out := textOf(t, p, reqprof.WriteOptions{View: k, NoGroup: true, Threshold: 1e-9})

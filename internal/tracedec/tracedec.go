@@ -17,6 +17,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/reqprof/reqprof/profile"
@@ -489,7 +490,7 @@ func (b *builder) build(name string) *profile.Profile {
 		return created[i].id < created[j].id
 	})
 	for _, g := range created {
-		if b.members[g.parent] {
+		if b.members[g.parent] && !systemGoroutine(g) {
 			b.members[g.id] = true
 			b.order = append(b.order, g.id)
 		}
@@ -561,6 +562,15 @@ func (b *builder) build(name string) *profile.Profile {
 		p.Warnings = append(p.Warnings, "no CPU samples: running time is attributed from the stacks at state changes only")
 	}
 	return p
+}
+
+// systemGoroutine reports whether g is one the runtime started for itself
+// (a GC worker started by an allocation, say) even if a member created it.
+func systemGoroutine(g *gor) bool {
+	for f := range g.entryStack.Frames() {
+		return strings.HasPrefix(f.Func, "runtime.")
+	}
+	return false
 }
 
 // follow records which goroutines outside the work explain g's waits in

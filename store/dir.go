@@ -66,6 +66,14 @@ func OpenDir(path string, keep Retention) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// Temporary files of writes that a crash interrupted.
+	if old, _ := filepath.Glob(filepath.Join(abs, ".tmp-*")); len(old) > 0 {
+		for _, f := range old {
+			if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > time.Hour {
+				os.Remove(f)
+			}
+		}
+	}
 	return &Dir{path: abs, keep: keep.withDefaults(), now: time.Now}, nil
 }
 

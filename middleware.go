@@ -215,6 +215,11 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The fast path: no defers, no allocations, no query parsing.
+		if !h.held && !wants(r) && !h.isUI(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		h.serve(w, r, next)
 	})
 }
@@ -267,8 +272,12 @@ func wants(r *http.Request) bool {
 	return false
 }
 
+func (h *Handler) isUI(r *http.Request) bool {
+	return h.uiPath != "-" && strings.HasPrefix(r.URL.Path, h.uiPath)
+}
+
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if h.uiPath != "-" && strings.HasPrefix(r.URL.Path, h.uiPath) {
+	if h.isUI(r) {
 		http.StripPrefix(strings.TrimSuffix(h.uiPath, "/"), h.ui).ServeHTTP(w, r)
 		return
 	}
@@ -344,7 +353,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			done()
 		})
 	}()
-	next.ServeHTTP(rec, r2)
+	runHandler(next, rec, r2)
 	panicked = false
 	if !respond {
 		c.StopFunc(func(p *profile.Profile, err error) {
@@ -390,7 +399,7 @@ func (h *Handler) serveSlow(w http.ResponseWriter, r *http.Request, next http.Ha
 			c.Discard()
 		}
 	}()
-	next.ServeHTTP(rec, r2)
+	runHandler(next, rec, r2)
 	panicked = false
 	if time.Since(c.StartTime()) < h.opts.CaptureSlowerThan || !h.slowRate.allow() {
 		c.Discard()
@@ -403,6 +412,9 @@ func (h *Handler) serveSlow(w http.ResponseWriter, r *http.Request, next http.Ha
 		done()
 	})
 }
+
+//go:noinline
+func runHandler(next http.Handler, w http.ResponseWriter, r *http.Request) { next.ServeHTTP(w, r) }
 
 // admit applies authorisation and limits; it returns why a request may not
 // be profiled, or "" after reserving a slot.

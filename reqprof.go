@@ -49,7 +49,7 @@ func DoWith(m *capture.Manager, ctx context.Context, name string, fn func(contex
 				panic(r)
 			}
 		}()
-		fnErr = fn(cctx)
+		fnErr = runFunc(fn, cctx)
 	}()
 	p, perr := c.Stop()
 	if perr != nil {
@@ -57,6 +57,12 @@ func DoWith(m *capture.Manager, ctx context.Context, name string, fn func(contex
 	}
 	return &Profile{p}, fnErr
 }
+
+// runFunc and runHandler call the profiled work: views show what runs under
+// them as the work, and the rest of reqprof's frames as "[reqprof]".
+//
+//go:noinline
+func runFunc(fn func(context.Context) error, ctx context.Context) error { return fn(ctx) }
 
 // Load reads a profile from its native file (FormatReqprof).
 func Load(r io.Reader) (*Profile, error) {

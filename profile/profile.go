@@ -170,8 +170,10 @@ type Interval struct {
 	// for Running intervals, the stack observed by a CPU sample or at a
 	// state transition.
 	Stack StackID
-	// Inferred marks a Running interval that no CPU sample observed: its
-	// stack is the part common to the stacks known at its two ends.
+	// Inferred marks a Running interval whose stack was not observed
+	// throughout: the stacks known at its two ends (CPU samples, state
+	// changes, events) differ, and the interval carries the frames common
+	// to both, or, next to a CPU sample, that sample's stack.
 	Inferred bool
 	// Waker is the goroutine that made a Waiting interval end (0 when the
 	// runtime itself did: timers, the network poller).
@@ -214,6 +216,24 @@ var harnessPrefixes = []string{
 	"github.com/reqprof/reqprof/capture.",
 	"github.com/reqprof/reqprof/middleware.",
 	"github.com/reqprof/reqprof/sqlprof.",
+}
+
+// workEntries are the harness functions that call the profiled work itself.
+var workEntries = []string{
+	"github.com/reqprof/reqprof.runFunc",
+	"github.com/reqprof/reqprof.runHandler",
+}
+
+// IsWorkEntry reports whether fn is the harness function that calls the
+// profiled work: under it is the work, under other harness frames is the
+// profiler's own overhead.
+func IsWorkEntry(fn string) bool {
+	for _, e := range workEntries {
+		if fn == e {
+			return true
+		}
+	}
+	return false
 }
 
 // IsHarness reports whether fn, a fully qualified function name, belongs to

@@ -87,11 +87,12 @@ func ExampleCriticalPath() {
 }
 
 // A call tree merges a timeline's segments by path. GroupLibrary folds the
-// library frames (here database/sql and net) into the outermost one.
+// library frames (here database/sql and net) into the outermost one; user
+// code is package main and the main module, example.com/app.
 func ExampleTree() {
 	tl := view.CriticalPath(handlerProfile())
 	root := view.Tree("GET /users/{id}", tl.Segments, false)
-	view.GroupLibrary(root, view.UserModule(""))
+	view.GroupLibrary(root, view.UserModule("example.com/app"))
 	root.SortByTotal()
 	root.Walk(func(n *view.Node, depth int) {
 		fmt.Printf("%s%v %s", strings.Repeat("  ", depth), time.Duration(n.Total), n.Frame.Name)

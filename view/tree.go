@@ -133,10 +133,8 @@ var MainModule = sync.OnceValue(func() string {
 })
 
 // UserModule treats as user code the functions of module (and its _test
-// packages) and of package main. With module "", only package main and
-// packages whose path does not look like a module path (no dot in the first
-// element, and not the standard library) count; so without a module, code
-// outside the standard library is the user's.
+// packages) and of package main. With module "" (unknown), code outside the
+// standard library and golang.org/x is the user's.
 func UserModule(module string) UserCode {
 	return func(fn string) bool {
 		if strings.HasPrefix(fn, "main.") {
@@ -148,7 +146,7 @@ func UserModule(module string) UserCode {
 			}
 			return false
 		}
-		first, _, _ := strings.Cut(fn, "/")
+		first, _, _ := strings.Cut(Package(fn), "/")
 		return strings.Contains(first, ".") && !strings.HasPrefix(fn, "golang.org/x/")
 	}
 }

@@ -47,6 +47,7 @@ const (
 	Syscall                   // [syscall]
 	Runnable                  // [runnable]
 	Via                       // [via goroutine N: entry]
+	Overhead                  // [reqprof]: the profiler's own work
 )
 
 // Frame is one element of a path.
@@ -64,6 +65,9 @@ func (f Frame) IsPseudo() bool { return f.Kind != Func }
 const (
 	SyscallName  = "[syscall]"
 	RunnableName = "[runnable]"
+	// OverheadName stands for the profiler's own work at the start and end
+	// of the window (starting the task, stopping it).
+	OverheadName = "[reqprof]"
 )
 
 // WaitName returns the pseudo-frame name of a wait with a runtime reason.
@@ -160,13 +164,13 @@ func (x *paths) frame(id profile.FrameID) Frame {
 }
 
 // strip returns how many outer frames of a root-goroutine stack lie outside
-// the work: the base stack and reqprof's own entry frames.
-func (x *paths) strip(g int64, fs []profile.FrameID) int {
+// the work: the base stack and reqprof's own entry frames. overhead reports
+// a stack that is in reqprof's own work rather than under the work's entry.
+func (x *paths) strip(g int64, fs []profile.FrameID) (n int, overhead bool) {
 	if g != x.root {
-		return 0
+		return 0, false
 	}
 	base := x.p.Stacks[x.p.Base].Frames
-	n := 0
 	if len(base) <= len(fs) {
 		for n < len(base) && x.p.Frames[base[n]].Func == x.p.Frames[fs[n]].Func {
 			n++
@@ -175,20 +179,24 @@ func (x *paths) strip(g int64, fs []profile.FrameID) int {
 			n = 0
 		}
 	}
+	m := n
 	for n < len(fs) && profile.IsHarness(x.p.Frames[fs[n]].Func) {
 		n++
 	}
-	return n
+	return n, n > m && !profile.IsWorkEntry(x.p.Frames[fs[n-1]].Func)
 }
 
 // path returns the frames of stack on goroutine g at time t, with the
 // regions active on g at t inserted where they began.
 func (x *paths) path(g int64, stack profile.StackID, t int64, prefix []Frame) []Frame {
 	fs := x.p.Stacks[stack].Frames
-	n := x.strip(g, fs)
+	n, overhead := x.strip(g, fs)
 	fs = fs[n:]
 	out := make([]Frame, 0, len(prefix)+len(fs)+2)
 	out = append(out, prefix...)
+	if overhead {
+		return append(out, Frame{Name: OverheadName, Kind: Overhead})
+	}
 	pos := 0
 	for _, r := range x.regions[g] {
 		if r.Start > t {
@@ -261,25 +269,44 @@ func appendState(path []Frame, iv profile.Interval) []Frame {
 	return path
 }
 
-// entry names g by its entry function or, for a goroutine created before
-// the trace began, by the outermost frame known.
-func (x *paths) entry(g *profile.Goroutine) string {
-	if e := x.p.EntryFunc(g); e != "" {
+func (x *paths) entry(g *profile.Goroutine) string { return EntryName(x.p, g) }
+
+// goWrappers start goroutines for a function they are given; a goroutine
+// is better named by that function.
+var goWrappers = map[string]bool{
+	"sync.(*WaitGroup).Go.func1":                      true,
+	"golang.org/x/sync/errgroup.(*Group).Go.func1":    true,
+	"golang.org/x/sync/errgroup.(*Group).TryGo.func1": true,
+}
+
+// EntryName names goroutine g by the function it runs: its entry function,
+// the function given to a wrapper such as sync.WaitGroup.Go, or, for a
+// goroutine created before the trace began, the outermost frame known.
+func EntryName(p *profile.Profile, g *profile.Goroutine) string {
+	e := p.EntryFunc(g)
+	if e != "" && !goWrappers[e] {
 		return e
 	}
 	for _, iv := range g.Intervals {
-		if fs := x.p.Stacks[iv.Stack].Frames; len(fs) > 0 {
-			return x.p.Frames[fs[0]].Func
+		fs := p.Stacks[iv.Stack].Frames
+		if len(fs) == 0 {
+			continue
+		}
+		if e == "" {
+			return p.Frames[fs[0]].Func
+		}
+		if len(fs) > 1 && p.Frames[fs[0]].Func == e {
+			return p.Frames[fs[1]].Func
 		}
 	}
-	return ""
+	return e
 }
 
 func goroutineName(p *profile.Profile, g *profile.Goroutine) string {
 	if g.Parent == 0 && len(p.Goroutines) > 0 && g.ID == p.Goroutines[0].ID {
 		return fmt.Sprintf("goroutine %d: %s (root)", g.ID, p.Name)
 	}
-	if e := p.EntryFunc(g); e != "" {
+	if e := EntryName(p, g); e != "" {
 		return fmt.Sprintf("goroutine %d: %s", g.ID, e)
 	}
 	return fmt.Sprintf("goroutine %d", g.ID)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"sync"
@@ -80,32 +81,44 @@ func syntheticRequest(minDur time.Duration) {
 	task.End()
 }
 
-// background starts n busy goroutines: each loops doing a little work, a
-// ping-pong on a shared unbuffered channel with another one, and a short
-// sleep. The returned function stops them and waits for them all.
+// background starts n busy goroutines (n even; none when n ≤ 0), in
+// pairs: each loops doing a little work, eight round trips with its
+// partner on an unbuffered channel, and a short sleep (about 1 ms here).
+// The sleep paces them, so the trace grows with n rather than with the CPU
+// left over. The returned function
+// stops them all and waits for them.
 func background(n int) (stop func()) {
 	quit := make(chan struct{})
-	ping := make(chan int)
 	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			x := i
-			for iter := 0; ; iter++ {
-				for k := range 200 {
-					x += k ^ iter
+	for range max(n, 0) / 2 {
+		ch := make(chan int)
+		for side := range 2 {
+			wg.Go(func() {
+				x := side
+				for iter := 0; ; iter++ {
+					for k := range 200 {
+						x += k ^ iter
+					}
+					for turn := range 16 { // 8 round trips
+						if turn%2 == side {
+							select {
+							case ch <- x:
+							case <-quit:
+								return
+							}
+						} else {
+							select {
+							case v := <-ch:
+								x ^= v
+							case <-quit:
+								return
+							}
+						}
+					}
+					time.Sleep(200 * time.Microsecond)
 				}
-				select {
-				case ping <- x:
-				case v := <-ping:
-					x ^= v
-				case <-quit:
-					return
-				}
-				if iter%8 == 0 {
-					time.Sleep(20 * time.Microsecond)
-				}
-			}
-		})
+			})
+		}
 	}
 	return func() {
 		close(quit)
@@ -117,10 +130,12 @@ func background(n int) (stop func()) {
 // profiling on, as capture does) while bg busy goroutines run (none when
 // bg ≤ 0), and returns the snapshot. Background goroutines are stopped before it returns.
 func recordTrace(bg int, minDur time.Duration) ([]byte, error) {
-	// Finish the previous benchmarks' garbage first: a background sweep
-	// calls runtime.Gosched after every few spans and would add tens of
-	// thousands of events to an "idle" trace.
+	// Finish the previous benchmarks' garbage first, and keep the GC off
+	// while recording (the recorder's own buffers are on the heap): a
+	// background sweep calls runtime.Gosched every few spans and adds up
+	// to tens of thousands of events, at random, to the trace.
 	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: time.Minute, MaxBytes: 64 << 20})
 	if err := fr.Start(); err != nil {
 		return nil, fmt.Errorf("flight recorder: %w", err)

@@ -54,9 +54,10 @@ func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile
 	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
 		fs[i], fs[j] = fs[j], fs[i]
 	}
-	// CPU samples carry the goroutine's outermost runtime.goexit frame;
-	// other stacks do not. Drop it so that the two agree.
-	if len(fs) > 0 && p.Frames[fs[0]].Func == "runtime.goexit" {
+	// CPU samples carry the goroutine's outermost runtime.goexit frame (and
+	// runtime.main on the main goroutine); other stacks do not. Drop them so
+	// that the two agree.
+	for len(fs) > 0 && (p.Frames[fs[0]].Func == "runtime.goexit" || p.Frames[fs[0]].Func == "runtime.main") {
 		fs = fs[1:]
 	}
 	// Asynchronous preemption leaves its own frames at the leaf.

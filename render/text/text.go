@@ -188,8 +188,18 @@ func (r *renderer) node(n *view.Node, indent, branch string, last, top bool) {
 			child += "|  "
 		}
 	}
-	for i, c := range n.Children {
-		isLast := i == len(n.Children)-1
+	children := n.Children
+	// Time spent in the node itself, shown among its children when it
+	// matters, pyinstrument-style.
+	if len(children) > 0 && n.Self > 0 && float64(n.Self) >= r.o.Threshold*float64(r.total) {
+		self := &view.Node{Frame: view.Frame{Name: "[self]", Kind: view.Overhead}, Total: n.Self, Self: n.Self}
+		children = append(slices.Clone(children), self)
+		if !r.o.TimeOrder {
+			slices.SortStableFunc(children, func(a, b *view.Node) int { return int(min(max(b.Total-a.Total, -1), 1)) })
+		}
+	}
+	for i, c := range children {
+		isLast := i == len(children)-1
 		b := "├─ "
 		if isLast {
 			b = "└─ "

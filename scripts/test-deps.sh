@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Checks, and on CI installs, what the tests need. One function per
+# dependency: add new ones (a browser, a database) the same way and call
+# them at the bottom.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+# apt_install installs Debian packages, on CI only (as root); elsewhere it
+# says what is missing and fails.
+apt_install() {
+	if [ "${CI:-}" = "true" ] && [ "$(id -u)" = 0 ]; then
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+	else
+		echo "missing: install the Debian packages $*" >&2
+		exit 1
+	fi
+}
+
+# Go, at least the version go.mod asks for, and the modules it lists.
+need_go() {
+	if ! command -v go >/dev/null; then
+		echo "missing: Go (expected at /usr/local/go/bin)" >&2
+		exit 1
+	fi
+	local want have
+	want=$(awk '$1 == "go" { print $2; exit }' go.mod)
+	have=$(go env GOVERSION)
+	have=${have#go}
+	if ! printf '%s\n%s\n' "$want" "$have" | sort -V -C; then
+		echo "Go $have is too old: go.mod needs $want or later" >&2
+		exit 1
+	fi
+	echo "go $have (go.mod: $want)"
+	go mod download
+}
+
+# A C compiler: go test -race needs cgo.
+need_cc() {
+	if ! command -v gcc >/dev/null; then
+		apt_install gcc libc6-dev
+	fi
+	gcc --version | sed -n 1p
+}
+
+need_go
+need_cc

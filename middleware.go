@@ -63,6 +63,10 @@ type Options struct {
 	// tracing: see BENCHMARKS.md.
 	CaptureSlowerThan time.Duration
 	SlowPerMinute     int
+	// QueryOnly makes the profile=true query parameter the only trigger,
+	// saving the X-Reqprof header lookup (a map lookup, about 8 ns) on
+	// every request that does not ask for a profile.
+	QueryOnly bool
 	// Route names a request's route for display and filtering; the default
 	// is r.Pattern (set by net/http's ServeMux), else the path.
 	Route func(*http.Request) string
@@ -214,14 +218,21 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 	if !h.enabled {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The fast path: no defers, no allocations, no query parsing.
-		if !h.held && !wants(r) && !h.isUI(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		h.serve(w, r, next)
-	})
+	return &wrapped{h: h, next: next}
+}
+
+type wrapped struct {
+	h    *Handler
+	next http.Handler
+}
+
+func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The fast path: no defers, no allocations, no query parsing.
+	if h := x.h; !h.held && !wants(r, h.opts.QueryOnly) && !h.isUI(r) {
+		x.next.ServeHTTP(w, r)
+		return
+	}
+	x.h.serve(w, r, x.next)
 }
 
 // LoopbackOnly allows requests from loopback addresses only: the default
@@ -254,20 +265,21 @@ func TokenAuth(token string) func(*http.Request) bool {
 
 // wants reports whether r asks for a profile, cheaply: the query string is
 // parsed only when it mentions profile.
-func wants(r *http.Request) bool {
-	if q := r.URL.RawQuery; q != "" && strings.Contains(q, "profile") {
-		switch strings.ToLower(r.URL.Query().Get("profile")) {
-		case "1", "true", "yes", "on":
-			return true
-		}
+func wants(r *http.Request, queryOnly bool) bool {
+	if q := r.URL.RawQuery; q != "" && strings.Contains(q, "profile") && truthy(r.URL.Query().Get("profile")) {
+		return true
 	}
-	if len(r.Header) > 0 {
-		if v := r.Header[HeaderTrigger]; len(v) > 0 {
-			switch strings.ToLower(v[0]) {
-			case "1", "true", "yes", "on":
-				return true
-			}
-		}
+	if queryOnly {
+		return false
+	}
+	v := r.Header[HeaderTrigger]
+	return len(v) > 0 && truthy(v[0])
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true
 	}
 	return false
 }
@@ -281,7 +293,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		http.StripPrefix(strings.TrimSuffix(h.uiPath, "/"), h.ui).ServeHTTP(w, r)
 		return
 	}
-	requested := wants(r)
+	requested := wants(r, h.opts.QueryOnly)
 	if !requested && !h.held {
 		next.ServeHTTP(w, r)
 		return
@@ -301,10 +313,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			}
 			format = f
 		}
-		switch strings.ToLower(q.Get("profile_response")) {
-		case "1", "true", "yes", "on":
-			respond = true
-		}
+		respond = truthy(q.Get("profile_response"))
 		if why := h.admit(r); why != "" {
 			w.Header().Set(HeaderStatus, why)
 			if h.held {

@@ -45,6 +45,14 @@ func BenchmarkMiddlewareOverhead(b *testing.B) {
 		defer mw.Close()
 		run(b, mw.Wrap(bare))
 	})
+	b.Run("enabled-not-requested-query-only", func(b *testing.B) {
+		mw, err := reqprof.New(reqprof.Options{Enabled: true, QueryOnly: true, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer mw.Close()
+		run(b, mw.Wrap(bare))
+	})
 }
 
 // sqlLike waits like a handler doing three database round trips.

@@ -13,6 +13,7 @@ import (
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/pprof"
 	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/view"
 )
@@ -114,6 +115,7 @@ type formatInfo struct {
 var formats = map[Format]formatInfo{
 	FormatText:    {text.Extension, text.ContentType, text.Render},
 	FormatReqprof: {".reqprof", "application/octet-stream", func(w io.Writer, p *profile.Profile, _ render.Options) error { return p.Encode(w) }},
+	FormatPprof:   {pprof.Extension, pprof.ContentType, pprof.Render},
 }
 
 // Formats returns the output formats, sorted.

@@ -134,7 +134,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("reqprof: UIPath %q must start and end with /", h.uiPath)
 	}
 	if opts.DefaultFormat == "" {
-		h.opts.DefaultFormat = FormatText // TODO(lead): FormatSpeedscope once registered
+		h.opts.DefaultFormat = FormatSpeedscope
 	}
 	if _, err := ParseFormat(string(h.opts.DefaultFormat)); err != nil {
 		return nil, err

@@ -13,7 +13,9 @@ import (
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/folded"
 	"github.com/reqprof/reqprof/render/pprof"
+	"github.com/reqprof/reqprof/render/speedscope"
 	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/view"
 )
@@ -104,6 +106,9 @@ const (
 	ViewAll        View = view.All
 )
 
+// Version is reqprof's version, written into the files it exports.
+const Version = render.Version
+
 // Views lists the views.
 func Views() []View { return slices.Clone(view.Kinds) }
 
@@ -113,9 +118,11 @@ type formatInfo struct {
 }
 
 var formats = map[Format]formatInfo{
-	FormatText:    {text.Extension, text.ContentType, text.Render},
-	FormatReqprof: {".reqprof", "application/octet-stream", func(w io.Writer, p *profile.Profile, _ render.Options) error { return p.Encode(w) }},
-	FormatPprof:   {pprof.Extension, pprof.ContentType, pprof.Render},
+	FormatText:       {text.Extension, text.ContentType, text.Render},
+	FormatReqprof:    {".reqprof", "application/octet-stream", func(w io.Writer, p *profile.Profile, _ render.Options) error { return p.Encode(w) }},
+	FormatPprof:      {pprof.Extension, pprof.ContentType, pprof.Render},
+	FormatSpeedscope: {speedscope.Extension, speedscope.ContentType, speedscope.Render},
+	FormatFolded:     {folded.Extension, folded.ContentType, folded.Render},
 }
 
 // Formats returns the output formats, sorted.

@@ -7,6 +7,9 @@ import (
 	"github.com/reqprof/reqprof/view"
 )
 
+// Version is reqprof's version, written into the files renderers export.
+const Version = "0.1.0"
+
 // Options choose what a renderer shows. The zero value shows the critical
 // path, merged, with library frames grouped by the profile's main module.
 type Options struct {

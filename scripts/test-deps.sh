@@ -45,5 +45,17 @@ need_cc() {
 	gcc --version | sed -n 1p
 }
 
+# Chromium and the Speedscope web app, for the tests that open our files in
+# the real tools (internal/browsertest). Installed on CI; elsewhere those
+# tests skip and say how to enable them.
+need_browser() {
+	if [ "${CI:-}" = "true" ]; then
+		bash scripts/install-browser-deps.sh
+	elif [ ! -x /usr/bin/chromium ] || [ ! -f .cache/node/node_modules/speedscope/dist/release/index.html ]; then
+		echo "note: browser tests will skip; run scripts/install-browser-deps.sh (as root) to enable them"
+	fi
+}
+
 need_go
 need_cc
+need_browser

@@ -1,0 +1,641 @@
+// Package chrome renders a profile as Chrome Trace Event Format JSON
+// (https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU),
+// the format Perfetto (ui.perfetto.dev), chrome://tracing, Chrome DevTools
+// and Speedscope open.
+//
+// # Threads and slices
+//
+// The file is one process (pid 1, named after the profile) with one thread
+// per goroutine (tid = goroutine id): the root, then the goroutines it
+// started in creation order (thread_sort_index follows that order), then the
+// goroutines outside the work that woke one of its goroutines, whose thread
+// names say so ("goroutine 9: main.holder (outside the work; woke goroutine
+// 1)").
+//
+// A thread shows its goroutine's stack at every moment of its life as
+// nested slices, built from the goroutine's timeline (the segments of
+// [view.PerGoroutine]): consecutive equal frames merge into one slice, so
+// that the slices of a thread either nest or are disjoint. Waits, system
+// calls and scheduler latency are leaf slices named like the views'
+// pseudo-frames ("[wait: sleep]", "[syscall]", "[runnable]"), one per
+// interval; their args hold the state, the runtime's reason, the goroutine
+// that ended the wait ("woken_by") and where in the code it happened ("at":
+// the file:line of the innermost user-code frame). Running time is the time
+// of the innermost function slice; running time at no known frame is a
+// "[running]" slice. User regions are slices too (they are frames of the
+// timelines, never added twice); the profiler's own work is "[reqprof]". A
+// function slice's args hold its file. Categories tell the kinds apart:
+// [CatFunction], [CatRegion], [CatState], [CatOverhead]. User logs are
+// thread-scoped instant events ([CatLog]).
+//
+// # Flows
+//
+// Flow arrows ([CatFlow]) join the slice of a parent goroutine at the moment
+// it created a goroutine to that goroutine's first slice ([FlowSpawn]), and
+// the slice of a goroutine at the moment it ended another goroutine's wait
+// to the woken goroutine's next slice ([FlowWakeup]). Each is an "s" and an
+// "f" event (bind point "e", the enclosing slice) with a unique id. A flow
+// event is placed inside the slice it binds to and where Perfetto's
+// importer, which binds it to the slice on top of its thread's stack when
+// it reads it, agrees: at the moment of the spawn or wake-up (or, when the
+// waker's window ends right then, at the last moment outside the children
+// of its slice) for the start, at the start of the slice for the finish.
+//
+// # Times and order
+//
+// ts is in microseconds with nanosecond precision (three decimals), from
+// the start of the profile's window (ts 0); the window's wall-clock start is
+// in the file's metadata ("start"), along with the profile's name,
+// duration, attributes and warnings. Slices are written as begin/end ("B"/
+// "E") pairs rather than complete ("X") events: B/E states every boundary
+// once, as an exact decimal, whereas an X event's end is ts+dur, which
+// JavaScript readers (Speedscope, DevTools) compute in floating point,
+// where two equal ends may differ by a rounding error and then look like
+// overlapping slices. An end repeats its begin's name, category and args,
+// as DevTools and Speedscope pair them.
+//
+// The events are written in this order: metadata; then each thread's
+// events in one block (DevTools pairs begins and ends with one stack for
+// the whole file), by time, and at equal times ends (innermost first),
+// instants, then begins (outermost first); then the flow events, by time,
+// starts before finishes. Where a slice begins as a slice of the same name
+// and args ends at another depth (a function going on after a region around
+// it ended), the beginning slice gets the arg "continued": Speedscope would
+// take the pair for a zero-length frame.
+//
+// The format is a timeline of every goroutine whatever [render.Options.View]
+// asks (an unknown view is still an error); library frames are grouped
+// unless [render.Options.NoGroup]; Threshold and TimeOrder do not apply.
+package chrome
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/view"
+)
+
+// Extension and ContentType describe the format.
+const (
+	Extension   = ".trace.json"
+	ContentType = "application/json"
+)
+
+// PID is the process id of every event.
+const PID = 1
+
+// Categories ("cat") of the events.
+const (
+	CatFunction = "function" // a function frame
+	CatRegion   = "region"   // a user region
+	CatState    = "state"    // a wait, system call, scheduler latency, or running at no known frame
+	CatOverhead = "overhead" // the profiler's own work ("[reqprof]")
+	CatLog      = "log"      // a user log (instant event)
+	CatFlow     = "flow"     // spawn and wake-up arrows
+)
+
+// Flow names.
+const (
+	FlowSpawn  = "spawn"
+	FlowWakeup = "wakeup"
+)
+
+// RunningName names the slice of running time at no known frame.
+const RunningName = "[running]"
+
+// Render writes p as Chrome Trace Event JSON.
+func Render(w io.Writer, p *profile.Profile, o render.Options) error {
+	if p == nil {
+		return errors.New("chrome: nil profile")
+	}
+	if o.View != "" && !slices.Contains(view.Kinds, o.View) {
+		return fmt.Errorf("chrome: unknown view %q (valid: critical, goroutines, all)", o.View)
+	}
+	t := build(p, o)
+	bw := bufio.NewWriter(w)
+	t.write(bw)
+	return bw.Flush()
+}
+
+// --- the model of the file ------------------------------------------------------
+
+type trace struct {
+	p      *profile.Profile
+	o      render.Options
+	tracks []*track // in sort order
+	byID   map[int64]*track
+	logs   []instant
+	flows  []*flow
+	// flow events not written right after a begin.
+	standalone []*flowEnd
+}
+
+type track struct {
+	g     *profile.Goroutine
+	index int // sort index: the goroutine's index in the profile
+	name  string
+	// slices in the order they open: by start, then outermost first.
+	slices []*slice
+	logs   []*instant // by time
+}
+
+type slice struct {
+	tr         *track
+	name, cat  string
+	args       []arg
+	start, end int64
+	depth      int
+	index      int // in tr.slices
+	parent     *slice
+	// flow events bound to the slice, written right after its begin.
+	flows []*flowEnd
+}
+
+type arg struct {
+	key string
+	val any // string, int64 or bool
+}
+
+type instant struct {
+	tr   *track
+	t    int64
+	name string
+	args []arg
+}
+
+type flow struct {
+	id       int
+	name     string
+	t        int64 // the moment of the spawn or wake-up
+	from, to *slice
+	fromTS   int64 // when the start is, in from
+}
+
+type flowEnd struct {
+	f     *flow
+	phase byte // 's' or 'f'
+	sl    *slice
+	ts    int64
+}
+
+// --- building ------------------------------------------------------------------
+
+func build(p *profile.Profile, o render.Options) *trace {
+	t := &trace{p: p, o: o, byID: map[int64]*track{}}
+	var user view.UserCode
+	if !o.NoGroup {
+		user = o.UserCode(p)
+	}
+	atUser := o.UserCode(p)
+
+	// Every goroutine's own timeline: the views give one to members only,
+	// so ask for the timelines of a copy in which every goroutine is one.
+	q := *p
+	q.Goroutines = slices.Clone(p.Goroutines)
+	for i := range q.Goroutines {
+		q.Goroutines[i].Member = true
+	}
+	tls := view.PerGoroutine(&q)
+
+	regions := map[int64][]int{} // goroutine → indexes in p.Regions, by start
+	for i, r := range p.Regions {
+		regions[r.Goroutine] = append(regions[r.Goroutine], i)
+	}
+	for _, rs := range regions {
+		sort.SliceStable(rs, func(i, j int) bool { return p.Regions[rs[i]].Start < p.Regions[rs[j]].Start })
+	}
+
+	woke := wokeBy(p)
+	for i := range p.Goroutines {
+		g := &p.Goroutines[i]
+		tr := &track{g: g, index: i, name: tls[i].Name}
+		if !g.Member {
+			tr.name = outsiderName(p, g, woke[g.ID])
+		}
+		t.tracks = append(t.tracks, tr)
+		t.byID[g.ID] = tr
+		b := sliceBuilder{t: t, tr: tr, user: user, atUser: atUser, regions: regions[g.ID]}
+		for _, s := range tls[i].Segments {
+			b.segment(s)
+		}
+		b.closeAll()
+		tr.markContinued()
+	}
+
+	for _, l := range p.Logs {
+		tr := t.byID[l.Goroutine]
+		if tr == nil {
+			continue
+		}
+		name := l.Message
+		if l.Category != "" {
+			name = l.Category + ": " + l.Message
+		}
+		t.logs = append(t.logs, instant{tr: tr, t: l.Time, name: name, args: []arg{{"category", l.Category}, {"message", l.Message}}})
+	}
+	sort.SliceStable(t.logs, func(i, j int) bool { return t.logs[i].t < t.logs[j].t })
+	for i := range t.logs {
+		l := &t.logs[i]
+		l.tr.logs = append(l.tr.logs, l)
+	}
+	t.buildFlows()
+	return t
+}
+
+// wokeBy returns, for each goroutine, the goroutines whose waits it ended,
+// sorted.
+func wokeBy(p *profile.Profile) map[int64][]int64 {
+	out := map[int64][]int64{}
+	for _, g := range p.Goroutines {
+		for _, iv := range g.Intervals {
+			if iv.State == profile.Waiting && iv.Waker != 0 && iv.Waker != g.ID && !slices.Contains(out[iv.Waker], g.ID) {
+				out[iv.Waker] = append(out[iv.Waker], g.ID)
+			}
+		}
+	}
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// outsiderName names the thread of a goroutine outside the work.
+func outsiderName(p *profile.Profile, g *profile.Goroutine, woke []int64) string {
+	name := fmt.Sprintf("goroutine %d", g.ID)
+	if e := view.EntryName(p, g); e != "" {
+		name += ": " + e
+	}
+	name += " (outside the work"
+	if len(woke) > 0 {
+		ids := make([]string, len(woke))
+		for i, id := range woke {
+			ids[i] = fmt.Sprint(id)
+		}
+		if len(woke) == 1 {
+			name += "; woke goroutine " + ids[0]
+		} else {
+			name += "; woke goroutines " + strings.Join(ids, ", ")
+		}
+	}
+	return name + ")"
+}
+
+// frameKey identifies a slice among consecutive segments: equal keys at the
+// same depth continue the same slice.
+type frameKey struct {
+	name, file string
+	kind       view.FrameKind
+	// id tells apart slices that would otherwise merge: the interval of a
+	// state pseudo-frame (one slice per wait), the region of a region
+	// frame (two back-to-back regions of one type are two slices).
+	id int
+}
+
+// running is the pseudo kind of RunningName.
+const running view.FrameKind = 255
+
+type sliceBuilder struct {
+	t       *trace
+	tr      *track
+	user    view.UserCode // nil: keep library frames
+	atUser  view.UserCode
+	regions []int
+	open    []*slice
+	keys    []frameKey
+	end     int64 // end of the last segment
+}
+
+func isState(k view.FrameKind) bool {
+	return k == view.Wait || k == view.Syscall || k == view.Runnable || k == running
+}
+
+func (b *sliceBuilder) segment(s view.Segment) {
+	if s.End <= s.Start {
+		return
+	}
+	if len(b.open) > 0 && s.Start != b.end {
+		b.closeAll()
+	}
+	g := b.tr.g
+	ivi := sort.Search(len(g.Intervals), func(i int) bool { return g.Intervals[i].End > s.Start })
+	var iv profile.Interval
+	if ivi < len(g.Intervals) {
+		iv = g.Intervals[ivi]
+	}
+	path := s.Path
+	if b.user != nil {
+		path = view.GroupPath(path, b.user)
+	}
+	if len(path) == 0 {
+		path = []view.Frame{{Name: RunningName, Kind: running}}
+	}
+	active := b.activeRegions(s.Start)
+	keys := make([]frameKey, len(path))
+	for i, f := range path {
+		k := frameKey{name: f.Name, kind: f.Kind, id: -1}
+		switch {
+		case f.Kind == view.Func:
+			k.file = f.File
+		case f.Kind == view.Region && len(active) > 0:
+			k.id, active = active[0], active[1:]
+		case isState(f.Kind):
+			k.id = ivi
+		}
+		keys[i] = k
+	}
+	n := 0
+	for n < len(keys) && n < len(b.keys) && keys[n] == b.keys[n] {
+		n++
+	}
+	b.closeTo(n, s.Start)
+	for i := n; i < len(path); i++ {
+		f := path[i]
+		sl := &slice{tr: b.tr, name: f.Name, start: s.Start, depth: i, index: len(b.tr.slices)}
+		if i > 0 {
+			sl.parent = b.open[i-1]
+		}
+		switch {
+		case f.Kind == view.Func:
+			sl.cat = CatFunction
+			if f.File != "" {
+				sl.args = []arg{{"file", f.File}}
+			}
+		case f.Kind == view.Region:
+			sl.cat = CatRegion
+		case f.Kind == view.Overhead:
+			sl.cat = CatOverhead
+		case isState(f.Kind):
+			sl.cat = CatState
+			sl.args = b.stateArgs(iv, s)
+		default: // a kind added to the views later
+			sl.cat = CatState
+		}
+		b.tr.slices = append(b.tr.slices, sl)
+		b.open = append(b.open, sl)
+		b.keys = append(b.keys, keys[i])
+	}
+	b.end = s.End
+}
+
+// activeRegions returns the regions of the goroutine active at t, in the
+// order the views insert their frames (by start), with the views' rule for
+// empty regions.
+func (b *sliceBuilder) activeRegions(t int64) []int {
+	var out []int
+	for _, i := range b.regions {
+		r := b.t.p.Regions[i]
+		if r.Start > t {
+			break
+		}
+		if t < r.End || (r.Start == r.End && t == r.Start) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// stateArgs describes the state of a state slice: that of interval iv.
+func (b *sliceBuilder) stateArgs(iv profile.Interval, s view.Segment) []arg {
+	args := []arg{{"state", iv.State.String()}}
+	if iv.Reason != "" {
+		args = append(args, arg{"reason", iv.Reason})
+	}
+	if iv.Waker != 0 && iv.State == profile.Waiting {
+		args = append(args, arg{"woken_by", iv.Waker})
+	}
+	if iv.Inferred {
+		args = append(args, arg{"unsampled", true})
+	}
+	if at := b.at(s.Path); at != "" {
+		args = append(args, arg{"at", at})
+	}
+	return args
+}
+
+// at returns where in the code a segment's path is: the file:line of its
+// innermost frame in user code, else of its innermost function frame.
+func (b *sliceBuilder) at(path []view.Frame) string {
+	var inner *view.Frame
+	for i := len(path) - 1; i >= 0; i-- {
+		f := &path[i]
+		if f.Kind != view.Func || f.File == "" {
+			continue
+		}
+		if inner == nil {
+			inner = f
+		}
+		if b.atUser(f.Name) {
+			inner = f
+			break
+		}
+	}
+	if inner == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", inner.File, inner.Line)
+}
+
+// closeTo ends the open slices deeper than n at t.
+func (b *sliceBuilder) closeTo(n int, t int64) {
+	for i := len(b.open) - 1; i >= n; i-- {
+		b.open[i].end = t
+	}
+	b.open, b.keys = b.open[:n], b.keys[:n]
+}
+
+func (b *sliceBuilder) closeAll() { b.closeTo(0, b.end) }
+
+// markContinued marks the slices that begin where a slice of the same name
+// and args ends at another depth (a function that goes on after a region
+// around it ended, or under a shorter stack): Speedscope takes such an end
+// and begin at one time for a zero-length frame and then pairs the wrong
+// events. The outermost slice to begin at a time gets the arg "continued".
+func (tr *track) markContinued() {
+	ends := map[int64][]*slice{}
+	for _, s := range tr.slices {
+		ends[s.end] = append(ends[s.end], s)
+	}
+	for i, s := range tr.slices {
+		if i > 0 && tr.slices[i-1].start == s.start {
+			continue // not the outermost to begin then
+		}
+		for n := int64(1); s.sameAsAny(ends[s.start]); n++ {
+			if n == 1 {
+				s.args = append(s.args, arg{"continued", n})
+			} else {
+				s.args[len(s.args)-1].val = n
+			}
+		}
+	}
+}
+
+// sameAsAny reports whether one of ss has s's name and args.
+func (s *slice) sameAsAny(ss []*slice) bool {
+	key := appendObject([]byte(s.name+"\x00"), s.args)
+	for _, o := range ss {
+		if o != s && o.name == s.name && string(appendObject([]byte(o.name+"\x00"), o.args)) == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// --- flows -------------------------------------------------------------------------
+
+// buildFlows finds the spawn and wake-up arrows and binds each end to a
+// slice.
+func (t *trace) buildFlows() {
+	for _, tr := range t.tracks {
+		g := tr.g
+		if g.Member && g.Parent != 0 {
+			if pt := t.byID[g.Parent]; pt != nil {
+				t.addFlow(FlowSpawn, g.Start, pt, tr)
+			}
+		}
+		for _, iv := range g.Intervals {
+			if iv.State != profile.Waiting || iv.Waker == 0 || iv.Waker == g.ID || iv.End >= g.End {
+				continue
+			}
+			if wt := t.byID[iv.Waker]; wt != nil {
+				t.addFlow(FlowWakeup, iv.End, wt, tr)
+			}
+		}
+	}
+	// Ids in time order.
+	sort.SliceStable(t.flows, func(i, j int) bool { return t.flows[i].t < t.flows[j].t })
+	for i, f := range t.flows {
+		f.id = i + 1
+		t.bind(f, 's', f.from, f.fromTS)
+		t.bind(f, 'f', f.to, f.to.start)
+	}
+}
+
+// addFlow adds the arrow of an event at time at, from the goroutine of
+// track from, which caused it, to the goroutine of track to.
+func (t *trace) addFlow(name string, at int64, from, to *track) {
+	src, dst := from.at(at), to.next(at)
+	if src == nil || dst == nil {
+		return
+	}
+	// The start's time: the event's, when the source slice contains it,
+	// else (the goroutine's window ended at that moment) the last moment
+	// in the slice outside its children.
+	ts := at
+	if at >= src.end {
+		ts = src.start
+		for _, c := range from.slices[src.index+1:] {
+			if c.start >= src.end {
+				break
+			}
+			if c.parent == src {
+				ts = c.end
+			}
+		}
+	}
+	t.flows = append(t.flows, &flow{name: name, t: at, from: src, fromTS: ts, to: dst})
+}
+
+// bind places the flow event of phase ph at time ts, where sl is the
+// innermost open slice of its thread. Readers bind a flow event to the
+// slice that encloses it; Perfetto's importer takes the slice on top of
+// the thread's stack when it reads the event, which is sl unless a log
+// (an instant, a zero-length slice there) came after sl's last begin or
+// end. Then the event goes right after sl's begin instead.
+func (t *trace) bind(f *flow, ph byte, sl *slice, ts int64) {
+	fe := &flowEnd{f: f, phase: ph, sl: sl, ts: ts}
+	if sl.tr.instantOnTop(ts) {
+		fe.ts = sl.start
+		sl.flows = append(sl.flows, fe)
+		return
+	}
+	t.standalone = append(t.standalone, fe)
+}
+
+// instantOnTop reports whether, at time ts after the begins of that time,
+// the last event read on the track is a log instant.
+func (tr *track) instantOnTop(ts int64) bool {
+	if len(tr.logs) == 0 {
+		return false
+	}
+	// The last boundary at or before ts, and whether a slice begins there
+	// (a begin is read after the instants of its time and closes them).
+	last, begins := int64(-1), false
+	for _, s := range tr.slices {
+		if s.start > ts {
+			break
+		}
+		if s.start > last {
+			last, begins = s.start, true
+		} else if s.start == last {
+			begins = true
+		}
+		if s.end <= ts && s.end > last {
+			last, begins = s.end, false
+		}
+	}
+	for _, l := range tr.logs {
+		if l.t <= ts && (l.t > last || (l.t == last && !begins)) {
+			return true
+		}
+	}
+	return false
+}
+
+// at returns the innermost slice on the track at t: the one that contains
+// t, or else the one that ends at t (a goroutine whose window ends there).
+func (tr *track) at(t int64) *slice {
+	if s := tr.containing(t); s != nil {
+		return s
+	}
+	i := sort.Search(len(tr.slices), func(i int) bool { return tr.slices[i].start >= t })
+	if i == 0 {
+		return nil
+	}
+	for s := tr.slices[i-1]; s != nil; s = s.parent {
+		if s.end >= t {
+			return s
+		}
+	}
+	return nil
+}
+
+// containing returns the innermost slice with start <= t < end.
+func (tr *track) containing(t int64) *slice {
+	i := sort.Search(len(tr.slices), func(i int) bool { return tr.slices[i].start > t })
+	if i == 0 {
+		return nil
+	}
+	// Slices nest, so the innermost one containing t is the last one to
+	// open at or before t, or one of its ancestors.
+	for s := tr.slices[i-1]; s != nil; s = s.parent {
+		if s.end > t {
+			return s
+		}
+	}
+	return nil
+}
+
+// next returns the slice the goroutine goes on with at t: the innermost
+// slice that opens at t or, when none does (its stack only got shorter),
+// the innermost of the first slices to open after t.
+func (tr *track) next(t int64) *slice {
+	if s := tr.containing(t); s != nil && s.start == t {
+		return s
+	}
+	i := sort.Search(len(tr.slices), func(i int) bool { return tr.slices[i].start > t })
+	if i == len(tr.slices) {
+		return nil
+	}
+	j := i
+	for j+1 < len(tr.slices) && tr.slices[j+1].start == tr.slices[i].start {
+		j++
+	}
+	return tr.slices[j]
+}

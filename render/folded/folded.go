@@ -1,0 +1,152 @@
+// Package folded renders a profile as folded (collapsed) stacks, the text
+// format of Brendan Gregg's flamegraph.pl, which Speedscope, inferno and
+// many other tools read: one line per distinct stack,
+//
+//	GET /orders;main.handler;main.readCache;sync.(*Mutex).Lock;[wait: sync] 2000
+//
+// frames outermost first, separated by ';', then a space and the time spent
+// in exactly that stack.
+//
+// The first frame is the profile's name; with the view [view.Goroutines] the
+// goroutine's timeline name ("goroutine 7: main.fetch") follows it. The
+// critical path is rendered by default, other views as the options say;
+// pseudo-frames ("[wait: network]", "[via goroutine 7: main.fetch]", region
+// names) are frames like the others, and library frames are grouped unless
+// the options say otherwise ([render.Options.Timelines]). Threshold is
+// ignored: every stack is kept.
+//
+// Lines are merged per distinct stack and sorted by stack, so output is
+// deterministic. Frame names never contain ';' (replaced by ',') nor line
+// breaks or other control characters (replaced by spaces); leading and
+// trailing spaces are trimmed, and an empty name becomes "?".
+//
+// Values are whole microseconds ([Render]) or multiples of another unit
+// ([RenderUnit]). They are rounded cumulatively: line i gets
+// round(S_i) - round(S_{i-1}), where S_i is the exact time of lines 1..i in
+// the unit. Each line is thus within one unit of its exact time, and the
+// file's total is the view's total rounded to the unit, with no drift
+// however many lines there are. Lines whose value rounds to 0 are dropped
+// (their time is carried by the next line), so a profile without
+// goroutines renders as an empty file.
+package folded
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/view"
+)
+
+// Extension and ContentType describe the format.
+const (
+	Extension   = ".folded"
+	ContentType = "text/plain; charset=utf-8"
+)
+
+// DefaultUnit is the unit of Render's values.
+const DefaultUnit = time.Microsecond
+
+// Render writes p as folded stacks with values in microseconds.
+func Render(w io.Writer, p *profile.Profile, o render.Options) error {
+	return RenderUnit(w, p, o, DefaultUnit)
+}
+
+// RenderUnit writes p as folded stacks with values in multiples of unit
+// (time.Nanosecond for exact values, time.Millisecond for coarse ones).
+func RenderUnit(w io.Writer, p *profile.Profile, o render.Options, unit time.Duration) error {
+	if unit <= 0 {
+		return fmt.Errorf("folded: unit %v is not positive", unit)
+	}
+	tls, err := o.Timelines(p)
+	if err != nil {
+		return err
+	}
+	root := Sanitize(p.Name)
+	if p.Name == "" {
+		root = "(unnamed)"
+	}
+	byStack := map[string]int64{}
+	var sb strings.Builder
+	for _, tl := range tls {
+		prefix := root
+		if o.View == view.Goroutines {
+			prefix += ";" + Sanitize(tl.Name)
+		}
+		for _, s := range tl.Segments {
+			d := s.End - s.Start
+			if d <= 0 {
+				continue
+			}
+			sb.Reset()
+			sb.WriteString(prefix)
+			for _, f := range s.Path {
+				sb.WriteByte(';')
+				sb.WriteString(Sanitize(f.Name))
+			}
+			byStack[sb.String()] += d
+		}
+	}
+	stacks := make([]string, 0, len(byStack))
+	for s := range byStack {
+		stacks = append(stacks, s)
+	}
+	slices.Sort(stacks)
+
+	bw := bufio.NewWriter(w)
+	u := int64(unit)
+	var cum, done int64 // exact nanoseconds so far; units written so far
+	var buf []byte
+	for _, s := range stacks {
+		cum += byStack[s]
+		v := (cum+u/2)/u - done
+		if v <= 0 {
+			continue
+		}
+		done += v
+		buf = append(buf[:0], s...)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, v, 10)
+		buf = append(buf, '\n')
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// Sanitize makes name a valid folded frame name: ';' becomes ',', control
+// characters (line breaks, tabs) become spaces, surrounding spaces are
+// trimmed, and an empty result becomes "?".
+func Sanitize(name string) string {
+	clean := true
+	for _, r := range name {
+		if r == ';' || r < ' ' || r == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean && name != "" && strings.TrimSpace(name) == name {
+		return name
+	}
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r == ';':
+			return ','
+		case r < ' ' || r == 0x7f:
+			return ' '
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "?"
+	}
+	return name
+}

@@ -260,7 +260,10 @@ func (u *ui) delete(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	http.Redirect(w, r, "../../", http.StatusSeeOther)
+	// Relative to the request's own URL, wherever the UI is mounted
+	// (http.Redirect would resolve it against the stripped path).
+	w.Header().Set("Location", "../../")
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 func (u *ui) render(w http.ResponseWriter, name string, data any) {

@@ -583,3 +583,39 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// NewBrowser starts headless Chromium (skipping the test when it is
+// missing, failing under CI) and returns a chromedp context for a tab,
+// closed when the test ends. Only 127.0.0.1 can be reached.
+func NewBrowser(t testing.TB) context.Context {
+	t.Helper()
+	chromium := Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("proxy-server", "direct://"),
+		chromedp.WindowSize(1280, 800),
+	)
+	d := DefaultTimeout
+	if s := os.Getenv(TimeoutEnv); s != "" {
+		if v, err := time.ParseDuration(s); err == nil && v > 0 {
+			d = v
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { bcancel(); acancel(); cancel() })
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+	return bctx
+}

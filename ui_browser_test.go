@@ -1,0 +1,113 @@
+package reqprof_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/reqprof/reqprof"
+	"github.com/reqprof/reqprof/internal/browsertest"
+)
+
+// TestUIInChromium drives the profiles list in real Chromium with
+// JavaScript off: rows, sorting, filtering by route, links, delete.
+func TestUIInChromium(t *testing.T) {
+	ctx := browsertest.NewBrowser(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /fast", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /slow/{n}", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte("ok"))
+	})
+	srv, _ := newServer(t, reqprof.Options{}, mux)
+	for _, p := range []string{"/fast", "/slow/1", "/fast", "/slow/2"} {
+		resp, _ := get(t, srv.URL+p+"?profile=true")
+		fetchProfile(t, srv, resp)
+	}
+	ui := srv.URL + "/debug/reqprof/"
+
+	run := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#profiles tbody tr").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	text := func(sel chromedp.CSS) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// waitURL waits for a navigation to a URL containing substr.
+	waitURL := func(substr string) {
+		t.Helper()
+		for range 100 {
+			u, err := chromedp.Run(ctx, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(u+"\x00", substr) {
+				run(chromedp.WaitReady(chromedp.CSS("body")))
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		u, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("no navigation to a URL with %q (at %s)", substr, u)
+	}
+	// Scripts off: the list must work without JavaScript.
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	run(chromedp.Navigate(ui), chromedp.WaitVisible(chromedp.ID("profiles")))
+	if n, h := count(), text("header"); n != 4 || !strings.Contains(h, "4 of 4") {
+		t.Fatalf("list shows %d rows, header %q", n, h)
+	}
+	if dir := os.Getenv("REQPROF_SCREENSHOT_DIR"); dir != "" {
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "ui-list.png"), shot, 0o644)
+	}
+	// Sort by duration (descending first): the slow requests lead.
+	run(chromedp.Click(chromedp.Search(`//th/a[text()="Duration"]`)))
+	waitURL("sort=duration")
+	if first := text("#profiles tbody tr:first-child td.path"); !strings.HasPrefix(first, "/slow/") {
+		t.Errorf("sorted by duration, first row is %q", first)
+	}
+	// Filter by route with the form.
+	run(chromedp.SetValue(chromedp.ID("route"), "GET /fast"), chromedp.Click(chromedp.CSS("form.filter button")))
+	waitURL("route=GET")
+	if n := count(); n != 2 {
+		t.Errorf("filtered to GET /fast: %d rows", n)
+	}
+	// Open a profile and see its tree; then delete it with its form.
+	run(chromedp.Click(chromedp.CSS("#profiles tbody tr:first-child td a")))
+	waitURL("/p/")
+	run(chromedp.WaitVisible(chromedp.CSS("pre.tree")))
+	if tree := text("pre.tree"); !strings.Contains(tree, "GET /fast") || !strings.Contains(tree, "Duration:") {
+		t.Errorf("profile page tree:\n%s", tree)
+	}
+	run(chromedp.Click(chromedp.CSS("button.link")))
+	waitURL("/debug/reqprof/\x00") // the list, after the redirect
+	if h := text("header"); !strings.Contains(h, "of 3") {
+		t.Errorf("after delete, header %q", h)
+	}
+}

@@ -23,7 +23,7 @@ var uiFiles embed.FS
 var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"dur":   func(d time.Duration) string { return text.Dur(int64(d)) },
 	"share": share,
-	"time":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
+	"time":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
 }).ParseFS(uiFiles, "ui/*.html"))
 
 func share(part, total time.Duration) string {

@@ -80,7 +80,7 @@ func TestUIInChromium(t *testing.T) {
 		t.Fatalf("list shows %d rows, header %q", n, h)
 	}
 	if dir := os.Getenv("REQPROF_SCREENSHOT_DIR"); dir != "" {
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}

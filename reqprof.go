@@ -13,6 +13,7 @@ import (
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/chrome"
 	"github.com/reqprof/reqprof/render/folded"
 	"github.com/reqprof/reqprof/render/pprof"
 	"github.com/reqprof/reqprof/render/speedscope"
@@ -123,6 +124,7 @@ var formats = map[Format]formatInfo{
 	FormatPprof:      {pprof.Extension, pprof.ContentType, pprof.Render},
 	FormatSpeedscope: {speedscope.Extension, speedscope.ContentType, speedscope.Render},
 	FormatFolded:     {folded.Extension, folded.ContentType, folded.Render},
+	FormatChrome:     {chrome.Extension, chrome.ContentType, chrome.Render},
 }
 
 // Formats returns the output formats, sorted.

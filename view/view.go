@@ -202,7 +202,7 @@ func (x *paths) path(g int64, stack profile.StackID, t int64, prefix []Frame) []
 		if r.Start > t {
 			break
 		}
-		if t >= r.End && !(r.Start == r.End && t == r.Start) {
+		if t >= r.End { // also drops zero-length regions
 			continue
 		}
 		rs := x.p.Stacks[r.Stack].Frames

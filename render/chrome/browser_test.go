@@ -34,11 +34,17 @@ func openInSpeedscope(t *testing.T, name string, data []byte) browsertest.Result
 	if res.Title != name {
 		t.Errorf("title %q, want the file name %q", res.Title, name)
 	}
-	// Speedscope warns when events do not pair up or nest ("Tried to
-	// end ...", "... was still open at end of profile").
+	// Speedscope says when it ignores an end ("... Doing nothing
+	// instead."), finds none to close ("the stack was empty") or closes a
+	// frame at the end of the profile ("... still open ..."): then its
+	// frames are not our slices. ("Ending X instead." is not such a case:
+	// it pops the frame on top, rightly, after looking at another end of
+	// the same time and name.)
 	for _, l := range res.Log {
-		if strings.Contains(l, "Tried to end") || strings.Contains(l, "still open") || strings.Contains(l, "Skipping") {
+		if strings.Contains(l, "Doing nothing") || strings.Contains(l, "stack was empty") || strings.Contains(l, "still open") || strings.Contains(l, "Skipping") {
 			t.Errorf("speedscope: %s", l)
+		} else if strings.Contains(l, "Tried to end") {
+			t.Logf("speedscope: %s", l)
 		}
 	}
 	first := int64(-1)

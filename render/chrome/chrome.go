@@ -34,34 +34,46 @@
 // it created a goroutine to that goroutine's first slice ([FlowSpawn]), and
 // the slice of a goroutine at the moment it ended another goroutine's wait
 // to the woken goroutine's next slice ([FlowWakeup]). Each is an "s" and an
-// "f" event (bind point "e", the enclosing slice) with a unique id. A flow
-// event is placed inside the slice it binds to and where Perfetto's
-// importer, which binds it to the slice on top of its thread's stack when
-// it reads it, agrees: at the moment of the spawn or wake-up (or, when the
-// waker's window ends right then, at the last moment outside the children
-// of its slice) for the start, at the start of the slice for the finish.
+// "f" event (bind point "e": the enclosing slice) with a unique id. A flow
+// event lies inside the slice it binds to, at a moment where Perfetto's
+// importer, which binds it to the slice on top of the thread's stack when
+// it reads it, binds it to that slice too: for the start, the moment of the
+// spawn or wake-up (when the waker's window ends right then, the last
+// moment of its slice outside the slice's children); for the finish, the
+// start of the slice. When a log would be on top of the stack there
+// (Perfetto reads an instant as a zero-length slice), the event goes right
+// after its slice's begin instead, with the begin's ts.
 //
 // # Times and order
 //
-// ts is in microseconds with nanosecond precision (three decimals), from
-// the start of the profile's window (ts 0); the window's wall-clock start is
-// in the file's metadata ("start"), along with the profile's name,
-// duration, attributes and warnings. Slices are written as begin/end ("B"/
-// "E") pairs rather than complete ("X") events: B/E states every boundary
-// once, as an exact decimal, whereas an X event's end is ts+dur, which
-// JavaScript readers (Speedscope, DevTools) compute in floating point,
-// where two equal ends may differ by a rounding error and then look like
-// overlapping slices. An end repeats its begin's name, category and args,
-// as DevTools and Speedscope pair them.
+// ts is in microseconds with nanosecond precision (three decimals). The
+// window starts at ts = 10^k, the smallest power of ten of microseconds not
+// below its duration (10000 for a 3ms request; the metadata's
+// "ts_origin_us"), so that every ts lies within a factor of two of every
+// other: JavaScript readers subtract and add times in floating point
+// (DevTools computes an end as ts+(end-ts)), which is exact then, and may
+// be off by a rounding error for times counted from 0. Viewers show times
+// from the start of the trace, where the origin does not show. The
+// window's wall-clock start is in the metadata ("start"), with the
+// profile's name, duration, attributes and warnings.
+//
+// Slices are begin/end ("B"/"E") pairs rather than complete ("X") events:
+// a B/E file states every boundary once, as an exact decimal, whereas an X
+// event's end is ts+dur, which JavaScript readers compute in floating point,
+// and a dur that they add up to the end exactly and that Perfetto, which
+// reads decimals exactly, reads as the right nanoseconds does not always
+// exist. An end repeats its begin's name, category and args, as DevTools
+// and Speedscope pair them by those.
 //
 // The events are written in this order: metadata; then each thread's
 // events in one block (DevTools pairs begins and ends with one stack for
 // the whole file), by time, and at equal times ends (innermost first),
 // instants, then begins (outermost first); then the flow events, by time,
-// starts before finishes. Where a slice begins as a slice of the same name
-// and args ends at another depth (a function going on after a region around
-// it ended), the beginning slice gets the arg "continued": Speedscope would
-// take the pair for a zero-length frame.
+// starts before finishes (Perfetto reads events of equal times in file
+// order). Where a slice begins as a slice of the same name and args ends
+// at another depth (a function going on after a region around it ended),
+// the beginning slice gets the arg "continued": Speedscope would take the
+// pair for a zero-length frame.
 //
 // The format is a timeline of every goroutine whatever [render.Options.View]
 // asks (an unknown view is still an error); library frames are grouped
@@ -129,6 +141,7 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 type trace struct {
 	p      *profile.Profile
 	o      render.Options
+	origin int64    // ns: the ts of the window's start
 	tracks []*track // in sort order
 	byID   map[int64]*track
 	logs   []instant
@@ -185,10 +198,30 @@ type flowEnd struct {
 	ts    int64
 }
 
+// origin returns the ts, in nanoseconds, at which a window of duration
+// nanoseconds starts in the file: the smallest power of ten of microseconds
+// not below the duration. Every ts of the file then lies within a factor of
+// two of every other, where subtracting and adding them in floating point,
+// as JavaScript readers do (DevTools turns a begin and an end into ts and
+// ts+dur, Speedscope rebases times on the first), is exact; times from 0
+// would make an end computed as ts+(end-ts) differ from the end itself by a
+// rounding error now and then. A double still resolves a picosecond there.
+func origin(duration int64) int64 {
+	const limit = 1_000_000_000_000_000 // ns: beyond it (11 days), 0
+	us := int64(1)
+	for us*1000 < duration {
+		us *= 10
+		if us*1000 > limit {
+			return 0
+		}
+	}
+	return us * 1000
+}
+
 // --- building ------------------------------------------------------------------
 
 func build(p *profile.Profile, o render.Options) *trace {
-	t := &trace{p: p, o: o, byID: map[int64]*track{}}
+	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration)}
 	var user view.UserCode
 	if !o.NoGroup {
 		user = o.UserCode(p)

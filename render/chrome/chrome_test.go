@@ -456,3 +456,28 @@ func TestFlowAfterLog(t *testing.T) {
 		t.Errorf("spawn flow from %q at %v", f.From.Name, f.S.TS)
 	}
 }
+
+// The window starts at ts 10^k µs, the smallest not below its duration.
+func TestTimeOrigin(t *testing.T) {
+	for _, c := range []struct {
+		duration int64
+		origin   float64
+	}{
+		{0, 1}, {999, 1}, {1000, 1}, {1001, 10}, {10 * ms, 10_000}, {10*ms + 1, 100_000},
+		{2 * int64(time.Hour), 1e10},
+	} {
+		p := &profile.Profile{Name: "x", Duration: c.duration, Stacks: []profile.Stack{{}, {Frames: []profile.FrameID{0}}},
+			Frames: []profile.Frame{{Func: "main.f", File: "/f.go", Line: 1}}}
+		if c.duration > 0 {
+			p.Goroutines = []profile.Goroutine{{ID: 1, Member: true, End: c.duration, Intervals: []profile.Interval{
+				{End: c.duration, State: profile.Running, Stack: 1}}}}
+		}
+		tr := check(t, render1(t, p, render.Options{}))
+		if got := tr.Metadata["ts_origin_us"]; got != c.origin {
+			t.Errorf("duration %d: origin %v, want %v", c.duration, got, c.origin)
+		}
+		if ss := tr.Slices[1]; c.duration > 0 && (len(ss) != 1 || ss[0].Start != 0 || ss[0].End != float64(c.duration)/1e3) {
+			t.Errorf("duration %d: slices %s", c.duration, sliceList(ss))
+		}
+	}
+}

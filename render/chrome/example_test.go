@@ -40,26 +40,26 @@ func ExampleRender() {
 	}
 	// Output:
 	// {"traceEvents":[
-	// {"name":"process_name","ph":"M","ts":0,"pid":1,"tid":1,"args":{"name":"job"}},
-	// {"name":"thread_name","ph":"M","ts":0,"pid":1,"tid":1,"args":{"name":"goroutine 1: job (root)"}},
-	// {"name":"thread_sort_index","ph":"M","ts":0,"pid":1,"tid":1,"args":{"sort_index":0}},
-	// {"name":"thread_name","ph":"M","ts":0,"pid":1,"tid":2,"args":{"name":"goroutine 2: main.fetch"}},
-	// {"name":"thread_sort_index","ph":"M","ts":0,"pid":1,"tid":2,"args":{"sort_index":1}},
-	// {"name":"main.job","cat":"function","ph":"B","ts":0,"pid":1,"tid":1,"args":{"file":"/app/main.go"}},
-	// {"name":"[wait: chan receive]","cat":"state","ph":"B","ts":500,"pid":1,"tid":1,"args":{"state":"waiting","reason":"chan receive","woken_by":2,"at":"/app/main.go:10"}},
-	// {"name":"[wait: chan receive]","cat":"state","ph":"E","ts":2000,"pid":1,"tid":1,"args":{"state":"waiting","reason":"chan receive","woken_by":2,"at":"/app/main.go:10"}},
-	// {"name":"[runnable]","cat":"state","ph":"B","ts":2000,"pid":1,"tid":1,"args":{"state":"runnable","at":"/app/main.go:10"}},
-	// {"name":"[runnable]","cat":"state","ph":"E","ts":2050,"pid":1,"tid":1,"args":{"state":"runnable","at":"/app/main.go:10"}},
-	// {"name":"main.job","cat":"function","ph":"E","ts":3000,"pid":1,"tid":1,"args":{"file":"/app/main.go"}},
-	// {"name":"main.fetch","cat":"function","ph":"B","ts":250,"pid":1,"tid":2,"args":{"file":"/app/main.go"}},
-	// {"name":"[wait: network]","cat":"state","ph":"B","ts":500,"pid":1,"tid":2,"args":{"state":"waiting","reason":"network","at":"/app/main.go:20"}},
-	// {"name":"[wait: network]","cat":"state","ph":"E","ts":1900,"pid":1,"tid":2,"args":{"state":"waiting","reason":"network","at":"/app/main.go:20"}},
-	// {"name":"main.fetch","cat":"function","ph":"E","ts":2000,"pid":1,"tid":2,"args":{"file":"/app/main.go"}},
-	// {"name":"spawn","cat":"flow","ph":"s","id":1,"ts":250,"pid":1,"tid":1},
-	// {"name":"spawn","cat":"flow","ph":"f","bp":"e","id":1,"ts":250,"pid":1,"tid":2},
-	// {"name":"wakeup","cat":"flow","ph":"s","id":2,"ts":1900,"pid":1,"tid":2},
-	// {"name":"wakeup","cat":"flow","ph":"f","bp":"e","id":2,"ts":2000,"pid":1,"tid":1}
+	// {"name":"process_name","ph":"M","ts":10000,"pid":1,"tid":1,"args":{"name":"job"}},
+	// {"name":"thread_name","ph":"M","ts":10000,"pid":1,"tid":1,"args":{"name":"goroutine 1: job (root)"}},
+	// {"name":"thread_sort_index","ph":"M","ts":10000,"pid":1,"tid":1,"args":{"sort_index":0}},
+	// {"name":"thread_name","ph":"M","ts":10000,"pid":1,"tid":2,"args":{"name":"goroutine 2: main.fetch"}},
+	// {"name":"thread_sort_index","ph":"M","ts":10000,"pid":1,"tid":2,"args":{"sort_index":1}},
+	// {"name":"main.job","cat":"function","ph":"B","ts":10000,"pid":1,"tid":1,"args":{"file":"/app/main.go"}},
+	// {"name":"[wait: chan receive]","cat":"state","ph":"B","ts":10500,"pid":1,"tid":1,"args":{"state":"waiting","reason":"chan receive","woken_by":2,"at":"/app/main.go:10"}},
+	// {"name":"[wait: chan receive]","cat":"state","ph":"E","ts":12000,"pid":1,"tid":1,"args":{"state":"waiting","reason":"chan receive","woken_by":2,"at":"/app/main.go:10"}},
+	// {"name":"[runnable]","cat":"state","ph":"B","ts":12000,"pid":1,"tid":1,"args":{"state":"runnable","at":"/app/main.go:10"}},
+	// {"name":"[runnable]","cat":"state","ph":"E","ts":12050,"pid":1,"tid":1,"args":{"state":"runnable","at":"/app/main.go:10"}},
+	// {"name":"main.job","cat":"function","ph":"E","ts":13000,"pid":1,"tid":1,"args":{"file":"/app/main.go"}},
+	// {"name":"main.fetch","cat":"function","ph":"B","ts":10250,"pid":1,"tid":2,"args":{"file":"/app/main.go"}},
+	// {"name":"[wait: network]","cat":"state","ph":"B","ts":10500,"pid":1,"tid":2,"args":{"state":"waiting","reason":"network","at":"/app/main.go:20"}},
+	// {"name":"[wait: network]","cat":"state","ph":"E","ts":11900,"pid":1,"tid":2,"args":{"state":"waiting","reason":"network","at":"/app/main.go:20"}},
+	// {"name":"main.fetch","cat":"function","ph":"E","ts":12000,"pid":1,"tid":2,"args":{"file":"/app/main.go"}},
+	// {"name":"spawn","cat":"flow","ph":"s","id":1,"ts":10250,"pid":1,"tid":1},
+	// {"name":"spawn","cat":"flow","ph":"f","bp":"e","id":1,"ts":10250,"pid":1,"tid":2},
+	// {"name":"wakeup","cat":"flow","ph":"s","id":2,"ts":11900,"pid":1,"tid":2},
+	// {"name":"wakeup","cat":"flow","ph":"f","bp":"e","id":2,"ts":12000,"pid":1,"tid":1}
 	// ],
 	// "displayTimeUnit":"ns",
-	// "metadata":{"producer":"reqprof","name":"job","time_origin":"ts 0 is the start of the window; ts in microseconds","duration_ns":3000000,"goroutines":2,"library_frames":"grouped"}}
+	// "metadata":{"producer":"reqprof","name":"job","ts_origin_us":10000,"time_origin":"the window starts at ts ts_origin_us; ts are microseconds","duration_ns":3000000,"goroutines":2,"library_frames":"grouped"}}
 }

@@ -2,6 +2,7 @@ package chrome_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -106,10 +107,12 @@ func randomProfile(r *rand.Rand) *profile.Profile {
 	return p
 }
 
+var randomProfiles = flag.Int("random", 500, "how many random profiles TestRandomProfiles renders (100 with -short)")
+
 func TestRandomProfiles(t *testing.T) {
-	n := 2000
+	n := *randomProfiles
 	if testing.Short() {
-		n = 300
+		n = min(n, 100)
 	}
 	for seed := range uint64(n) {
 		r := rand.New(rand.NewPCG(seed, 7))

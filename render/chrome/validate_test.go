@@ -20,7 +20,8 @@ type event struct {
 	Name    string
 	Cat     string
 	Ph      string
-	TS      float64
+	TS      float64 // microseconds since the window's start (ts - ts_origin_us), to the nanosecond
+	rawTS   float64 // ts as a JavaScript reader has it
 	PID     int64
 	TID     int64
 	Dur     *float64
@@ -37,10 +38,12 @@ type vslice struct {
 	Name, Cat  string
 	Args       map[string]any
 	ArgsRaw    json.RawMessage
-	Start, End float64
+	Start, End float64 // since the window's start
 	Depth      int
 	TID        int64
 	Parent     *vslice
+
+	rawStart, rawEnd float64
 }
 
 // vflow is a flow arrow and the slices its ends are bound to.
@@ -102,6 +105,13 @@ func validate(data []byte) (*parsed, error) {
 		fail("no metadata object")
 	}
 	p := &parsed{ThreadNames: map[int64]string{}, SortIndex: map[int64]int64{}, Slices: map[int64][]*vslice{}, Metadata: top.Metadata}
+	origin, ok := top.Metadata["ts_origin_us"].(float64)
+	if !ok {
+		fail("no metadata ts_origin_us")
+	}
+	// rel turns a ts into microseconds since the window's start, rounded
+	// to the nanosecond the file states.
+	rel := func(ts float64) float64 { return math.Round((ts-origin)*1e3) / 1e3 }
 
 	integer := func(m map[string]any, k string) (int64, bool) {
 		f, ok := m[k].(float64)
@@ -136,9 +146,10 @@ func validate(data []byte) (*parsed, error) {
 				fail("%s: cat is not a string", at)
 			}
 		}
-		if e.TS, ok = m["ts"].(float64); !ok || math.IsInf(e.TS, 0) || math.IsNaN(e.TS) {
+		if e.rawTS, ok = m["ts"].(float64); !ok || math.IsInf(e.rawTS, 0) || math.IsNaN(e.rawTS) {
 			fail("%s: ts is not a number", at)
 		}
+		e.TS = rel(e.rawTS)
 		if e.PID, ok = integer(m, "pid"); !ok {
 			fail("%s: pid is not an integer", at)
 		}
@@ -219,13 +230,14 @@ func validate(data []byte) (*parsed, error) {
 		if _, ok := p.ThreadNames[tid]; !ok {
 			fail("thread %d has slices but no thread_name", tid)
 		}
-		sort.SliceStable(evs, func(i, j int) bool { return evs[i].TS < evs[j].TS })
+		// As JavaScript readers do: by the ts they parsed, then file order.
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].rawTS < evs[j].rawTS })
 		var stack []*vslice
 		var all []*vslice
 		for _, e := range evs {
 			switch e.Ph {
 			case "B":
-				s := &vslice{Name: e.Name, Cat: e.Cat, Args: e.Args, ArgsRaw: e.ArgsRaw, Start: e.TS, Depth: len(stack), TID: tid}
+				s := &vslice{Name: e.Name, Cat: e.Cat, Args: e.Args, ArgsRaw: e.ArgsRaw, Start: e.TS, rawStart: e.rawTS, Depth: len(stack), TID: tid}
 				if len(stack) > 0 {
 					s.Parent = stack[len(stack)-1]
 				}
@@ -246,55 +258,43 @@ func validate(data []byte) (*parsed, error) {
 				if e.ArgsRaw != nil && !bytes.Equal(e.ArgsRaw, s.ArgsRaw) {
 					fail("thread %d: traceEvents[%d] E %q has args %s, its B %s", tid, e.index, e.Name, e.ArgsRaw, s.ArgsRaw)
 				}
-				s.End = e.TS
+				s.End, s.rawEnd = e.TS, e.rawTS
 				if s.End <= s.Start {
 					fail("thread %d: slice %q [%v,%v] is empty", tid, s.Name, s.Start, s.End)
 				}
+				// DevTools turns the pair into ts and dur = end-ts, and
+				// then compares ts+dur with other times: it must be the
+				// end itself.
+				if s.rawStart+(s.rawEnd-s.rawStart) != s.rawEnd {
+					fail("thread %d: slice %q: %v+(%v-%v) is not %v in floating point", tid, s.Name, s.rawStart, s.rawEnd, s.rawStart, s.rawEnd)
+				}
 			case "X":
-				all = append(all, &vslice{Name: e.Name, Cat: e.Cat, Args: e.Args, ArgsRaw: e.ArgsRaw, Start: e.TS, End: e.TS + *e.Dur, TID: tid})
+				all = append(all, &vslice{Name: e.Name, Cat: e.Cat, Args: e.Args, ArgsRaw: e.ArgsRaw, Start: e.TS, End: rel(e.rawTS + *e.Dur), rawStart: e.rawTS, rawEnd: e.rawTS + *e.Dur, TID: tid})
 			}
 		}
 		for _, s := range stack {
 			fail("thread %d: B %q at %v is never closed", tid, s.Name, s.Start)
 		}
-		// Speedscope reads an E and a B of one time with the same name
-		// and args as a zero-length frame, and opens the B first: the
-		// first B of a time must not look like any E of that time.
-		endsAt := map[float64][]*event{}
-		firstB := map[float64]*event{}
-		for _, e := range evs {
-			switch e.Ph {
-			case "E":
-				endsAt[e.TS] = append(endsAt[e.TS], e)
-			case "B":
-				if firstB[e.TS] == nil {
-					firstB[e.TS] = e
-				}
-			}
+		if err := speedscopeImport(tid, evs); err != nil {
+			errs = append(errs, err)
 		}
-		for ts, b := range firstB {
-			for _, e := range endsAt[ts] {
-				if e.Name == b.Name && bytes.Equal(e.ArgsRaw, b.ArgsRaw) {
-					fail("thread %d: at %v, B %q %s looks like an E of the same time (Speedscope pairs them)", tid, ts, b.Name, b.ArgsRaw)
-				}
-			}
-		}
-		// Perfect nesting: each slice lies inside the innermost open one
-		// or starts after it ends.
+		// Perfect nesting, in the times JavaScript readers have: each
+		// slice lies inside the innermost open one or starts after it
+		// ends.
 		sorted := append([]*vslice(nil), all...)
 		sort.SliceStable(sorted, func(i, j int) bool {
 			a, b := sorted[i], sorted[j]
-			if a.Start != b.Start {
-				return a.Start < b.Start
+			if a.rawStart != b.rawStart {
+				return a.rawStart < b.rawStart
 			}
-			return a.End-a.Start > b.End-b.Start
+			return a.rawEnd-a.rawStart > b.rawEnd-b.rawStart
 		})
 		var open []*vslice
 		for _, s := range sorted {
-			for len(open) > 0 && open[len(open)-1].End <= s.Start {
+			for len(open) > 0 && open[len(open)-1].rawEnd <= s.rawStart {
 				open = open[:len(open)-1]
 			}
-			if n := len(open); n > 0 && s.End > open[n-1].End {
+			if n := len(open); n > 0 && s.rawEnd > open[n-1].rawEnd {
 				o := open[n-1]
 				fail("thread %d: %q [%v,%v] overlaps %q [%v,%v] without nesting", tid, s.Name, s.Start, s.End, o.Name, o.Start, o.End)
 			}
@@ -324,12 +324,153 @@ func validate(data []byte) (*parsed, error) {
 	}
 
 	// Flows: read the events the way Perfetto's importer does (by time;
-	// at equal times ends first, then the rest in file order) and bind
-	// each flow event to the slice on top of its thread's stack, which
-	// must also enclose the event's time (the spec's binding).
+	// at equal times in file order, or, in versions that sort complete
+	// events specially, ends first and then the rest in file order) and
+	// bind each flow event to the slice on top of its thread's stack,
+	// which must also enclose the event's time (the spec's binding). Both
+	// orders must bind every flow event to the same slice.
+	var flows map[int64]*vflow
+	for _, endsFirst := range []bool{false, true} {
+		f, ferrs := perfettoFlows(p, begun, endsFirst)
+		if flows == nil || len(errs) == 0 {
+			errs = append(errs, ferrs...)
+		}
+		if flows == nil {
+			flows = f
+			continue
+		}
+		for id, a := range flows {
+			if b := f[id]; b == nil || a.From != b.From || a.To != b.To {
+				fail("flow %d: bound differently when ends come first at equal times", id)
+			}
+		}
+	}
+	ids := make([]int64, 0, len(flows))
+	for id, f := range flows {
+		ids = append(ids, id)
+		if f.S == nil || f.F == nil {
+			fail("flow %d: unpaired", id)
+			continue
+		}
+		if f.S.Cat != f.F.Cat {
+			fail("flow %d: categories %q and %q differ", id, f.S.Cat, f.F.Cat)
+		}
+		if f.F.TS < f.S.TS {
+			fail("flow %d: finishes at %v before it starts at %v", id, f.F.TS, f.S.TS)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		p.Flows = append(p.Flows, flows[id])
+	}
+	for _, e := range p.Instants {
+		if _, ok := p.ThreadNames[e.TID]; !ok && e.S == "t" {
+			fail("instant %q on thread %d, which has no thread_name", e.Name, e.TID)
+		}
+	}
+	return p, errors.Join(errs...)
+}
+
+// speedscopeImport replays Speedscope's Trace Event importer (v1.25,
+// src/import/trace-event.ts, eventListToProfile) on one thread's B/E events
+// and checks that it closes every frame at the end of its slice, without
+// ignoring an end or leaving a frame open. Its quirks: begins and ends go
+// to two queues, each sorted by ts; at equal ts a begin is taken first when
+// it has the same key (name and args) as the first end (a zero-length
+// frame); before taking an end it looks, among the other ends of that ts
+// (not the first), for one with the key, else the name, of the frame on
+// top, and swaps it to the front; an end whose name is not the top's is
+// ignored, one whose name is but key is not pops the top with a warning.
+func speedscopeImport(tid int64, evs []*event) error {
+	type sev struct {
+		e   *event
+		key string
+	}
+	key := func(e *event) string {
+		if e.ArgsRaw == nil {
+			return e.Name
+		}
+		return e.Name + " " + string(e.ArgsRaw)
+	}
+	var bq, eq []sev
+	for _, e := range evs { // evs is sorted by ts, then file order
+		switch e.Ph {
+		case "B":
+			bq = append(bq, sev{e, key(e)})
+		case "E":
+			eq = append(eq, sev{e, key(e)})
+		}
+	}
+	// The ts of each begin's own end, in nesting order.
+	endOf := map[*event]float64{}
+	var open []*event
+	for _, e := range evs {
+		switch e.Ph {
+		case "B":
+			open = append(open, e)
+		case "E":
+			if n := len(open); n > 0 {
+				endOf[open[n-1]] = e.rawTS
+				open = open[:n-1]
+			}
+		}
+	}
+	var stack []sev
+	for len(bq) > 0 || len(eq) > 0 {
+		takeB := len(eq) == 0 || (len(bq) > 0 && (bq[0].e.rawTS < eq[0].e.rawTS ||
+			(bq[0].e.rawTS == eq[0].e.rawTS && bq[0].key == eq[0].key)))
+		if takeB {
+			stack = append(stack, bq[0])
+			bq = bq[1:]
+			continue
+		}
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			swapped := false
+			for i := 1; i < len(eq) && eq[i].e.rawTS <= eq[0].e.rawTS; i++ {
+				if eq[i].key == top.key {
+					eq[0], eq[i] = eq[i], eq[0]
+					swapped = true
+					break
+				}
+			}
+			for i := 1; !swapped && i < len(eq) && eq[i].e.rawTS <= eq[0].e.rawTS; i++ {
+				if eq[i].e.Name == top.e.Name {
+					eq[0], eq[i] = eq[i], eq[0]
+					break
+				}
+			}
+		}
+		end := eq[0]
+		eq = eq[1:]
+		if len(stack) == 0 {
+			return fmt.Errorf("speedscope, thread %d: end of %q at %v with no frame open", tid, end.e.Name, end.e.TS)
+		}
+		top := stack[len(stack)-1]
+		if end.e.Name != top.e.Name {
+			return fmt.Errorf("speedscope, thread %d: ignores the end of %q at %v (%q is on top)", tid, end.e.Name, end.e.TS, top.e.Name)
+		}
+		stack = stack[:len(stack)-1]
+		// The frame popped must be one that ends now: the top's own end
+		// has this ts.
+		if endOf[top.e] != end.e.rawTS {
+			return fmt.Errorf("speedscope, thread %d: closes %q (begun at %v) at %v, not at its end", tid, top.e.Name, top.e.TS, end.e.TS)
+		}
+	}
+	if len(stack) > 0 {
+		return fmt.Errorf("speedscope, thread %d: %q is still open at the end", tid, stack[len(stack)-1].e.Name)
+	}
+	return nil
+}
+
+// perfettoFlows replays Perfetto's reading of the file to bind flow events
+// to slices.
+func perfettoFlows(p *parsed, begun map[int64][]*vslice, endsFirst bool) (map[int64]*vflow, []error) {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	order := append([]*event(nil), p.Events...)
 	key := func(e *event) int {
-		if e.Ph == "E" {
+		if e.Ph == "E" && endsFirst {
 			return 0
 		}
 		return 1
@@ -410,28 +551,5 @@ func validate(data []byte) (*parsed, error) {
 			}
 		}
 	}
-	ids := make([]int64, 0, len(flows))
-	for id, f := range flows {
-		ids = append(ids, id)
-		if f.S == nil || f.F == nil {
-			fail("flow %d: unpaired", id)
-			continue
-		}
-		if f.S.Cat != f.F.Cat {
-			fail("flow %d: categories %q and %q differ", id, f.S.Cat, f.F.Cat)
-		}
-		if f.F.TS < f.S.TS {
-			fail("flow %d: finishes at %v before it starts at %v", id, f.F.TS, f.S.TS)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
-		p.Flows = append(p.Flows, flows[id])
-	}
-	for _, e := range p.Instants {
-		if _, ok := p.ThreadNames[e.TID]; !ok && e.S == "t" {
-			fail("instant %q on thread %d, which has no thread_name", e.Name, e.TID)
-		}
-	}
-	return p, errors.Join(errs...)
+	return flows, errs
 }

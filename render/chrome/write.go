@@ -108,12 +108,14 @@ func (t *trace) write(w *bufio.Writer) {
 	if name == "" {
 		name = "reqprof profile"
 	}
-	e.b = appendMeta(e.b, "process_name", rootTID, arg{"name", name})
+	// Metadata events have the window's start for ts: a reader that took
+	// their ts for a time would not stretch the trace back to 0.
+	e.b = appendMeta(e.b, "process_name", rootTID, t.origin, arg{"name", name})
 	e.emit()
 	for _, tr := range t.tracks {
-		e.b = appendMeta(e.b, "thread_name", tr.g.ID, arg{"name", tr.name})
+		e.b = appendMeta(e.b, "thread_name", tr.g.ID, t.origin, arg{"name", tr.name})
 		e.emit()
-		e.b = appendMeta(e.b, "thread_sort_index", tr.g.ID, arg{"sort_index", int64(tr.index)})
+		e.b = appendMeta(e.b, "thread_sort_index", tr.g.ID, t.origin, arg{"sort_index", int64(tr.index)})
 		e.emit()
 	}
 
@@ -123,16 +125,16 @@ func (t *trace) write(w *bufio.Writer) {
 		for _, it := range tr.items() {
 			switch {
 			case it.in != nil:
-				e.b = appendInstant(e.b, it.in)
+				e.b = appendInstant(e.b, it.in, t.origin)
 				e.emit()
 			case it.class == classEnd:
-				e.b = appendSlice(e.b, it.sl, 'E')
+				e.b = appendSlice(e.b, it.sl, 'E', t.origin)
 				e.emit()
 			default:
-				e.b = appendSlice(e.b, it.sl, 'B')
+				e.b = appendSlice(e.b, it.sl, 'B', t.origin)
 				e.emit()
 				for _, fe := range it.sl.flows {
-					e.b = appendFlow(e.b, fe)
+					e.b = appendFlow(e.b, fe, t.origin)
 					e.emit()
 				}
 			}
@@ -141,7 +143,7 @@ func (t *trace) write(w *bufio.Writer) {
 	// The flow events last: Perfetto reads events of equal times in file
 	// order, so each is read after the slice it binds to began.
 	for _, fe := range t.sortedFlows() {
-		e.b = appendFlow(e.b, fe)
+		e.b = appendFlow(e.b, fe, t.origin)
 		e.emit()
 	}
 	w.WriteString("\n],\n\"displayTimeUnit\":\"ns\",\n\"metadata\":")
@@ -152,7 +154,7 @@ func (t *trace) write(w *bufio.Writer) {
 // appendSlice appends the begin (ph 'B') or end ('E') event of s. An end
 // has the same name, category and args as its begin: readers pair them by
 // name and category (DevTools) or by name and args (Speedscope).
-func appendSlice(b []byte, s *slice, ph byte) []byte {
+func appendSlice(b []byte, s *slice, ph byte, origin int64) []byte {
 	t := s.start
 	if ph == 'E' {
 		t = s.end
@@ -163,21 +165,21 @@ func appendSlice(b []byte, s *slice, ph byte) []byte {
 	b = appendString(b, s.cat)
 	b = append(b, `,"ph":"`...)
 	b = append(b, ph, '"')
-	b = appendHead(b, t, s.tr.g.ID)
+	b = appendHead(b, origin+t, s.tr.g.ID)
 	b = appendArgs(b, s.args)
 	return append(b, '}')
 }
 
-func appendInstant(b []byte, l *instant) []byte {
+func appendInstant(b []byte, l *instant, origin int64) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, l.name)
 	b = append(b, `,"cat":"`+CatLog+`","ph":"i","s":"t"`...)
-	b = appendHead(b, l.t, l.tr.g.ID)
+	b = appendHead(b, origin+l.t, l.tr.g.ID)
 	b = appendArgs(b, l.args)
 	return append(b, '}')
 }
 
-func appendFlow(b []byte, fe *flowEnd) []byte {
+func appendFlow(b []byte, fe *flowEnd, origin int64) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, fe.f.name)
 	b = append(b, `,"cat":"`+CatFlow+`","ph":"`...)
@@ -187,13 +189,13 @@ func appendFlow(b []byte, fe *flowEnd) []byte {
 	}
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, int64(fe.f.id), 10)
-	b = appendHead(b, fe.ts, fe.sl.tr.g.ID)
+	b = appendHead(b, origin+fe.ts, fe.sl.tr.g.ID)
 	return append(b, '}')
 }
 
-func appendMeta(b []byte, name string, tid int64, a arg) []byte {
+func appendMeta(b []byte, name string, tid, ts int64, a arg) []byte {
 	b = append(b, `{"name":"`+name+`","ph":"M"`...)
-	b = appendHead(b, 0, tid)
+	b = appendHead(b, ts, tid)
 	b = appendArgs(b, []arg{a})
 	return append(b, '}')
 }
@@ -325,7 +327,8 @@ func (t *trace) appendMetadata(b []byte) []byte {
 		md = append(md, arg{"start", p.Start.UTC().Format(time.RFC3339Nano)})
 	}
 	md = append(md,
-		arg{"time_origin", "ts 0 is the start of the window; ts in microseconds"},
+		arg{"ts_origin_us", t.origin / 1000},
+		arg{"time_origin", "the window starts at ts ts_origin_us; ts are microseconds"},
 		arg{"duration_ns", p.Duration})
 	if p.GoVersion != "" {
 		md = append(md, arg{"go_version", p.GoVersion})

@@ -68,7 +68,9 @@ type Options struct {
 	// every request that does not ask for a profile.
 	QueryOnly bool
 	// Route names a request's route for display and filtering; the default
-	// is r.Pattern (set by net/http's ServeMux), else the path.
+	// is r.Pattern (set by net/http's ServeMux), else the path. It is called
+	// on the request's goroutine after the handler returns, e.g. with chi:
+	// chi.RouteContext(r.Context()).RoutePattern().
 	Route func(*http.Request) string
 	// Manager runs the captures (default capture.Default). Its Config
 	// bounds the recorder's window for slow-request capture.
@@ -329,51 +331,53 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		return
 	}
 
-	ctx, c, err := h.mgr.Start(r.Context(), r.Method+" "+r.URL.Path)
-	if err != nil {
-		w.Header().Set(HeaderStatus, "error: "+oneLine(err.Error()))
-		next.ServeHTTP(w, r)
-		return
-	}
+	// Everything that need not be in the profile's window happens first.
 	id := store.NewID(time.Now())
-	if !respond {
+	var out http.ResponseWriter = w
+	if respond {
+		out = &bufferedWriter{header: http.Header{}}
+	} else {
 		w.Header().Set(HeaderID, id)
 		w.Header().Set(HeaderURL, h.profileURL(id))
 		w.Header().Set(HeaderStatus, "profiled")
 	}
-	r2 := r.WithContext(ctx)
-	var rec *recorder
-	var out http.ResponseWriter = w
-	var buffered *bufferedWriter
-	if respond {
-		buffered = &bufferedWriter{header: http.Header{}}
-		out = buffered
-	}
-	rec = &recorder{ResponseWriter: out}
+	rec := &recorder{ResponseWriter: out}
 	done := h.track(id)
+	ctx, c, err := h.mgr.Start(r.Context(), r.Method+" "+r.URL.Path)
+	if err != nil {
+		done()
+		w.Header().Del(HeaderID)
+		w.Header().Del(HeaderURL)
+		w.Header().Set(HeaderStatus, "error: "+oneLine(err.Error()))
+		next.ServeHTTP(w, r)
+		return
+	}
+	r2 := r.WithContext(ctx)
 	panicked := true
 	defer func() {
 		if !panicked {
 			return
 		}
 		// Store the profile, marked, and let the panic go on.
+		info := h.describe(r2, rec, "requested", true)
 		c.StopFunc(func(p *profile.Profile, err error) {
-			h.finish(id, r2, rec, p, err, "requested", true)
+			h.finish(id, info, p, err)
 			done()
 		})
 	}()
 	runHandler(next, rec, r2)
 	panicked = false
+	info := h.describe(r2, rec, "requested", false)
 	if !respond {
 		c.StopFunc(func(p *profile.Profile, err error) {
-			h.finish(id, r2, rec, p, err, "requested", false)
+			h.finish(id, info, p, err)
 			done()
 		})
 		return
 	}
 	// profile_response=1: the rendered profile replaces the body.
 	p, err := c.Stop()
-	h.finish(id, r2, rec, p, err, "requested", false)
+	h.finish(id, info, p, err)
 	done()
 	if err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
@@ -416,8 +420,9 @@ func (h *Handler) serveSlow(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	id := store.NewID(c.StartTime())
 	done := h.track(id)
+	info := h.describe(r2, rec, "slow", false)
 	c.StopFunc(func(p *profile.Profile, err error) {
-		h.finish(id, r2, rec, p, err, "slow", false)
+		h.finish(id, info, p, err)
 		done()
 	})
 }
@@ -479,39 +484,52 @@ func (h *Handler) wait(ctx context.Context, id string) {
 	}
 }
 
+// reqInfo is what the profile's metadata needs from a request, read on the
+// request's goroutine (routers such as chi recycle their state afterwards).
+type reqInfo struct {
+	method, path, route, url, remote, reason string
+	status                                   int
+	bytes                                    int64
+	panicked                                 bool
+}
+
+func (h *Handler) describe(r *http.Request, rec *recorder, reason string, panicked bool) reqInfo {
+	in := reqInfo{method: r.Method, path: r.URL.Path, url: RedactURL(r.URL), remote: r.RemoteAddr,
+		reason: reason, status: rec.status, bytes: rec.bytes, panicked: panicked}
+	if h.opts.Route != nil {
+		in.route = h.opts.Route(r)
+	} else {
+		in.route = r.Pattern
+	}
+	if in.status == 0 {
+		in.status = http.StatusOK
+	}
+	if panicked {
+		in.status = http.StatusInternalServerError
+	}
+	return in
+}
+
 // finish stores a request's profile with its metadata.
-func (h *Handler) finish(id string, r *http.Request, rec *recorder, p *profile.Profile, err error, reason string, panicked bool) {
+func (h *Handler) finish(id string, in reqInfo, p *profile.Profile, err error) {
 	if err != nil {
-		h.log.Error("reqprof: profile not made", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.Error("reqprof: profile not made", "id", id, "method", in.method, "path", in.path, "err", err)
 		return
 	}
-	route := ""
-	if h.opts.Route != nil {
-		route = h.opts.Route(r)
-	} else {
-		route = r.Pattern
+	p.Name = in.method + " " + in.path
+	if in.route != "" {
+		p.Name = in.method + " " + routePath(in.route)
 	}
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK
+	p.SetAttr("method", in.method)
+	if in.route != "" {
+		p.SetAttr("route", in.route)
 	}
-	if panicked {
-		status = http.StatusInternalServerError
-	}
-	p.Name = r.Method + " " + r.URL.Path
-	if route != "" {
-		p.Name = r.Method + " " + routePath(route)
-	}
-	p.SetAttr("method", r.Method)
-	if route != "" {
-		p.SetAttr("route", route)
-	}
-	p.SetAttr("url", RedactURL(r.URL))
-	p.SetAttr("status", strconv.Itoa(status))
-	p.SetAttr("response bytes", strconv.FormatInt(rec.bytes, 10))
-	p.SetAttr("remote", r.RemoteAddr)
-	p.SetAttr("reason", reason)
-	if panicked {
+	p.SetAttr("url", in.url)
+	p.SetAttr("status", strconv.Itoa(in.status))
+	p.SetAttr("response bytes", strconv.FormatInt(in.bytes, 10))
+	p.SetAttr("remote", in.remote)
+	p.SetAttr("reason", in.reason)
+	if in.panicked {
 		p.SetAttr("panic", "true")
 	}
 	sp := text.SplitOf(view.CriticalPath(p).Segments)
@@ -522,10 +540,10 @@ func (h *Handler) finish(id string, r *http.Request, rec *recorder, p *profile.P
 		}
 	}
 	m := store.Meta{
-		ID: id, Time: p.Start, Name: p.Name, Method: r.Method, Path: r.URL.Path, Route: route,
-		Status: status, Duration: time.Duration(p.Duration), CPU: time.Duration(sp.Running),
+		ID: id, Time: p.Start, Name: p.Name, Method: in.method, Path: in.path, Route: in.route,
+		Status: in.status, Duration: time.Duration(p.Duration), CPU: time.Duration(sp.Running),
 		Wait: time.Duration(sp.Waiting + sp.Syscall + sp.Runnable), Goroutines: members,
-		Reason: reason, Panic: panicked,
+		Reason: in.reason, Panic: in.panicked,
 	}
 	if m.Time.IsZero() {
 		m.Time = time.Now()

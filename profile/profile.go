@@ -15,6 +15,7 @@ package profile
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -207,6 +208,14 @@ type Log struct {
 	Message   string
 }
 
+// ExplainedByWaker reports whether a wait with this runtime reason is
+// explained by what the goroutine that ended it did meanwhile. A sleep
+// explains itself; a network wait is ended by whichever goroutine happened
+// to poll the network, which says nothing about it.
+func ExplainedByWaker(reason string) bool {
+	return reason != "sleep" && reason != "network"
+}
+
 // harnessPrefixes are the packages whose frames wrap the user's work rather
 // than being part of it: runtime/trace's task and region calls and reqprof's
 // own entry points.
@@ -216,6 +225,33 @@ var harnessPrefixes = []string{
 	"github.com/reqprof/reqprof/capture.",
 	"github.com/reqprof/reqprof/middleware.",
 	"github.com/reqprof/reqprof/sqlprof.",
+}
+
+// libraryPrefixes are reqprof's own library packages: never user code, even
+// when reqprof is the main module (its tests and examples are).
+var libraryPrefixes = []string{
+	"github.com/reqprof/reqprof.",
+	"github.com/reqprof/reqprof/capture.",
+	"github.com/reqprof/reqprof/sqlprof.",
+	"github.com/reqprof/reqprof/sqlprof/",
+	"github.com/reqprof/reqprof/store.",
+	"github.com/reqprof/reqprof/view.",
+	"github.com/reqprof/reqprof/profile.",
+	"github.com/reqprof/reqprof/render",
+}
+
+// IsReqprofLibrary reports whether fn belongs to one of reqprof's own
+// library packages, which views fold like any library.
+func IsReqprofLibrary(fn string) bool {
+	if strings.Contains(fn, "_test.") {
+		return false // reqprof's own tests play the user
+	}
+	for _, p := range libraryPrefixes {
+		if len(fn) > len(p) && fn[:len(p)] == p {
+			return true
+		}
+	}
+	return false
 }
 
 // workEntries are the harness functions that call the profiled work itself.

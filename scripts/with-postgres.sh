@@ -77,6 +77,7 @@ fi
 
 DIR=
 STARTED=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
@@ -153,6 +154,7 @@ say "PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:
 set +e
 "$@" <&0 &
 child=$!
+# shellcheck disable=SC2317 # called by the INT and TERM traps
 forward() {
 	kill "-$1" "$child" 2>/dev/null
 	wait "$child"

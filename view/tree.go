@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/reqprof/reqprof/profile"
 )
 
 // Node is a node of a call tree. Times are nanoseconds.
@@ -139,6 +141,9 @@ func UserModule(module string) UserCode {
 	return func(fn string) bool {
 		if strings.HasPrefix(fn, "main.") {
 			return true
+		}
+		if profile.IsReqprofLibrary(fn) {
+			return false
 		}
 		if module != "" && module != "command-line-arguments" {
 			if rest, ok := strings.CutPrefix(fn, module); ok {

@@ -342,7 +342,7 @@ func (x *paths) explain(out []Segment, g *profile.Goroutine, a, b int64, prefix 
 			continue
 		}
 		w := x.byID[iv.Waker]
-		if iv.State != profile.Waiting || w == nil || w == g || depth >= maxDepth || !follows(iv.Reason) {
+		if iv.State != profile.Waiting || w == nil || w == g || depth >= maxDepth || !profile.ExplainedByWaker(iv.Reason) {
 			out = x.emit(out, g.ID, iv, s, e, prefix)
 			continue
 		}
@@ -364,10 +364,6 @@ func (x *paths) explain(out []Segment, g *profile.Goroutine, a, b int64, prefix 
 	}
 	return out
 }
-
-// follows reports whether the critical path explains a wait with this
-// runtime reason by what its waker did. A sleep explains itself.
-func follows(reason string) bool { return reason != "sleep" }
 
 // PerGoroutine returns one timeline per member goroutine, in the profile's
 // order (the root first, then creation order).

@@ -598,18 +598,11 @@ func (b *builder) follow(id xtrace.GoID, a, e xtrace.Time, depth int) {
 	i := sort.Search(len(g.ivs), func(i int) bool { return g.ivs[i].end > a })
 	for ; i < len(g.ivs) && g.ivs[i].start < e; i++ {
 		iv := g.ivs[i]
-		if iv.state != profile.Waiting || !Follows(iv.reason) || iv.waker == xtrace.NoGoroutine || iv.waker == id {
+		if iv.state != profile.Waiting || !profile.ExplainedByWaker(iv.reason) || iv.waker == xtrace.NoGoroutine || iv.waker == id {
 			continue
 		}
 		b.follow(iv.waker, max(a, iv.start), min(e, iv.end), depth+1)
 	}
-}
-
-// Follows reports whether the critical path explains a wait with this
-// runtime reason by what the goroutine that ended it did. A sleep is its own
-// explanation.
-func Follows(reason string) bool {
-	return reason != "sleep"
 }
 
 // goroutine converts g's life in [a, e) into the model.

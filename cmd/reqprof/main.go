@@ -1,0 +1,11 @@
+// Command reqprof is the per-request profiler's command line: start with
+// `reqprof demo`.
+package main
+
+import (
+	"os"
+
+	"github.com/reqprof/reqprof/internal/cli"
+)
+
+func main() { os.Exit(cli.Main()) }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package characters_test
+
+const raceEnabled = false

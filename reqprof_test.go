@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -636,4 +638,40 @@ func gunzip(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// An outgoing request on a kept-alive connection waits in select until
+// the connection's readLoop goroutine, which existed before the capture
+// began, wakes it: the critical path follows it all the same.
+func TestDoKeepAliveHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(15 * time.Millisecond)
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	fetch := func() error {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := fetch(); err != nil { // opens the connection
+		t.Fatal(err)
+	}
+	p, err := reqprof.Do(context.Background(), "keep-alive", func(ctx context.Context) error { return fetch() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := treeOf(t, p, view.Critical)
+	sel := find(root, "[wait: select]")
+	if sel == nil {
+		t.Fatalf("no select wait:\n%s", textOf(t, p, reqprof.WriteOptions{}))
+	}
+	via := findPrefix(sel, "[via goroutine ")
+	if via == nil || !strings.Contains(via.Frame.Name, "readLoop") || via.Total < sel.Total*8/10 {
+		t.Errorf("the select wait is not explained by the connection's readLoop:\n%s", textOf(t, p, reqprof.WriteOptions{}))
+	}
 }

@@ -196,6 +196,7 @@ type timeline struct {
 	ids       map[string]xtrace.TaskID // capture id -> task
 	clocks    []clock
 	last      xtrace.Time
+	genStart  xtrace.Time // the current generation's first event
 }
 
 func (t *timeline) g(id xtrace.GoID) *gor {
@@ -264,6 +265,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 	cur := ev.Goroutine()
 	kind := ev.Kind()
 	if kind == xtrace.EventSync {
+		t.genStart = ts
 		if cs := ev.Sync().ClockSnapshot; cs != nil {
 			t.clocks = append(t.clocks, clock{cs.Trace, cs.Wall.UnixNano()})
 		}
@@ -389,8 +391,16 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		return
 	}
 	if from == xtrace.GoUndetermined {
-		// A status report at a generation's start: keep a known interval.
+		// A status report: keep a known interval.
 		if g.state == ns {
+			return
+		}
+		if g.state == 0 && !g.hasCreated {
+			// The runtime reports a goroutine's status when it first
+			// touches the goroutine in a generation (or at the
+			// generation's end if it never does): it has been in that
+			// state since the generation began at least.
+			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), st.Reason, st.Stack
 			return
 		}
 		g.set(ts, ns, st.Reason, st.Stack)
@@ -629,9 +639,13 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 			continue
 		}
 		if iv.state != profile.Running {
+			stack := iv.stack
+			if stack == xtrace.NoStack {
+				stack = g.entryAfter(iv.end)
+			}
 			pg.Intervals = append(pg.Intervals, profile.Interval{
 				Start: int64(s - b.B), End: int64(en - b.B), State: iv.state, Reason: iv.reason,
-				Stack: b.in.stack(p, iv.stack, false), Waker: wakerID(iv.waker),
+				Stack: b.in.stack(p, stack, false), Waker: wakerID(iv.waker),
 			})
 			continue
 		}
@@ -671,6 +685,26 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 		pg.End = pg.Start
 	}
 	return pg
+}
+
+// entryAfter returns, for a stretch whose stack the trace does not give (a
+// goroutine blocked since before the trace, known only by its status), a
+// stack of the one frame sure to be on it: the outermost frame of the next
+// stack the goroutine shows.
+func (g *gor) entryAfter(t xtrace.Time) xtrace.Stack {
+	i := sort.Search(len(g.points), func(i int) bool { return g.points[i].t >= t })
+	for ; i < len(g.points); i++ {
+		var outer xtrace.StackFrame
+		for f := range g.points[i].stack.Frames() {
+			if f.Func != "runtime.goexit" && f.Func != "runtime.main" {
+				outer = f
+			}
+		}
+		if outer.Func != "" {
+			return xtrace.MakeStack([]xtrace.StackFrame{outer})
+		}
+	}
+	return xtrace.NoStack
 }
 
 func wakerID(w xtrace.GoID) int64 {

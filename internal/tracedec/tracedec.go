@@ -654,12 +654,18 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 		pts := g.points
 		pi := sort.Search(len(pts), func(k int) bool { return pts[k].t >= iv.start })
 		cur := point{stack: iv.stack}
+		outer := b.outermost(p, iv.stack)
 		for ; pi < len(pts) && pts[pi].t <= s; pi++ {
-			cur = pts[pi]
+			if b.usable(p, pts[pi], outer) {
+				cur = pts[pi]
+			}
 		}
 		curT := s
 		for ; pi < len(pts) && pts[pi].t < en; pi++ {
 			pt := pts[pi]
+			if !b.usable(p, pt, outer) {
+				continue
+			}
 			if pt.t > curT {
 				b.running(p, &pg, curT, pt.t, cur, pt)
 				curT = pt.t
@@ -667,8 +673,11 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 			cur = pt
 		}
 		end := cur
-		if pi < len(pts) && pts[pi].t == en {
-			end = pts[pi]
+		for ; pi < len(pts) && pts[pi].t == en; pi++ {
+			if b.usable(p, pts[pi], outer) {
+				end = pts[pi]
+				break
+			}
 		}
 		if en > curT {
 			b.running(p, &pg, curT, en, cur, end)
@@ -705,6 +714,27 @@ func (g *gor) entryAfter(t xtrace.Time) xtrace.Stack {
 		}
 	}
 	return xtrace.NoStack
+}
+
+// outermost returns the outermost function of a stack, "" if empty.
+func (b *builder) outermost(p *profile.Profile, s xtrace.Stack) string {
+	fs := p.Stacks[b.in.stack(p, s, false)].Frames
+	if len(fs) == 0 {
+		return ""
+	}
+	return p.Frames[fs[0]].Func
+}
+
+// usable reports whether a point's stack can be trusted for attribution. A
+// CPU sample taken in the middle of the runtime's own work (or with a cut
+// traceback) can lack the goroutine's outer frames: its stack would make
+// the time around it look like it ran nowhere.
+func (b *builder) usable(p *profile.Profile, pt point, outer string) bool {
+	if !pt.cpu {
+		return true
+	}
+	o := b.outermost(p, pt.stack)
+	return o != "" && (outer == "" || o == outer)
 }
 
 func wakerID(w xtrace.GoID) int64 {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/internal/tracedec"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/store"
@@ -365,7 +367,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			done()
 		})
 	}()
-	runHandler(next, rec, r2)
+	runMarked(next, rec, r2)
 	panicked = false
 	info := h.describe(r2, rec, "requested", false)
 	if !respond {
@@ -429,6 +431,16 @@ func (h *Handler) serveSlow(w http.ResponseWriter, r *http.Request, next http.Ha
 
 //go:noinline
 func runHandler(next http.Handler, w http.ResponseWriter, r *http.Request) { next.ServeHTTP(w, r) }
+
+// runMarked is runHandler with marks where the handler begins and ends,
+// which tell the profiler's own time from the handler's in the profile.
+//
+//go:noinline
+func runMarked(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	trace.Log(r.Context(), tracedec.MarkCategory, "begin")
+	next.ServeHTTP(w, r)
+	trace.Log(r.Context(), tracedec.MarkCategory, "end")
+}
 
 // admit applies authorisation and limits; it returns why a request may not
 // be profiled, or "" after reserving a slot.

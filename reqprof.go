@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/trace"
 	"slices"
 	"strings"
 
 	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/internal/tracedec"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/chrome"
@@ -66,7 +68,12 @@ func DoWith(m *capture.Manager, ctx context.Context, name string, fn func(contex
 // them as the work, and the rest of reqprof's frames as "[reqprof]".
 //
 //go:noinline
-func runFunc(fn func(context.Context) error, ctx context.Context) error { return fn(ctx) }
+func runFunc(fn func(context.Context) error, ctx context.Context) error {
+	trace.Log(ctx, tracedec.MarkCategory, "begin")
+	err := fn(ctx)
+	trace.Log(ctx, tracedec.MarkCategory, "end")
+	return err
+}
 
 // Load reads a profile from its native file (FormatReqprof).
 func Load(r io.Reader) (*Profile, error) {

@@ -258,6 +258,7 @@ func IsReqprofLibrary(fn string) bool {
 var workEntries = []string{
 	"github.com/reqprof/reqprof.runFunc",
 	"github.com/reqprof/reqprof.runHandler",
+	"github.com/reqprof/reqprof.runMarked",
 }
 
 // IsWorkEntry reports whether fn is the harness function that calls the

@@ -21,6 +21,7 @@ package view
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/reqprof/reqprof/profile"
 )
@@ -217,6 +218,11 @@ func (x *paths) path(g int64, stack profile.StackID, t int64, prefix []Frame) []
 		}
 		out = append(out, Frame{Name: r.Type, Kind: Region})
 		pos = k
+		// runtime/trace.WithRegion's own frame says what the region
+		// frame already does.
+		for pos < len(fs) && strings.HasPrefix(x.p.Frames[fs[pos]].Func, "runtime/trace.") {
+			pos++
+		}
 	}
 	for _, f := range fs[pos:] {
 		out = append(out, x.frame(f))

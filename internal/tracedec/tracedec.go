@@ -28,6 +28,11 @@ import (
 // its id inside its task.
 const LogCategory = "reqprof.capture"
 
+// MarkCategory is the runtime/trace.Log category of the marks reqprof
+// leaves where the profiled work begins and ends: their stacks tell the
+// profiler's own time from the work's.
+const MarkCategory = "reqprof.mark"
+
 // Request names one unit of work to extract.
 type Request struct {
 	// ID is the message logged under LogCategory in the unit's task.
@@ -308,6 +313,9 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 				t.ids[l.Message] = l.Task
 			}
 			return
+		}
+		if l.Category == MarkCategory {
+			return // only its stack matters: a point, recorded above
 		}
 		if cur != xtrace.NoGoroutine {
 			g := t.g(cur)
@@ -768,6 +776,9 @@ func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace
 			toward = sy
 		}
 		st = b.in.common(p, sx, sy, toward)
+		if toward < 0 {
+			st = b.intoWork(p, st, sx, sy)
+		}
 		inferred = true
 	}
 	iv := profile.Interval{Start: int64(s - b.B), End: int64(e - b.B), State: profile.Running, Stack: st, Inferred: inferred}
@@ -779,6 +790,34 @@ func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace
 		}
 	}
 	pg.Intervals = append(pg.Intervals, iv)
+}
+
+// intoWork handles a stretch between a point in reqprof's own code and a
+// point inside the profiled work: their common frames end in reqprof's
+// harness, which would make the stretch look like overhead. It is given to
+// the work's outermost call instead (the work began somewhere in it).
+func (b *builder) intoWork(p *profile.Profile, common, x, y profile.StackID) profile.StackID {
+	n := len(p.Stacks[common].Frames)
+	deep := func(id profile.StackID) int { // work entry's index, if frames follow it
+		fs := p.Stacks[id].Frames
+		for i, f := range fs {
+			if profile.IsWorkEntry(p.Frames[f].Func) {
+				if i+1 < len(fs) && n <= i+1 && !profile.IsHarness(p.Frames[fs[i+1]].Func) {
+					return i
+				}
+				return -1
+			}
+		}
+		return -1
+	}
+	wx, wy := deep(x), deep(y)
+	switch {
+	case wx >= 0 && wy < 0:
+		return b.in.intern(p, p.Stacks[x].Frames[:wx+2])
+	case wy >= 0 && wx < 0:
+		return b.in.intern(p, p.Stacks[y].Frames[:wy+2])
+	}
+	return common
 }
 
 func (b *builder) wall(ts xtrace.Time) (t time.Time, ok bool) {

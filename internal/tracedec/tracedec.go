@@ -576,8 +576,18 @@ func (b *builder) build(name string) *profile.Profile {
 	sort.SliceStable(p.Samples, func(i, j int) bool { return p.Samples[i].Time < p.Samples[j].Time })
 	sort.SliceStable(p.Regions, func(i, j int) bool { return p.Regions[i].Start < p.Regions[j].Start })
 	sort.SliceStable(p.Logs, func(i, j int) bool { return p.Logs[i].Time < p.Logs[j].Time })
-	if len(p.Samples) == 0 {
-		p.Warnings = append(p.Warnings, "no CPU samples: running time is attributed from the stacks at state changes only")
+	// At 100 Hz, 20 ms of running time without a single sample means CPU
+	// profiling was off (or its samples were lost), not bad luck.
+	var running int64
+	for _, g := range p.Goroutines {
+		for _, iv := range g.Intervals {
+			if g.Member && iv.State == profile.Running {
+				running += iv.End - iv.Start
+			}
+		}
+	}
+	if len(p.Samples) == 0 && running >= int64(20*time.Millisecond) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("no CPU samples in %s of running time: CPU profiling was off or its samples were lost; running time is attributed from the stacks at state changes only", time.Duration(running).Round(time.Millisecond)))
 	}
 	return p
 }

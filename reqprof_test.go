@@ -443,6 +443,11 @@ func TestDoConcurrent(t *testing.T) {
 			t.Errorf("unit %d named %q", i, r.p.Name)
 		}
 	}
+	// The recorder stops just after the last profile is delivered.
+	deadline := time.Now().Add(5 * time.Second)
+	for capture.Default.Active() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	if capture.Default.Active() {
 		t.Error("the flight recorder still runs after every capture ended")
 	}

@@ -238,6 +238,9 @@ func (m *Manager) work() {
 
 		results, err := m.snapshot(fr, batch)
 
+		// Release before delivering: when Do returns, the recorder is
+		// already stopped (unless other captures run), so the caller may
+		// start a recorder of its own at once.
 		m.mu.Lock()
 		m.release(len(batch))
 		m.mu.Unlock()

@@ -50,6 +50,7 @@ func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile
 		}
 		fs = append(fs, id)
 	}
+	in.buf = fs[:0] // keep the grown buffer whole for the next stack
 	// Leaf first in the trace; outermost first in the model.
 	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
 		fs[i], fs[j] = fs[j], fs[i]
@@ -69,7 +70,6 @@ func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile
 			fs = fs[:len(fs)-1]
 		}
 	}
-	in.buf = fs
 	id := in.intern(p, fs)
 	in.handles[ti][s] = id
 	return id

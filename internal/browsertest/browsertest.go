@@ -432,26 +432,7 @@ func (s *session) run() (Result, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(s.chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // root, in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// speedscope draws with WebGL: with the GPU off, Chromium needs
-		// the software (SwiftShader) WebGL path.
-		chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-		// Nothing but 127.0.0.1 may be reached.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.Flag("proxy-server", "direct://"),
-		chromedp.WindowSize(1280, 720),
-		chromedp.CombinedOutput(&s.browserOut),
-	)
+	opts := append(allocatorOptions(s.chromium), chromedp.CombinedOutput(&s.browserOut))
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx)
@@ -590,20 +571,7 @@ func (l *lockedBuffer) String() string {
 func NewBrowser(t testing.TB) context.Context {
 	t.Helper()
 	chromium := Chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.Flag("proxy-server", "direct://"),
-		chromedp.WindowSize(1280, 800),
-	)
+	opts := allocatorOptions(chromium)
 	d := DefaultTimeout
 	if s := os.Getenv(TimeoutEnv); s != "" {
 		if v, err := time.ParseDuration(s); err == nil && v > 0 {
@@ -618,4 +586,28 @@ func NewBrowser(t testing.TB) context.Context {
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
 	return bctx
+}
+
+// allocatorOptions are the Chromium flags for this kind of machine: root,
+// no GPU, no network but 127.0.0.1.
+func allocatorOptions(chromium string) []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox, // root, in a container
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		// speedscope draws with WebGL: with the GPU off, Chromium needs
+		// the software (SwiftShader) WebGL path.
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+		// Nothing but 127.0.0.1 may be reached.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("proxy-server", "direct://"),
+		chromedp.WindowSize(1280, 800),
+	)
 }

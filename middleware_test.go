@@ -508,7 +508,7 @@ func TestMiddlewareSlowCapture(t *testing.T) {
 func TestUI(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /a", func(w http.ResponseWriter, r *http.Request) { slowHandlerWork() })
-	mux.HandleFunc("GET /b", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", 503) })
+	mux.HandleFunc("GET /b", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", http.StatusServiceUnavailable) })
 	srv, _ := newServer(t, reqprof.Options{}, mux)
 	ra, _ := get(t, srv.URL+"/a?profile=1")
 	rb, _ := get(t, srv.URL+"/b?profile=1")
@@ -520,7 +520,7 @@ func TestUI(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, "/a") || !strings.Contains(page, "GET /b") || !strings.Contains(page, "503") {
 		t.Errorf("list page:\n%s", page)
 	}
-	resp, body = get(t, srv.URL+"/debug/reqprof/?route="+url.QueryEscape("GET /b"))
+	_, body = get(t, srv.URL+"/debug/reqprof/?route="+url.QueryEscape("GET /b"))
 	if strings.Contains(string(body), ">/a<") || !strings.Contains(string(body), "503") {
 		t.Errorf("route filter:\n%s", body)
 	}

@@ -52,8 +52,12 @@ func phaseSleep() { time.Sleep(20 * time.Millisecond) }
 //go:noinline
 func phaseMutex(mu *sync.Mutex) {
 	mu.Lock()
-	mu.Unlock()
+	defer mu.Unlock()
+	mutexHeld++ // what the lock guards
 }
+
+// mutexHeld is the state phaseMutex's lock guards.
+var mutexHeld int
 
 //go:noinline
 func phaseTCP(addr string) error {

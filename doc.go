@@ -21,6 +21,16 @@
 //		p.Write(os.Stdout, reqprof.FormatText)
 //	}
 //
+// Profile HTTP requests that ask for it (?profile=true, loopback clients by
+// default), with the profiles UI at /debug/reqprof/:
+//
+//	handler := reqprof.Middleware(reqprof.Options{Enabled: true})(mux)
+//
+// then
+//
+//	curl -i 'http://127.0.0.1:8080/users/42?profile=true'   # Reqprof-Url: /debug/reqprof/p/<id>
+//	curl 'http://127.0.0.1:8080/debug/reqprof/p/<id>?format=text'
+//
 // Save it and render it later in another format:
 //
 //	f, _ := os.Create("rebuild.reqprof")

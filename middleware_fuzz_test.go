@@ -60,7 +60,7 @@ func FuzzQuery(f *testing.F) {
 				continue
 			}
 			for _, v := range vs {
-				if v != "REDACTED" && strings.Contains(red, url.QueryEscape(k)+"="+url.QueryEscape(v)) {
+				if v != "" && v != "REDACTED" && strings.Contains(red, url.QueryEscape(k)+"="+url.QueryEscape(v)) {
 					t.Fatalf("RedactURL(%q) = %q keeps the value of %q", rawQuery, red, k)
 				}
 			}

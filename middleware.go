@@ -560,13 +560,23 @@ func (h *Handler) finish(id string, in reqInfo, p *profile.Profile, err error) {
 	if m.Time.IsZero() {
 		m.Time = time.Now()
 	}
-	var size countWriter
-	if err := p.Encode(&size); err == nil && int64(size) > h.opts.MaxProfileBytes {
-		h.log.Warn("reqprof: profile too large, not stored", "id", id, "bytes", int64(size), "limit", h.opts.MaxProfileBytes)
+	var buf bytes.Buffer
+	if err := p.Encode(&buf); err != nil {
+		h.log.Error("reqprof: cannot encode profile", "id", id, "err", err)
 		return
 	}
-	if err := h.store.Put(context.Background(), m, p); err != nil {
-		h.log.Error("reqprof: cannot store profile", "id", id, "err", err)
+	if int64(buf.Len()) > h.opts.MaxProfileBytes {
+		h.log.Warn("reqprof: profile too large, not stored", "id", id, "bytes", buf.Len(), "limit", h.opts.MaxProfileBytes)
+		return
+	}
+	var err2 error
+	if ep, ok := h.store.(store.EncodedPutter); ok {
+		err2 = ep.PutEncoded(context.Background(), m, buf.Bytes())
+	} else {
+		err2 = h.store.Put(context.Background(), m, p)
+	}
+	if err2 != nil {
+		h.log.Error("reqprof: cannot store profile", "id", id, "err", err2)
 	}
 }
 
@@ -577,10 +587,6 @@ func routePath(route string) string {
 	}
 	return route
 }
-
-type countWriter int64
-
-func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
 

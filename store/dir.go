@@ -90,17 +90,23 @@ func (d *Dir) file(id, ext string) (string, error) {
 // Put implements Store. The profile is written before its summary, so a
 // listed profile is always readable.
 func (d *Dir) Put(ctx context.Context, m Meta, p *profile.Profile) error {
+	var buf bytes.Buffer
+	if err := p.Encode(&buf); err != nil {
+		return fmt.Errorf("store: encode %s: %w", m.ID, err)
+	}
+	return d.PutEncoded(ctx, m, buf.Bytes())
+}
+
+// PutEncoded implements EncodedPutter: data must be a profile encoded with
+// profile.Encode.
+func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 	pf, err := d.file(m.ID, ".reqprof")
 	if err != nil {
 		return err
 	}
 	mf, _ := d.file(m.ID, ".json")
-	var buf bytes.Buffer
-	if err := p.Encode(&buf); err != nil {
-		return fmt.Errorf("store: encode %s: %w", m.ID, err)
-	}
-	m.Size = int64(buf.Len())
-	if err := writeAtomic(pf, buf.Bytes()); err != nil {
+	m.Size = int64(len(data))
+	if err := writeAtomic(pf, data); err != nil {
 		return err
 	}
 	js, err := json.Marshal(m)

@@ -51,6 +51,13 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// EncodedPutter is implemented by stores that can take a profile already
+// encoded in its native format (profile.Encode), so that a caller that
+// needed the encoding anyway (to check its size) does not encode twice.
+type EncodedPutter interface {
+	PutEncoded(ctx context.Context, m Meta, data []byte) error
+}
+
 // ErrNotFound is returned for an id that is not stored.
 var ErrNotFound = errors.New("profile not found")
 

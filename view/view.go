@@ -354,8 +354,14 @@ func (x *paths) explain(out []Segment, g *profile.Goroutine, a, b int64, prefix 
 			out = x.emit(out, g.ID, iv, s, e, prefix)
 			continue
 		}
-		// The wait is explained by what the waker did meanwhile.
+		// The wait is explained by what the waker did meanwhile, unless it
+		// is the profiler's own (its locks are shared by every profiled
+		// request: following them leads into other requests' work).
 		wait := appendState(x.path(g.ID, iv.Stack, s, prefix), iv)
+		if len(wait) >= 2 && wait[len(wait)-2].Kind == Overhead {
+			out = x.emit(out, g.ID, iv, s, e, prefix)
+			continue
+		}
 		ws, we := max(s, w.Start), min(e, w.End)
 		if ws >= we {
 			out = x.emit(out, g.ID, iv, s, e, prefix)

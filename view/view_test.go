@@ -232,3 +232,31 @@ func TestEmptyProfile(t *testing.T) {
 		t.Error("unknown view accepted")
 	}
 }
+
+func TestOverheadWaitsNotFollowed(t *testing.T) {
+	p := &profile.Profile{
+		Name: "req", Duration: 3 * ms,
+		Frames: []profile.Frame{
+			{Func: "main.main"}, {Func: "github.com/reqprof/reqprof.Do"},
+			{Func: "github.com/reqprof/reqprof/capture.(*Manager).Start"}, {Func: "sync.(*Mutex).Lock"},
+			{Func: "main.otherRequest"},
+		},
+		Stacks: []profile.Stack{
+			{}, {Frames: []profile.FrameID{0}},
+			{Frames: []profile.FrameID{0, 1, 2, 3}},
+			{Frames: []profile.FrameID{4}},
+		},
+		Base: 1,
+		Goroutines: []profile.Goroutine{
+			{ID: 1, Member: true, End: 3 * ms, Intervals: []profile.Interval{
+				{Start: 0, End: 3 * ms, State: profile.Waiting, Reason: "sync", Stack: 2, Waker: 9},
+			}},
+			{ID: 9, End: 3 * ms, Intervals: []profile.Interval{{Start: 0, End: 3 * ms, State: profile.Running, Stack: 3}}},
+		},
+	}
+	cp := view.CriticalPath(p)
+	covers(t, cp, 0, p.Duration)
+	if got := names(cp.Segments[0].Path); got != "[reqprof];[wait: sync]" || len(cp.Segments) != 1 {
+		t.Errorf("a wait in the profiler's own code was followed: %s", got)
+	}
+}

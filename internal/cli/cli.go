@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/reqprof/reqprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -88,10 +89,10 @@ Start with the demo:
 // version returns the module version and Go version the binary was built
 // with.
 func version() string {
-	v := "(devel)"
+	v := reqprof.Version
 	goVersion := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			v = bi.Main.Version
 		}
 		goVersion = bi.GoVersion

@@ -65,7 +65,7 @@ func Extract(trace []byte, reqs []Request) ([]Result, error) {
 	var t *timeline
 	if header, offs, ok := generations(trace); ok && len(offs) > 1 {
 		for k := 1; k < len(offs); k *= 2 {
-			suffix := append(append(make([]byte, 0, len(header)+len(trace)-offs[len(offs)-k]), header...), trace[offs[len(offs)-k]:]...)
+			suffix := io.MultiReader(bytes.NewReader(header), bytes.NewReader(trace[offs[len(offs)-k]:]))
 			if st, err := read(suffix, reqs); err == nil && st.covers(reqs) {
 				t = st
 				break
@@ -74,7 +74,7 @@ func Extract(trace []byte, reqs []Request) ([]Result, error) {
 	}
 	if t == nil {
 		var err error
-		if t, err = read(trace, reqs); err != nil {
+		if t, err = read(bytes.NewReader(trace), reqs); err != nil {
 			return nil, err
 		}
 	}
@@ -104,7 +104,7 @@ func (t *timeline) covers(reqs []Request) bool {
 // trace (every task when typ is ""), for traces not made by reqprof's
 // capture package, such as /debug/pprof/trace output.
 func ExtractTasks(trace []byte, typ string) ([]*profile.Profile, error) {
-	t, err := read(trace, nil)
+	t, err := read(bytes.NewReader(trace), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +202,7 @@ type timeline struct {
 	clocks    []clock
 	last      xtrace.Time
 	genStart  xtrace.Time // the current generation's first event
+	begun     bool        // a task has begun: from now on, history matters
 }
 
 func (t *timeline) g(id xtrace.GoID) *gor {
@@ -214,15 +215,19 @@ func (t *timeline) g(id xtrace.GoID) *gor {
 }
 
 // set closes g's open interval at ts and opens one in the given state.
-func (g *gor) set(ts xtrace.Time, st profile.State, reason string, stack xtrace.Stack) {
-	if g.state != 0 && ts > g.since {
+// Until some task has begun (keep false), a closed interval can belong to
+// no window: only the open state is kept, with none of the past.
+func (g *gor) set(ts xtrace.Time, st profile.State, reason string, stack xtrace.Stack, keep bool) {
+	if !keep {
+		g.points = g.points[:0]
+	} else if g.state != 0 && ts > g.since {
 		g.ivs = append(g.ivs, rawInterval{g.since, ts, g.state, g.reason, g.stack, xtrace.NoGoroutine})
 	}
 	g.state, g.since, g.reason, g.stack = st, ts, reason, stack
 }
 
-func read(data []byte, reqs []Request) (*timeline, error) {
-	r, err := xtrace.NewReader(bytes.NewReader(data))
+func read(data io.Reader, reqs []Request) (*timeline, error) {
+	r, err := xtrace.NewReader(data)
 	if err != nil {
 		return nil, fmt.Errorf("unsupported or corrupt execution trace: %w", err)
 	}
@@ -253,7 +258,7 @@ func read(data []byte, reqs []Request) (*timeline, error) {
 	// Close what is still open at the end of the trace.
 	for _, g := range t.gs {
 		if g.state != 0 {
-			g.set(t.last, 0, "", xtrace.NoStack)
+			g.set(t.last, 0, "", xtrace.NoStack, true)
 		}
 		for _, i := range g.open {
 			g.regions[i].end = t.last
@@ -282,7 +287,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 	if cur != xtrace.NoGoroutine && kind != xtrace.EventStateTransition {
 		g := t.g(cur)
 		if g.state != profile.Running {
-			g.set(ts, profile.Running, "", ev.Stack())
+			g.set(ts, profile.Running, "", ev.Stack(), t.begun)
 		}
 		if s := ev.Stack(); s != xtrace.NoStack {
 			g.points = append(g.points, point{t: ts, stack: s, cpu: kind == xtrace.EventStackSample, random: kind == xtrace.EventStackSample})
@@ -296,6 +301,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 		}
 		t.transition(ev, st)
 	case xtrace.EventTaskBegin:
+		t.begun = true
 		tk := ev.Task()
 		x := t.task(tk.ID)
 		x.typ, x.g, x.begin, x.hasBegin, x.stack = tk.Type, cur, ts, true, ev.Stack()
@@ -383,14 +389,14 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		g.parent, g.created, g.hasCreated = ev.Goroutine(), ts, true
 		g.createStack, g.entryStack = ev.Stack(), st.Stack
 		g.exited = false
-		g.set(ts, goState(to), "", st.Stack)
+		g.set(ts, goState(to), "", st.Stack, t.begun)
 		return
 	case to == xtrace.GoNotExist:
 		if g.state == profile.Running && len(g.points) > 0 {
 			// It returned from its entry function: end on the entry frame.
 			g.points = append(g.points, point{t: ts, stack: g.entryStack})
 		}
-		g.set(ts, 0, "", xtrace.NoStack)
+		g.set(ts, 0, "", xtrace.NoStack, t.begun)
 		g.exited, g.exit = true, ts
 		return
 	}
@@ -411,7 +417,7 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), st.Reason, st.Stack
 			return
 		}
-		g.set(ts, ns, st.Reason, st.Stack)
+		g.set(ts, ns, st.Reason, st.Stack, t.begun)
 		return
 	}
 	stack := st.Stack
@@ -427,7 +433,7 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		g.preempted = st.Reason == "preempted"
 	}
 	wasWaiting := g.state == profile.Waiting
-	g.set(ts, ns, reason, stack)
+	g.set(ts, ns, reason, stack, t.begun)
 	if wasWaiting && len(g.ivs) > 0 {
 		if w := ev.Goroutine(); w != xtrace.NoGoroutine && w != id {
 			g.ivs[len(g.ivs)-1].waker = w

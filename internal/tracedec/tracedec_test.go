@@ -50,7 +50,7 @@ func TestGenerationsSuffixMatchesFullParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := read(data, reqs)
+	full, err := read(bytes.NewReader(data), reqs)
 	if err != nil {
 		t.Fatal(err)
 	}

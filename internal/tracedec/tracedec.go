@@ -203,6 +203,7 @@ type timeline struct {
 	last      xtrace.Time
 	genStart  xtrace.Time // the current generation's first event
 	begun     bool        // a task has begun: from now on, history matters
+	sure      bool        // a wanted task has begun
 }
 
 func (t *timeline) g(id xtrace.GoID) *gor {
@@ -317,6 +318,11 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 		if l.Category == LogCategory {
 			if want[l.Message] {
 				t.ids[l.Message] = l.Task
+				t.sure = true
+			} else if len(want) > 0 && !t.sure {
+				// Another capture's task (it logs its id right after
+				// beginning): nothing to keep for it.
+				t.begun = false
 			}
 			return
 		}

@@ -3,9 +3,8 @@ package chrome_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
+	"github.com/reqprof/reqprof/internal/golden"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +15,6 @@ import (
 	"github.com/reqprof/reqprof/render/chrome"
 	"github.com/reqprof/reqprof/view"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	us = int64(time.Microsecond)
@@ -158,42 +155,9 @@ func TestGolden(t *testing.T) {
 			got := render1(t, p, tc.o)
 			check(t, got)
 			file := filepath.Join("testdata", tc.file)
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", file, lineDiff(string(want), string(got)))
-			}
+			golden.Check(t, file, got)
 		})
 	}
-}
-
-// lineDiff shows the first lines that differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	n := 0
-	for i := 0; i < max(len(w), len(g)) && n < 10; i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, a, c)
-			n++
-		}
-	}
-	return b.String()
 }
 
 // sliceList renders a thread's slices as "depth name [start,end]" lines.

@@ -3,9 +3,8 @@ package folded_test
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
+	"github.com/reqprof/reqprof/internal/golden"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,8 +19,6 @@ import (
 	"github.com/reqprof/reqprof/render/folded"
 	"github.com/reqprof/reqprof/view"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func renderUnit(t *testing.T, p *profile.Profile, o render.Options, unit time.Duration) []byte {
 	t.Helper()
@@ -157,19 +154,7 @@ func TestGolden(t *testing.T) {
 			got := renderUnit(t, p, g.o, g.unit)
 			checkTotals(t, p, g.o, g.unit, got)
 			file := filepath.Join("testdata", g.name+folded.Extension)
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", file, got, want)
-			}
+			golden.Check(t, file, got)
 		})
 	}
 }

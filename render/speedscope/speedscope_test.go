@@ -3,9 +3,8 @@ package speedscope_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
+	"github.com/reqprof/reqprof/internal/golden"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,8 +17,6 @@ import (
 	"github.com/reqprof/reqprof/render/speedscope"
 	"github.com/reqprof/reqprof/view"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func render1(t *testing.T, p *profile.Profile, o render.Options) []byte {
 	t.Helper()
@@ -70,39 +67,9 @@ func TestGolden(t *testing.T) {
 			got := render1(t, p, g.o)
 			decode(t, got)
 			file := filepath.Join("testdata", g.name+speedscope.Extension)
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the output (go test -update rewrites it):\n%s", file, lineDiff(string(want), string(got)))
-			}
+			golden.Check(t, file, got)
 		})
 	}
-}
-
-// lineDiff shows the first differing lines.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\nwant: %s\n got: %s", i+1, wl, gl)
-		}
-	}
-	return "(same lines)"
 }
 
 // stretch is a time range spent in one stack of frame names.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/internal/tracedec"
+	"github.com/reqprof/reqprof/internal/tracestr"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/store"
@@ -506,7 +507,7 @@ type reqInfo struct {
 }
 
 func (h *Handler) describe(r *http.Request, rec *recorder, reason string, panicked bool) reqInfo {
-	in := reqInfo{method: r.Method, path: r.URL.Path, url: RedactURL(r.URL), remote: r.RemoteAddr,
+	in := reqInfo{method: r.Method, path: r.URL.Path, url: tracestr.BoundTo(RedactURL(r.URL), maxURL), remote: r.RemoteAddr,
 		reason: reason, status: rec.status, bytes: rec.bytes, panicked: panicked}
 	if h.opts.Route != nil {
 		in.route = h.opts.Route(r)
@@ -528,9 +529,9 @@ func (h *Handler) finish(id string, in reqInfo, p *profile.Profile, err error) {
 		h.log.Error("reqprof: profile not made", "id", id, "method", in.method, "path", in.path, "err", err)
 		return
 	}
-	p.Name = in.method + " " + in.path
+	p.Name = tracestr.Bound(in.method + " " + in.path)
 	if in.route != "" {
-		p.Name = in.method + " " + routePath(in.route)
+		p.Name = tracestr.Bound(in.method + " " + routePath(in.route))
 	}
 	p.SetAttr("method", in.method)
 	if in.route != "" {
@@ -579,6 +580,9 @@ func (h *Handler) finish(id string, in reqInfo, p *profile.Profile, err error) {
 		h.log.Error("reqprof: cannot store profile", "id", id, "err", err2)
 	}
 }
+
+// maxURL bounds the URL kept in a profile's metadata.
+const maxURL = 8 << 10
 
 // routePath turns a ServeMux pattern "GET /users/{id}" into its path part.
 func routePath(route string) string {

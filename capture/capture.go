@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof/internal/tracedec"
+	"github.com/reqprof/reqprof/internal/tracestr"
 	"github.com/reqprof/reqprof/profile"
 )
 
@@ -107,6 +108,9 @@ func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Cap
 	if err := m.acquire(); err != nil {
 		return ctx, nil, err
 	}
+	// The runtime's tracer aborts the process on a task name of 64 KiB or
+	// more: names come from clients (URL paths), so they are bounded.
+	name = tracestr.Bound(name)
 	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
 	ctx, c.task = trace.NewTask(ctx, name)
 	trace.Log(ctx, tracedec.LogCategory, c.id)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/reqprof/reqprof/internal/tracestr"
 )
 
 const (
@@ -119,6 +121,11 @@ func New(q string, max int) *Name {
 		return &Name{Region: Prefix + Empty}
 	}
 	t, cut := Truncate(c, max)
+	// The tracer aborts the process on a region name of 64 KiB or more,
+	// whatever MaxLen asks for.
+	if b := tracestr.Bound(Prefix + t); len(b) < len(Prefix)+len(t) {
+		t, cut = b[len(Prefix):], true
+	}
 	n := &Name{Region: Prefix + t}
 	if cut {
 		n.Full = c

@@ -1,9 +1,13 @@
 package sqlname
 
 import (
+	"bytes"
 	"context"
+	"runtime/trace"
 	"strings"
 	"testing"
+
+	"github.com/reqprof/reqprof/internal/tracestr"
 )
 
 func TestNew(t *testing.T) {
@@ -86,4 +90,23 @@ func BenchmarkNew(b *testing.B) {
 	for b.Loop() {
 		New(q, DefaultMaxLen)
 	}
+}
+
+// A huge statement with no MaxLen bound would abort the process in the
+// runtime's tracer (region names of 64 KiB or more are a fatal error):
+// region names are bounded whatever MaxLen says, and the region starts.
+func TestHugeStatementIsBounded(t *testing.T) {
+	q := "SELECT " + strings.Repeat("x, ", 100_000) + "1"
+	n := New(q, 0)
+	if len(n.Region) > tracestr.Max || !strings.HasPrefix(n.Region, Prefix+"SELECT x, x,") || n.Full == "" {
+		t.Fatalf("region of %d bytes (full %d)", len(n.Region), len(n.Full))
+	}
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Skip("tracing already on:", err)
+	}
+	defer trace.Stop()
+	ctx, task := trace.NewTask(context.Background(), "t")
+	n.Start(ctx).End()
+	task.End()
 }

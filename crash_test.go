@@ -44,6 +44,7 @@ func TestHugePathDoesNotCrash(t *testing.T) {
 	for _, target := range []string{path, path + "?profile=true"} {
 		req := httptest.NewRequest("GET", target, nil)
 		req.RemoteAddr = "127.0.0.1:1234"
+		req.Host = "127.0.0.1:1234"
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Body.String() != "ok" {

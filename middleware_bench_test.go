@@ -145,6 +145,7 @@ func BenchmarkOthersWhileProfiling(b *testing.B) {
 			}))
 			r := httptest.NewRequest("GET", "/held?profile=1", nil)
 			r.RemoteAddr = "127.0.0.1:1"
+			r.Host = "127.0.0.1:1"
 			mwHeld.ServeHTTP(&discardWriter{h: http.Header{}}, r)
 		}()
 		for !started.Load() {

@@ -37,6 +37,7 @@ func FuzzQuery(f *testing.F) {
 		req.URL = u
 		req.RequestURI = u.RequestURI()
 		req.RemoteAddr = "127.0.0.1:1"
+		req.Host = "127.0.0.1:1"
 		if trigger != "" {
 			req.Header[reqprof.HeaderTrigger] = []string{trigger}
 		}

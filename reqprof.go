@@ -9,17 +9,12 @@ import (
 	"regexp"
 	"runtime/trace"
 	"slices"
-	"strings"
 
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/internal/tracedec"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
-	"github.com/reqprof/reqprof/render/chrome"
-	"github.com/reqprof/reqprof/render/folded"
-	"github.com/reqprof/reqprof/render/pprof"
-	"github.com/reqprof/reqprof/render/speedscope"
-	"github.com/reqprof/reqprof/render/text"
+	"github.com/reqprof/reqprof/render/formats"
 	"github.com/reqprof/reqprof/view"
 )
 
@@ -84,24 +79,24 @@ func Load(r io.Reader) (*Profile, error) {
 	return &Profile{p}, nil
 }
 
-// Format is an output format.
-type Format string
+// Format is an output format (the registry is package render/formats).
+type Format = formats.Format
 
 const (
 	// FormatText is a console call tree.
-	FormatText Format = "text"
+	FormatText = formats.Text
 	// FormatReqprof is the native file, which Load reads back.
-	FormatReqprof Format = "reqprof"
+	FormatReqprof = formats.Reqprof
 	// FormatSpeedscope is Speedscope's JSON (evented profiles: the
 	// critical path, then one per goroutine).
-	FormatSpeedscope Format = "speedscope"
+	FormatSpeedscope = formats.Speedscope
 	// FormatPprof is a gzipped profile.proto for go tool pprof.
-	FormatPprof Format = "pprof"
+	FormatPprof = formats.Pprof
 	// FormatFolded is Brendan Gregg's folded stacks.
-	FormatFolded Format = "folded"
+	FormatFolded = formats.Folded
 	// FormatChrome is Chrome Trace Event JSON, for Perfetto and
 	// chrome://tracing.
-	FormatChrome Format = "chrome"
+	FormatChrome = formats.Chrome
 )
 
 // View selects a view of the profile.
@@ -120,49 +115,18 @@ const Version = render.Version
 // Views lists the views.
 func Views() []View { return slices.Clone(view.Kinds) }
 
-type formatInfo struct {
-	ext, contentType string
-	write            func(w io.Writer, p *profile.Profile, o render.Options) error
-}
-
-var formats = map[Format]formatInfo{
-	FormatText:       {text.Extension, text.ContentType, text.Render},
-	FormatReqprof:    {".reqprof", "application/octet-stream", func(w io.Writer, p *profile.Profile, _ render.Options) error { return p.Encode(w) }},
-	FormatPprof:      {pprof.Extension, pprof.ContentType, pprof.Render},
-	FormatSpeedscope: {speedscope.Extension, speedscope.ContentType, speedscope.Render},
-	FormatFolded:     {folded.Extension, folded.ContentType, folded.Render},
-	FormatChrome:     {chrome.Extension, chrome.ContentType, chrome.Render},
-}
-
 // Formats returns the output formats, sorted.
-func Formats() []Format {
-	out := make([]Format, 0, len(formats))
-	for f := range formats {
-		out = append(out, f)
-	}
-	slices.Sort(out)
-	return out
-}
+func Formats() []Format { return formats.All() }
 
 // ParseFormat checks a format name, returning an error that lists the valid
 // ones.
 func ParseFormat(s string) (Format, error) {
-	f := Format(strings.ToLower(strings.TrimSpace(s)))
-	if _, ok := formats[f]; ok {
-		return f, nil
+	f, err := formats.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("reqprof: %w", err)
 	}
-	names := make([]string, 0, len(formats))
-	for _, f := range Formats() {
-		names = append(names, string(f))
-	}
-	return "", fmt.Errorf("reqprof: unknown format %q (valid: %s)", s, strings.Join(names, ", "))
+	return f, nil
 }
-
-// Extension returns the file name extension of the format, with its dot.
-func (f Format) Extension() string { return formats[f].ext }
-
-// ContentType returns the format's MIME type.
-func (f Format) ContentType() string { return formats[f].contentType }
 
 // WriteOptions choose what Write shows. The zero value is the critical
 // path with library frames grouped.
@@ -191,8 +155,7 @@ func (p *Profile) Write(w io.Writer, f Format) error {
 
 // WriteWith renders the profile in format f.
 func (p *Profile) WriteWith(w io.Writer, f Format, o WriteOptions) error {
-	fi, ok := formats[f]
-	if !ok {
+	if _, ok := formats.Lookup(f); !ok {
 		_, err := ParseFormat(string(f))
 		return err
 	}
@@ -215,7 +178,7 @@ func (p *Profile) WriteWith(w io.Writer, f Format, o WriteOptions) error {
 	if p == nil || p.Profile == nil {
 		return errors.New("reqprof: nil profile")
 	}
-	return fi.write(w, p.Profile, ro)
+	return formats.Write(w, p.Profile, f, ro)
 }
 
 func isTerminal(w io.Writer) bool {

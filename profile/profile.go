@@ -223,7 +223,8 @@ var harnessPrefixes = []string{
 	"runtime/trace.",
 	"github.com/reqprof/reqprof.",
 	"github.com/reqprof/reqprof/capture.",
-	"github.com/reqprof/reqprof/middleware.",
+	"github.com/reqprof/reqprof/serve.",
+	"github.com/reqprof/reqprof/httpprof.",
 	"github.com/reqprof/reqprof/sqlprof.",
 }
 
@@ -232,6 +233,9 @@ var harnessPrefixes = []string{
 var libraryPrefixes = []string{
 	"github.com/reqprof/reqprof.",
 	"github.com/reqprof/reqprof/capture.",
+	"github.com/reqprof/reqprof/serve.",
+	"github.com/reqprof/reqprof/httpprof.",
+	"github.com/reqprof/reqprof/ui.",
 	"github.com/reqprof/reqprof/sqlprof.",
 	"github.com/reqprof/reqprof/sqlprof/",
 	"github.com/reqprof/reqprof/store.",
@@ -259,6 +263,7 @@ var workEntries = []string{
 	"github.com/reqprof/reqprof.runFunc",
 	"github.com/reqprof/reqprof.runHandler",
 	"github.com/reqprof/reqprof.runMarked",
+	"github.com/reqprof/reqprof/serve.runMarked",
 }
 
 // IsWorkEntry reports whether fn is the harness function that calls the

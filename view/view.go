@@ -181,12 +181,14 @@ func (x *paths) strip(g int64, fs []profile.FrameID) (n int, overhead bool) {
 		}
 	}
 	m := n
-	own := false // reqprof's own frames, not just runtime/trace's
+	own := false   // reqprof's own frames, not just runtime/trace's
+	entry := false // the frame that calls the work, or a harness frame under it
 	for n < len(fs) && profile.IsHarness(x.p.Frames[fs[n]].Func) {
 		own = own || profile.IsReqprofLibrary(x.p.Frames[fs[n]].Func)
+		entry = entry || profile.IsWorkEntry(x.p.Frames[fs[n]].Func)
 		n++
 	}
-	return n, n > m && own && !profile.IsWorkEntry(x.p.Frames[fs[n-1]].Func)
+	return n, n > m && own && !entry
 }
 
 // path returns the frames of stack on goroutine g at time t, with the

@@ -824,8 +824,14 @@ func (b *builder) intoWork(p *profile.Profile, common, x, y profile.StackID) pro
 		fs := p.Stacks[id].Frames
 		for i, f := range fs {
 			if profile.IsWorkEntry(p.Frames[f].Func) {
-				if i+1 < len(fs) && n <= i+1 && !profile.IsHarness(p.Frames[fs[i+1]].Func) {
-					return i
+				// The work's function may be a closure of the delivery
+				// code (a harness frame) that calls the work proper.
+				j := i + 1
+				for j < len(fs) && profile.IsHarness(p.Frames[fs[j]].Func) {
+					j++
+				}
+				if j < len(fs) && n <= j {
+					return j - 1
 				}
 				return -1
 			}

@@ -1,4 +1,19 @@
-package reqprof
+// Package ui is reqprof's profiles UI: a mountable sub-router over a
+// [store.Store] and the format registry. It lists the stored profiles
+// (filter by route, sort), shows one in any view, serves every format as a
+// download, and deletes profiles. It works without JavaScript.
+//
+// Mount it under a prefix with http.StripPrefix:
+//
+//	mux.Handle("/debug/reqprof/", http.StripPrefix("/debug/reqprof", ui.New(ui.Config{
+//		Store:     st,
+//		Authorize: httpprof.LoopbackOnly,
+//	})))
+//
+// Every page carries no-store, no-framing and CSP headers; state changes
+// (delete) are refused when a browser sends them on behalf of another site;
+// an unauthorized client gets a plain 404, as if nothing were there.
+package ui
 
 import (
 	"bytes"
@@ -9,22 +24,97 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/reqprof/reqprof/internal/httpsec"
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/formats"
 	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/store"
+	"github.com/reqprof/reqprof/view"
 )
 
-//go:embed ui/*.html ui/*.css
-var uiFiles embed.FS
+//go:embed *.html *.css
+var files embed.FS
 
-var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"dur":   func(d time.Duration) string { return text.Dur(int64(d)) },
 	"share": share,
 	"time":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
-}).ParseFS(uiFiles, "ui/*.html"))
+}).ParseFS(files, "*.html"))
+
+// Pending is what the UI asks of the code that makes profiles (serve.Core
+// implements it): wait for a profile still being extracted, and why one was
+// not stored.
+type Pending interface {
+	Wait(done <-chan struct{}, id string)
+	NotStored(id string) string
+}
+
+// Config configures the UI.
+type Config struct {
+	// Store holds the profiles shown. Required.
+	Store store.Store
+	// Authorize decides who may see the UI. Required: use
+	// httpprof.LoopbackOnly or httpprof.TokenAuth.
+	Authorize func(*http.Request) bool
+	// Pending, when set, lets a page wait for a profile being extracted
+	// and say why a profile was not stored.
+	Pending Pending
+	// DefaultFormat is the format offered first for downloads (default
+	// speedscope).
+	DefaultFormat formats.Format
+}
+
+type ui struct {
+	cfg Config
+}
+
+// New returns the UI. It panics without a Store or Authorize (a setup
+// mistake, not a serving one).
+func New(cfg Config) http.Handler {
+	if cfg.Store == nil || cfg.Authorize == nil {
+		panic("ui: Config.Store and Config.Authorize are required")
+	}
+	if cfg.DefaultFormat == "" {
+		cfg.DefaultFormat = formats.Speedscope
+	}
+	u := &ui{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", u.list)
+	mux.HandleFunc("GET /style.css", u.css)
+	mux.HandleFunc("GET /p/{id}", u.profile)
+	mux.HandleFunc("DELETE /p/{id}", u.delete)
+	mux.HandleFunc("POST /p/{id}/delete", u.delete)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cfg.Authorize(r) {
+			http.NotFound(w, r)
+			return
+		}
+		// A path the mux would clean ("//p/ID") would be redirected out of
+		// the prefix the UI is mounted under.
+		if p := r.URL.Path; p == "" || p != path.Clean(p) && p != path.Clean(p)+"/" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && httpsec.CrossSite(r) {
+			http.Error(w, "reqprof: cross-site request refused", http.StatusForbidden)
+			return
+		}
+		httpsec.SetPageHeaders(w.Header())
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (u *ui) css(w http.ResponseWriter, r *http.Request) {
+	b, _ := files.ReadFile("style.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Write(b)
+}
 
 func share(part, total time.Duration) string {
 	if total <= 0 {
@@ -33,42 +123,9 @@ func share(part, total time.Duration) string {
 	return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(total))
 }
 
-type ui struct {
-	h *Handler
-}
-
-func newUI(h *Handler) http.Handler {
-	u := &ui{h: h}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", u.list)
-	mux.HandleFunc("GET /style.css", u.css)
-	mux.HandleFunc("GET /p/{id}", u.profile)
-	mux.HandleFunc("DELETE /p/{id}", u.delete)
-	mux.HandleFunc("POST /p/{id}/delete", u.delete)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.opts.Authorize(r) {
-			http.Error(w, "reqprof: not authorized", http.StatusForbidden)
-			return
-		}
-		if h.store == nil {
-			http.Error(w, "reqprof: profiling is disabled (set Options.Enabled or REQPROF_ENABLED=1)", http.StatusNotFound)
-			return
-		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		mux.ServeHTTP(w, r)
-	})
-}
-
-func (u *ui) css(w http.ResponseWriter, r *http.Request) {
-	b, _ := uiFiles.ReadFile("ui/style.css")
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Write(b)
-}
-
 // row is a list entry.
 type row struct {
 	store.Meta
-	Formats []Format
 }
 
 type listPage struct {
@@ -78,7 +135,7 @@ type listPage struct {
 	Sort    string
 	Desc    bool
 	Total   int
-	Formats []Format
+	Formats []formats.Format
 	Query   func(sort string) string
 }
 
@@ -117,13 +174,13 @@ func routeOf(m store.Meta) string {
 }
 
 func (u *ui) list(w http.ResponseWriter, r *http.Request) {
-	ms, err := u.h.store.List(r.Context())
+	ms, err := u.cfg.Store.List(r.Context())
 	if err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	q := r.URL.Query()
-	pg := listPage{Route: q.Get("route"), Sort: q.Get("sort"), Desc: q.Get("order") != "asc", Total: len(ms), Formats: Formats()}
+	pg := listPage{Route: q.Get("route"), Sort: q.Get("sort"), Desc: q.Get("order") != "asc", Total: len(ms), Formats: formats.All()}
 	seen := map[string]bool{}
 	for _, m := range ms {
 		if rt := routeOf(m); !seen[rt] {
@@ -159,30 +216,38 @@ func (u *ui) list(w http.ResponseWriter, r *http.Request) {
 		}
 		return "?" + v.Encode()
 	}
-	u.render(w, "list.html", pg)
+	u.page(w, "list.html", pg)
 }
 
 type profilePage struct {
 	Meta    store.Meta
 	Attrs   [][2]string
 	Tree    string
-	View    View
-	Views   []View
-	Formats []Format
+	View    view.Kind
+	Views   []view.Kind
+	Formats []formats.Format
 }
 
-func (u *ui) get(w http.ResponseWriter, r *http.Request) (*Profile, store.Meta, bool) {
+func (u *ui) get(w http.ResponseWriter, r *http.Request) (*profile.Profile, store.Meta, bool) {
 	id := r.PathValue("id")
 	if !store.ValidID(id) {
 		http.Error(w, "reqprof: invalid profile id", http.StatusBadRequest)
 		return nil, store.Meta{}, false
 	}
 	// A profile still being extracted is worth a short wait.
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	u.h.wait(ctx, id)
-	cancel()
-	p, m, err := u.h.store.Get(r.Context(), id)
+	if u.cfg.Pending != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		u.cfg.Pending.Wait(ctx.Done(), id)
+		cancel()
+	}
+	p, m, err := u.cfg.Store.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		if u.cfg.Pending != nil {
+			if why := u.cfg.Pending.NotStored(id); why != "" {
+				http.Error(w, "reqprof: profile "+id+" was made but not stored: "+why, http.StatusNotFound)
+				return nil, m, false
+			}
+		}
 		http.Error(w, "reqprof: no profile "+id+" (it may have been removed by retention)", http.StatusNotFound)
 		return nil, m, false
 	}
@@ -190,21 +255,21 @@ func (u *ui) get(w http.ResponseWriter, r *http.Request) (*Profile, store.Meta, 
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return nil, m, false
 	}
-	return &Profile{p}, m, true
+	return p, m, true
 }
 
 func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var f Format
+	var f formats.Format
 	if s := q.Get("format"); s != "" {
 		var err error
-		if f, err = ParseFormat(s); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		if f, err = formats.Parse(s); err != nil {
+			http.Error(w, "reqprof: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 	}
-	o := WriteOptions{View: View(q.Get("view"))}
-	if o.View != "" && !slices.Contains(Views(), o.View) {
+	o := render.Options{View: view.Kind(q.Get("view"))}
+	if o.View != "" && !slices.Contains(view.Kinds, o.View) {
 		http.Error(w, fmt.Sprintf("reqprof: unknown view %q (valid: critical, goroutines, all)", o.View), http.StatusBadRequest)
 		return
 	}
@@ -215,7 +280,7 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 	if f != "" {
 		// Render fully before the first byte, so errors are clean.
 		var b bytes.Buffer
-		if err := p.WriteWith(&b, f, o); err != nil {
+		if err := formats.Write(&b, p, f, o); err != nil {
 			http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -227,18 +292,18 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var tree bytes.Buffer
-	if err := p.WriteWith(&tree, FormatText, o); err != nil {
+	if err := formats.Write(&tree, p, formats.Text, o); err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	pg := profilePage{Meta: m, Tree: tree.String(), View: o.View, Views: Views(), Formats: Formats()}
+	pg := profilePage{Meta: m, Tree: tree.String(), View: o.View, Views: view.Kinds, Formats: formats.All()}
 	if pg.View == "" {
-		pg.View = ViewCritical
+		pg.View = view.Critical
 	}
 	for _, a := range p.Attrs {
 		pg.Attrs = append(pg.Attrs, [2]string{a.Key, a.Value})
 	}
-	u.render(w, "profile.html", pg)
+	u.page(w, "profile.html", pg)
 }
 
 func (u *ui) delete(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +312,7 @@ func (u *ui) delete(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reqprof: invalid profile id", http.StatusBadRequest)
 		return
 	}
-	err := u.h.store.Delete(r.Context(), id)
+	err := u.cfg.Store.Delete(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		http.Error(w, "reqprof: no profile "+id, http.StatusNotFound)
 		return
@@ -266,13 +331,12 @@ func (u *ui) delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-func (u *ui) render(w http.ResponseWriter, name string, data any) {
+func (u *ui) page(w http.ResponseWriter, name string, data any) {
 	var b bytes.Buffer
-	if err := uiTemplates.ExecuteTemplate(&b, name, data); err != nil {
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'")
 	w.Write(b.Bytes())
 }

@@ -1,0 +1,94 @@
+package httpprof
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/render/formats"
+	"github.com/reqprof/reqprof/serve"
+	"github.com/reqprof/reqprof/store"
+)
+
+// Options configure the HTTP middleware. The zero value is sensible: off
+// unless REQPROF_ENABLED=1, loopback clients only, profiles kept in a
+// per-program directory, the UI at /debug/reqprof/.
+type Options struct {
+	// Enabled turns profiling on. It is also on when the environment has
+	// REQPROF_ENABLED=1 (or true).
+	Enabled bool
+	// UIPath is where the middleware serves the profiles UI (default
+	// "/debug/reqprof/"); "-" serves no UI (mount Profiler.UI yourself).
+	UIPath string
+	// Dir is the directory the default store keeps profiles in (default
+	// store.DefaultDir()). Ignored with Store.
+	Dir string
+	// Retention bounds the default store.
+	Retention store.Retention
+	// Store keeps the profiles; nil uses a directory store at Dir.
+	Store store.Store
+	// Authorize decides who may trigger profiles and see the UI. The
+	// default is LoopbackOnly (accepting AllowedHosts as Host names too);
+	// behind a proxy use TokenAuth. An unauthorized client learns nothing:
+	// its request runs as if reqprof were absent.
+	Authorize func(*http.Request) bool
+	// AllowedHosts are Host names, besides loopback ones, that the default
+	// authorization accepts (for a loopback listener reached by a name of
+	// your own in /etc/hosts).
+	AllowedHosts []string
+	// DefaultFormat is the format of profile_response=1 and of the UI's
+	// download link when no profile_format is given (default speedscope).
+	DefaultFormat formats.Format
+	// MaxConcurrent bounds the profiled requests in flight (default 4).
+	MaxConcurrent int
+	// PerMinute bounds the profiles started per minute (default 60).
+	PerMinute int
+	// MaxProfileBytes bounds the size of one stored profile (default
+	// 32 MiB); a larger one is not stored, and the UI says so.
+	MaxProfileBytes int64
+	// MaxDuration bounds a profiled request (default 1 minute): past it
+	// the capture ends and what was captured is stored, marked truncated,
+	// while the request goes on. Negative means no bound.
+	MaxDuration time.Duration
+	// CaptureSlowerThan, when positive, keeps the flight recorder running
+	// and stores every request slower than it, after the fact, at most
+	// SlowPerMinute per minute (default 6). Each request then runs in a
+	// runtime/trace task, and the process pays for continuous execution
+	// tracing: see BENCHMARKS.md. Upgrade (WebSocket) requests are left out.
+	CaptureSlowerThan time.Duration
+	SlowPerMinute     int
+	// QueryOnly makes the profile=true query parameter the only trigger,
+	// saving the X-Reqprof header lookup on every request that does not
+	// ask for a profile.
+	QueryOnly bool
+	// Route names a request's route for display and filtering; the default
+	// is r.Pattern (set by net/http's ServeMux), else the path. It is called
+	// on the request's goroutine after the handler returns, e.g. with chi:
+	// chi.RouteContext(r.Context()).RoutePattern().
+	Route func(*http.Request) string
+	// RedactParams names query parameters whose values are redacted in
+	// stored URLs, besides the built-in names (token, password, key,
+	// session, email, ...). Matching is by whole word of the name,
+	// case-insensitive. Redaction is a best effort.
+	RedactParams []string
+	// Manager runs the captures (default capture.Default). Its Config
+	// bounds the recorder's window for slow-request capture.
+	Manager *capture.Manager
+	// Logger receives errors that cannot reach a client (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// OnProfile, when set, is called for every profile made or failed,
+	// from a background goroutine.
+	OnProfile func(serve.Result)
+}
+
+// Response headers.
+const (
+	HeaderID     = "Reqprof-Id"
+	HeaderURL    = "Reqprof-Url"
+	HeaderStatus = "Reqprof-Status"
+	// HeaderTrigger, set to 1 on a request, asks for a profile like the
+	// profile=true query parameter.
+	HeaderTrigger = "X-Reqprof"
+)

@@ -1,0 +1,363 @@
+package httpprof
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/render/formats"
+	"github.com/reqprof/reqprof/serve"
+	"github.com/reqprof/reqprof/store"
+	"github.com/reqprof/reqprof/ui"
+)
+
+// Profiler is the HTTP middleware with its UI and store. Create it with
+// New; Middleware is the one-line form.
+type Profiler struct {
+	opts      Options
+	enabled   bool
+	uiPath    string
+	authorize func(*http.Request) bool
+	redact    redactor
+	core      *serve.Core
+	store     store.Store
+	ui        http.Handler
+}
+
+// Middleware returns net/http (and chi) middleware that profiles requests
+// asking for it (?profile=true, or the X-Reqprof: 1 header) and serves the
+// profiles UI at Options.UIPath. It panics on invalid options; use New to
+// get errors, the UI handler, and Close.
+func Middleware(opts Options) func(http.Handler) http.Handler {
+	p, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return p.Wrap
+}
+
+// New validates opts and returns the middleware. When profiling is not
+// enabled it returns a Profiler whose Wrap returns the handler unchanged.
+func New(opts Options) (*Profiler, error) {
+	p := &Profiler{opts: opts, redact: redactor{extra: opts.RedactParams}}
+	p.enabled = opts.Enabled || envEnabled()
+	p.uiPath = opts.UIPath
+	if p.uiPath == "" {
+		p.uiPath = "/debug/reqprof/"
+	}
+	if p.uiPath != "-" && (!strings.HasPrefix(p.uiPath, "/") || !strings.HasSuffix(p.uiPath, "/") || len(p.uiPath) < 2) {
+		return nil, fmt.Errorf("reqprof: UIPath %q must start and end with / and not be the root", p.uiPath)
+	}
+	if p.opts.DefaultFormat == "" {
+		p.opts.DefaultFormat = formats.Speedscope
+	}
+	if _, err := formats.Parse(string(p.opts.DefaultFormat)); err != nil {
+		return nil, fmt.Errorf("reqprof: DefaultFormat: %w", err)
+	}
+	p.authorize = opts.Authorize
+	if p.authorize == nil {
+		p.authorize = loopbackWith(opts.AllowedHosts)
+	}
+	if !p.enabled {
+		return p, nil
+	}
+	p.store = opts.Store
+	if p.store == nil {
+		d, err := store.OpenDir(opts.Dir, opts.Retention)
+		if err != nil {
+			return nil, fmt.Errorf("reqprof: %w", err)
+		}
+		p.store = d
+	}
+	core, err := serve.New(serve.Config{
+		Store: p.store, MaxConcurrent: opts.MaxConcurrent, PerMinute: opts.PerMinute,
+		MaxProfileBytes: opts.MaxProfileBytes, MaxDuration: opts.MaxDuration,
+		CaptureSlowerThan: opts.CaptureSlowerThan, SlowPerMinute: opts.SlowPerMinute,
+		Manager: opts.Manager, Logger: opts.Logger, OnProfile: opts.OnProfile,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reqprof: %w", err)
+	}
+	p.core = core
+	p.ui = ui.New(ui.Config{Store: p.store, Authorize: p.authorize, Pending: core, DefaultFormat: p.opts.DefaultFormat})
+	return p, nil
+}
+
+func envEnabled() bool {
+	v := strings.ToLower(os.Getenv("REQPROF_ENABLED"))
+	return v == "1" || v == "true" || v == "yes" || v == "on"
+}
+
+// Enabled reports whether profiling is on.
+func (p *Profiler) Enabled() bool { return p.enabled }
+
+// Store returns the store profiles are kept in (nil when disabled).
+func (p *Profiler) Store() store.Store { return p.store }
+
+// Core returns the delivery core (nil when disabled), for adapters.
+func (p *Profiler) Core() *serve.Core { return p.core }
+
+// Authorize reports whether r may profile and see the UI.
+func (p *Profiler) Authorize(r *http.Request) bool { return p.authorize(r) }
+
+// UI returns the profiles UI, to mount under a path of your choice with
+// http.StripPrefix; it is protected by Options.Authorize. When profiling
+// is disabled it answers 404.
+func (p *Profiler) UI() http.Handler {
+	if p.ui == nil {
+		return http.NotFoundHandler()
+	}
+	return p.ui
+}
+
+// Close waits for the profiles being extracted to be stored and stops
+// slow-request capture. Requests served after Close run unprofiled.
+func (p *Profiler) Close() error {
+	if p.core == nil {
+		return nil
+	}
+	return p.core.Close()
+}
+
+// Wrap returns next wrapped by the middleware.
+func (p *Profiler) Wrap(next http.Handler) http.Handler {
+	if !p.enabled {
+		return next
+	}
+	return &wrapped{p: p, next: next}
+}
+
+type wrapped struct {
+	p    *Profiler
+	next http.Handler
+}
+
+func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The fast path: no defers, no allocations, no query parsing.
+	if p := x.p; !p.core.SlowCapture() && !wants(r, p.opts.QueryOnly) && !p.isUI(r) {
+		x.next.ServeHTTP(w, r)
+		return
+	}
+	x.p.Handle(w, r, x.next)
+}
+
+// wants reports whether r asks for a profile, cheaply: the query string is
+// parsed only when it mentions profile.
+func wants(r *http.Request, queryOnly bool) bool {
+	if q := r.URL.RawQuery; q != "" && strings.Contains(q, "profile") && truthy(r.URL.Query().Get("profile")) {
+		return true
+	}
+	if queryOnly {
+		return false
+	}
+	v := r.Header[HeaderTrigger]
+	return len(v) > 0 && truthy(v[0])
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func (p *Profiler) isUI(r *http.Request) bool {
+	if p.uiPath == "-" {
+		return false
+	}
+	path := r.URL.Path
+	return strings.HasPrefix(path, p.uiPath) || path == p.uiPath[:len(p.uiPath)-1]
+}
+
+// Handle serves r with next, profiling it when it asks and may, and serves
+// the UI under Options.UIPath: the middleware's whole behaviour, for
+// adapters whose frameworks call handlers their own way. An unauthorized
+// client's request goes to next untouched, UI paths included.
+func (p *Profiler) Handle(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if !p.enabled || p.core.Closed() {
+		next.ServeHTTP(w, r)
+		return
+	}
+	if p.isUI(r) {
+		if !p.authorize(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == p.uiPath[:len(p.uiPath)-1] {
+			http.Redirect(w, r, p.uiPath, http.StatusMovedPermanently)
+			return
+		}
+		http.StripPrefix(strings.TrimSuffix(p.uiPath, "/"), p.ui).ServeHTTP(w, r)
+		return
+	}
+	if wants(r, p.opts.QueryOnly) && p.authorize(r) && !crossSite(r) {
+		p.serveRequested(w, r, next)
+		return
+	}
+	if p.core.SlowCapture() && !isUpgrade(r) {
+		p.serveSlow(w, r, next)
+		return
+	}
+	next.ServeHTTP(w, r)
+}
+
+func isUpgrade(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+// serveRequested profiles an authorized request that asked for it.
+func (p *Profiler) serveRequested(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	format, respond := p.opts.DefaultFormat, false
+	q := r.URL.Query()
+	if s := q.Get("profile_format"); s != "" {
+		f, err := formats.Parse(s)
+		if err != nil {
+			http.Error(w, "reqprof: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		format = f
+	}
+	respond = truthy(q.Get("profile_response"))
+	if why := p.core.Admit(); why != "" {
+		w.Header().Set(HeaderStatus, why)
+		if p.core.SlowCapture() {
+			p.serveSlow(w, r, next)
+			return
+		}
+		next.ServeHTTP(w, r)
+		return
+	}
+	// Everything that need not be in the profile's window happens first.
+	u, err := p.core.Begin(r.Context(), serve.Info{Name: r.Method + " " + r.URL.Path})
+	if err != nil {
+		w.Header().Set(HeaderStatus, "error: "+oneLine(err.Error()))
+		next.ServeHTTP(w, r)
+		return
+	}
+	var out http.ResponseWriter = w
+	if respond {
+		out = &bufferedWriter{header: http.Header{}}
+	} else {
+		w.Header().Set(HeaderID, u.ID())
+		w.Header().Set(HeaderURL, p.profileURL(u.ID()))
+		w.Header().Set(HeaderStatus, "profiled")
+	}
+	rec := &recorder{w: out}
+	r2 := r.WithContext(u.Context())
+	finished := false
+	defer func() {
+		if !finished { // a panic or runtime.Goexit: store what was captured
+			u.End(p.describe(r2, rec, u.Panicked()))
+		}
+	}()
+	u.Run(func(context.Context) error { next.ServeHTTP(wrapWriter(rec), r2); return nil })
+	finished = true
+	info := p.describe(r2, rec, false)
+	if !respond {
+		u.End(info)
+		return
+	}
+	// profile_response=1: the rendered profile replaces the body.
+	prof, err := u.EndWait(info)
+	if err != nil {
+		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var body bytes.Buffer
+	if err := formats.Write(&body, prof, format, render.Options{}); err != nil {
+		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set(HeaderID, u.ID())
+	w.Header().Set(HeaderURL, p.profileURL(u.ID()))
+	status := "profiled"
+	if why := p.core.NotStored(u.ID()); why != "" {
+		status = "profiled, not stored: " + oneLine(why)
+		w.Header().Del(HeaderURL)
+	}
+	w.Header().Set(HeaderStatus, status)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", "profile-"+u.ID()+format.Extension()))
+	w.Write(body.Bytes())
+}
+
+// serveSlow runs r in a task while slow-request capture holds the recorder,
+// and keeps its profile only if it was slow.
+func (p *Profiler) serveSlow(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	u, err := p.core.BeginSlow(r.Context(), serve.Info{Name: r.Method + " " + r.URL.Path})
+	if err != nil {
+		next.ServeHTTP(w, r)
+		return
+	}
+	rec := &recorder{w: w}
+	r2 := r.WithContext(u.Context())
+	finished := false
+	defer func() {
+		if !finished {
+			u.End(p.describe(r2, rec, u.Panicked()))
+		}
+	}()
+	u.Run(func(context.Context) error { next.ServeHTTP(wrapWriter(rec), r2); return nil })
+	finished = true
+	u.End(p.describe(r2, rec, false))
+}
+
+func (p *Profiler) profileURL(id string) string {
+	if p.uiPath == "-" {
+		return ""
+	}
+	return p.uiPath + "p/" + id
+}
+
+// describe is what the profile's metadata needs from a request, read on the
+// request's goroutine (routers such as chi recycle their state afterwards).
+func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool) serve.Info {
+	var route string
+	if p.opts.Route != nil {
+		route = p.opts.Route(r)
+	} else {
+		route = r.Pattern
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if panicked {
+		status = http.StatusInternalServerError
+	}
+	in := serve.Info{Name: r.Method + " " + r.URL.Path}
+	if route != "" {
+		in.Name = r.Method + " " + routePath(route)
+		in.Set(profile.AttrRoute, route)
+	}
+	in.Set(profile.AttrMethod, r.Method)
+	in.Set(profile.AttrURL, boundTo(p.redact.url(r.URL), maxURL))
+	in.Set(profile.AttrStatus, strconv.Itoa(status))
+	in.Set(profile.AttrBytes, strconv.FormatInt(rec.bytes, 10))
+	in.Set(profile.AttrRemote, r.RemoteAddr)
+	if !panicked && errors.Is(r.Context().Err(), context.Canceled) {
+		in.Set(profile.AttrOutcome, "client disconnected")
+	}
+	return in
+}
+
+// maxURL bounds the URL kept in a profile's metadata.
+const maxURL = 8 << 10
+
+// routePath turns a ServeMux pattern "GET /users/{id}" into its path part.
+func routePath(route string) string {
+	if i := strings.IndexByte(route, ' '); i >= 0 {
+		return route[i+1:]
+	}
+	return route
+}
+
+func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }

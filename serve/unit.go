@@ -80,6 +80,7 @@ func (c *Core) Begin(ctx context.Context, info Info) (*Unit, error) {
 	}
 	u.slot.Store(true)
 	u.done = c.track(u.id)
+	u.arm()
 	return u, nil
 }
 
@@ -90,7 +91,12 @@ func (c *Core) BeginSlow(ctx context.Context, info Info) (*Unit, error) {
 	if !c.SlowCapture() {
 		return nil, fmt.Errorf("serve: slow capture is off")
 	}
-	return c.begin(ctx, info, true)
+	u, err := c.begin(ctx, info, true)
+	if err != nil {
+		return nil, err
+	}
+	u.arm()
+	return u, nil
 }
 
 func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
@@ -102,14 +108,20 @@ func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Unit{c: c, id: store.NewID(cp.StartTime()), ctx: cctx, cap: cp, info: info, slow: slow}
-	if !slow {
+	if slow {
+		info.Set(profile.AttrReason, "slow")
+	} else {
 		info.Set(profile.AttrReason, "requested")
 	}
-	if d := c.cfg.MaxDuration; d > 0 {
+	u := &Unit{c: c, id: store.NewID(cp.StartTime()), ctx: cctx, cap: cp, info: info, slow: slow}
+	return u, nil
+}
+
+// arm starts the maximum-duration timer, once the unit is set up.
+func (u *Unit) arm() {
+	if d := u.c.cfg.MaxDuration; d > 0 {
 		u.timer = time.AfterFunc(d, u.truncate)
 	}
-	return u, nil
 }
 
 // ID returns the id the unit's profile is stored under.
@@ -229,10 +241,16 @@ func (u *Unit) EndWait(info Info) (*profile.Profile, error) {
 	return r.p, r.err
 }
 
+// release stops the timer and frees the slot; only the goroutine that
+// began the unit calls it.
 func (u *Unit) release() {
 	if u.timer != nil {
 		u.timer.Stop()
 	}
+	u.releaseSlot()
+}
+
+func (u *Unit) releaseSlot() {
 	if u.slot.CompareAndSwap(true, false) {
 		u.c.inflight.Add(-1)
 	}
@@ -270,7 +288,7 @@ func (u *Unit) discard() {
 // truncate ends the capture at the maximum duration while the work goes
 // on, and stores what was captured.
 func (u *Unit) truncate() {
-	u.release() // the slot is free for others while the work goes on
+	u.releaseSlot() // the slot is free for others while the work goes on
 	if u.slow && !u.c.slowRate.allow() {
 		u.discard()
 		return
@@ -288,9 +306,6 @@ func (u *Unit) stop(info Info, then func(*profile.Profile, error)) bool {
 	}
 	if u.done == nil {
 		u.done = u.c.track(u.id)
-	}
-	if info.Get(profile.AttrReason) == "" {
-		info.Set(profile.AttrReason, "slow")
 	}
 	u.cap.StopFunc(func(p *profile.Profile, err error) {
 		u.c.persist(u.id, info, p, err)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
@@ -264,20 +263,6 @@ func TestDoSyntheticRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", textOf(t, p, reqprof.WriteOptions{}))
-	if os.Getenv("DBG") != "" {
-		g := p.Goroutines[0]
-		for _, iv := range g.Intervals {
-			var fs []string
-			for _, f := range p.Stacks[iv.Stack].Frames {
-				n := p.Frames[f].Func
-				fs = append(fs, n[strings.LastIndex(n, "/")+1:])
-			}
-			fmt.Printf("%9d %9d %v %q inf=%v %s\n", iv.Start, iv.End, iv.State, iv.Reason, iv.Inferred, strings.Join(fs, ";"))
-		}
-		for _, s := range p.Samples {
-			fmt.Println("sample", s.Time, s.Goroutine)
-		}
-	}
 
 	// The window is the work's wall time.
 	near(t, "profile duration", p.Duration, wall)

@@ -135,6 +135,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	r.Get("/characters/{id}", a.getCharacter)
 	r.Get("/slow", a.slow)
 	r.Get("/healthz", a.healthz)
+	// The demo's home is the profiles UI.
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/debug/reqprof/", http.StatusFound)
+	})
 	// reqprof outermost, so that the profile holds everything the request
 	// does; outer only prepares chi's routing context and logs.
 	a.handler = a.outer(r, a.prof.Wrap(r))

@@ -38,6 +38,17 @@ func TestDemoFromNothing(t *testing.T) {
 		}
 	})
 
+	t.Run("home is the UI", func(t *testing.T) {
+		resp, body := s.get(t, "/")
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/debug/reqprof/" || !bytes.Contains(body, []byte("reqprof")) {
+			t.Errorf("GET / ended at %s: %s", resp.Request.URL, resp.Status)
+		}
+		resp, _ = s.get(t, "/debug/reqprof")
+		if resp.Request.URL.Path != "/debug/reqprof/" {
+			t.Errorf("GET /debug/reqprof ended at %s", resp.Request.URL)
+		}
+	})
+
 	t.Run("character", func(t *testing.T) {
 		var first, second characters.Character
 		_, b1 := s.get(t, "/characters/42")

@@ -1,0 +1,88 @@
+package workspace
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+var raceEnabled bool
+
+// modules returns the directories of the workspace's modules other than
+// the root, relative to the root.
+func modules(t *testing.T, root string) []string {
+	t.Helper()
+	if os.Getenv("GOWORK") == "off" {
+		t.Skip("GOWORK=off: the other modules are not part of this run")
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.work")); err != nil {
+		t.Skip("no go.work at the repository root: nothing else to test")
+	}
+	cmd := exec.Command(goBin(), "work", "edit", "-json")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go work edit -json: %v", err)
+	}
+	var w struct{ Use []struct{ DiskPath string } }
+	if err := json.Unmarshal(out, &w); err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, u := range w.Use {
+		if d := filepath.Clean(u.DiskPath); d != "." {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+func goBin() string { return filepath.Join(runtime.GOROOT(), "bin", "go") }
+
+// TestOtherModules runs `go test ./...` in every other module of the
+// workspace, with this run's -short and -race, and fails if any fails.
+func TestOtherModules(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other modules' tests read these: reading them here tells go
+	// test's cache that this result depends on them too.
+	for _, v := range []string{"CI", "GOFLAGS", "REQPROF_PG_DSN", "REQPROF_CHROMIUM", "REQPROF_SPEEDSCOPE", "REQPROF_JAEGER", "REQPROF_SOAK"} {
+		os.Getenv(v)
+	}
+	for _, dir := range modules(t, root) {
+		t.Run(filepath.ToSlash(dir), func(t *testing.T) {
+			// Stat every file of the module, so that go test's cache
+			// knows this test's result depends on them.
+			filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					os.Stat(p)
+				}
+				return nil
+			})
+			args := []string{"test"}
+			if testing.Short() {
+				args = append(args, "-short")
+			}
+			if raceEnabled {
+				args = append(args, "-race")
+			}
+			args = append(args, "./...")
+			cmd := exec.Command(goBin(), args...)
+			cmd.Dir = filepath.Join(root, dir)
+			out, err := cmd.CombinedOutput()
+			for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+				t.Log(line)
+			}
+			if err != nil {
+				t.Fatalf("go %s in %s: %v", strings.Join(args, " "), dir, err)
+			}
+		})
+	}
+}

@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/reqprof/reqprof/internal/cli"
+	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli"
 )
 
 func main() { os.Exit(cli.Main()) }

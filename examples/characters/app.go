@@ -30,6 +30,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/reqprof/reqprof"
+	"github.com/reqprof/reqprof/httpprof"
 	"github.com/reqprof/reqprof/store"
 )
 
@@ -65,7 +66,7 @@ type App struct {
 	db      *database
 	q       queries
 	json    jsonLib
-	prof    *reqprof.Handler
+	prof    *httpprof.Profiler
 	handler http.Handler
 	dep     *dependency
 	client  *http.Client
@@ -150,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Profiler returns the reqprof middleware, for its Store.
-func (a *App) Profiler() *reqprof.Handler { return a.prof }
+func (a *App) Profiler() *httpprof.Profiler { return a.prof }
 
 // Info describes the App.
 func (a *App) Info() Info { return a.info }

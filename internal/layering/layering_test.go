@@ -5,8 +5,6 @@ package layering
 import (
 	"encoding/json"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -24,7 +22,7 @@ type pkg struct {
 // transitive dependencies.
 func packages(t *testing.T) map[string]pkg {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := goBin(t)
 	cmd := exec.Command(gobin, "list", "-deps", "-json", mod+"/...")
 	cmd.Dir = "../.."
 	out, err := cmd.Output()
@@ -46,7 +44,9 @@ func packages(t *testing.T) map[string]pkg {
 func ours(path string) bool { return path == mod || strings.HasPrefix(path, mod+"/") }
 
 // under reports whether path is dir or inside it.
-func under(path, dir string) bool { return path == mod+"/"+dir || strings.HasPrefix(path, mod+"/"+dir+"/") }
+func under(path, dir string) bool {
+	return path == mod+"/"+dir || strings.HasPrefix(path, mod+"/"+dir+"/")
+}
 
 func TestImportsFlowOneWay(t *testing.T) {
 	all := packages(t)
@@ -103,4 +103,14 @@ func TestOneImporterOfTheTraceParser(t *testing.T) {
 			}
 		}
 	}
+}
+
+// goBin finds the go command that runs this test.
+func goBin(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH:", err)
+	}
+	return p
 }

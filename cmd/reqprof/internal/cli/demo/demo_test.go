@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reqprof/reqprof/internal/cli/cmdutil"
+	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli/cmdutil"
 )
 
 func TestNewCmdDemo(t *testing.T) {

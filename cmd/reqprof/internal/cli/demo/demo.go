@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli/cmdutil"
 	"github.com/reqprof/reqprof/examples/characters"
-	"github.com/reqprof/reqprof/internal/cli/cmdutil"
 )
 
 // Options are the demo's settings, from its flags.

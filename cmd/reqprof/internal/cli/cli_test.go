@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reqprof/reqprof/internal/cli/cmdutil"
+	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli/cmdutil"
 )
 
 func TestRun(t *testing.T) {

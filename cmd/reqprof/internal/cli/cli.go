@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reqprof/reqprof/internal/cli/cmdutil"
-	"github.com/reqprof/reqprof/internal/cli/demo"
+	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli/cmdutil"
+	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli/demo"
 )
 
 // Exit statuses.

@@ -1,15 +1,12 @@
 package profile
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/reqprof/reqprof/internal/golden"
+)
 
 // testProfile returns a small valid profile with every field of the model
 // set somewhere. Its empty slices are nil, as Decode returns them.
@@ -275,21 +272,5 @@ func TestStringInvalid(t *testing.T) {
 // the file when the -update flag is set.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal([]byte(got), want) {
-		t.Errorf("%s differs from the golden file %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", t.Name(), path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
 }

@@ -1,0 +1,139 @@
+package tracedec
+
+import (
+	"github.com/reqprof/reqprof/profile"
+	xtrace "golang.org/x/exp/trace"
+)
+
+// rawInterval is a closed stretch of one goroutine in one state.
+type rawInterval struct {
+	start, end xtrace.Time
+	state      profile.State
+	reason     string
+	stack      xtrace.Stack
+	waker      xtrace.GoID
+}
+
+// gor is one goroutine's history: its state machine's open state, the
+// intervals closed so far, and what happened on it.
+type gor struct {
+	id          xtrace.GoID
+	parent      xtrace.GoID
+	created     xtrace.Time
+	hasCreated  bool
+	createStack xtrace.Stack
+	entryStack  xtrace.Stack
+	exited      bool
+	exit        xtrace.Time
+	preempted   bool // stopped by a preemption, not yet running again
+
+	// the open interval
+	state  profile.State
+	since  xtrace.Time
+	reason string
+	stack  xtrace.Stack
+
+	ivs     []rawInterval
+	points  []point
+	regions []rawRegion
+	open    []int // indexes of open regions
+	logs    []rawLog
+}
+
+// set closes g's open interval at ts and opens one in the given state.
+// Until some task has begun (keep false), a closed interval can belong to
+// no window: only the open state is kept, with none of the past.
+func (g *gor) set(ts xtrace.Time, st profile.State, reason string, stack xtrace.Stack, keep bool) {
+	if !keep {
+		g.points = g.points[:0]
+	} else if g.state != 0 && ts > g.since {
+		g.ivs = append(g.ivs, rawInterval{g.since, ts, g.state, g.reason, g.stack, xtrace.NoGoroutine})
+	}
+	g.state, g.since, g.reason, g.stack = st, ts, reason, stack
+}
+
+// goState maps the trace's goroutine states to the model's.
+func goState(s xtrace.GoState) profile.State {
+	switch s {
+	case xtrace.GoRunning:
+		return profile.Running
+	case xtrace.GoRunnable:
+		return profile.Runnable
+	case xtrace.GoWaiting:
+		return profile.Waiting
+	case xtrace.GoSyscall:
+		return profile.Syscall
+	}
+	return 0
+}
+
+// transition applies a goroutine state transition: creation, exit,
+// blocking, waking (recording the waker), a status report.
+func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
+	ts := ev.Time()
+	id := st.Resource.Goroutine()
+	from, to := st.Goroutine()
+	g := t.g(id)
+	switch {
+	case from == xtrace.GoNotExist && to != xtrace.GoNotExist:
+		// Creation, emitted on the creating goroutine.
+		g.parent, g.created, g.hasCreated = ev.Goroutine(), ts, true
+		g.createStack, g.entryStack = ev.Stack(), st.Stack
+		g.exited = false
+		g.set(ts, goState(to), "", st.Stack, t.begun)
+		return
+	case to == xtrace.GoNotExist:
+		if g.state == profile.Running && len(g.points) > 0 {
+			// It returned from its entry function: end on the entry frame.
+			g.points = append(g.points, point{t: ts, stack: g.entryStack})
+		}
+		g.set(ts, 0, "", xtrace.NoStack, t.begun)
+		g.exited, g.exit = true, ts
+		return
+	}
+	ns := goState(to)
+	if ns == 0 {
+		return
+	}
+	if from == xtrace.GoUndetermined {
+		// A status report: keep a known interval.
+		if g.state == ns {
+			return
+		}
+		if g.state == 0 && !g.hasCreated {
+			// The runtime reports a goroutine's status when it first
+			// touches the goroutine in a generation (or at the
+			// generation's end if it never does): it has been in that
+			// state since the generation began at least.
+			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), st.Reason, st.Stack
+			return
+		}
+		g.set(ts, ns, st.Reason, st.Stack, t.begun)
+		return
+	}
+	stack := st.Stack
+	if stack == xtrace.NoStack {
+		stack = g.stack // resumes where it stopped
+	}
+	reason := ""
+	if ns == profile.Waiting || ns == profile.Runnable {
+		reason = st.Reason
+	}
+	if g.state == profile.Running && st.Stack != xtrace.NoStack {
+		g.points = append(g.points, point{t: ts, stack: st.Stack, random: st.Reason == "preempted"})
+		g.preempted = st.Reason == "preempted"
+	}
+	wasWaiting := g.state == profile.Waiting
+	g.set(ts, ns, reason, stack, t.begun)
+	if wasWaiting && len(g.ivs) > 0 {
+		if w := ev.Goroutine(); w != xtrace.NoGoroutine && w != id {
+			g.ivs[len(g.ivs)-1].waker = w
+		}
+	}
+	if ns == profile.Running {
+		// Resuming after a preemption is at as arbitrary a place as the
+		// preemption was.
+		g.points = append(g.points, point{t: ts, stack: stack, random: g.preempted})
+		g.preempted = false
+	}
+}

@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"runtime/trace"
 	"slices"
 
 	"github.com/reqprof/reqprof/capture"
-	"github.com/reqprof/reqprof/internal/tracedec"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/formats"
@@ -30,8 +28,9 @@ type Profile struct {
 // fn's error is returned as is when the profile was made; when profiling
 // failed (another flight recorder is active, the work outgrew the
 // recorder's window), the returned error joins fn's error and the
-// profiling error, and the profile is nil. A panic in fn propagates after
-// the capture is released.
+// profiling error, and the profile is nil. A panic in fn propagates, and a
+// runtime.Goexit in fn (t.Fatal, t.Skip) goes on, after the capture is
+// released.
 func Do(ctx context.Context, name string, fn func(context.Context) error) (*Profile, error) {
 	return DoWith(capture.Default, ctx, name, fn)
 }
@@ -42,32 +41,21 @@ func DoWith(m *capture.Manager, ctx context.Context, name string, fn func(contex
 	if cerr != nil {
 		return nil, errors.Join(fn(ctx), cerr)
 	}
-	var fnErr error
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				c.StopFunc(func(*profile.Profile, error) {})
-				panic(r)
-			}
-		}()
-		fnErr = runFunc(fn, cctx)
+	returned := false
+	defer func() {
+		// fn panicked, or called runtime.Goexit (t.Fatal, t.Skip): release
+		// the recorder and let the panic or the exit go on.
+		if !returned {
+			c.Discard()
+		}
 	}()
+	fnErr := capture.Run(cctx, fn)
+	returned = true
 	p, perr := c.Stop()
 	if perr != nil {
 		return nil, errors.Join(fnErr, perr)
 	}
 	return &Profile{p}, fnErr
-}
-
-// runFunc and runHandler call the profiled work: views show what runs under
-// them as the work, and the rest of reqprof's frames as "[reqprof]".
-//
-//go:noinline
-func runFunc(fn func(context.Context) error, ctx context.Context) error {
-	trace.Log(ctx, tracedec.MarkCategory, "begin")
-	err := fn(ctx)
-	trace.Log(ctx, tracedec.MarkCategory, "end")
-	return err
 }
 
 // Load reads a profile from its native file (FormatReqprof).

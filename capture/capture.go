@@ -1,6 +1,13 @@
 // Package capture owns the process's execution-trace flight recorder and
 // CPU sampling, and turns units of work into profiles.
 //
+// Delivery code (reqprof.Do, the HTTP middleware, an adapter for another
+// framework) starts a capture with [Manager.Start], runs the work with [Run],
+// and stops the capture. Run marks where the work begins and ends; the
+// profile records the begin mark's stack as the work's boundary
+// ([profile.Profile.Work]), so what the delivery code itself does is told
+// from the work without the profile knowing any of its names.
+//
 // Capture is on demand and reference counted: the first [Manager.Start]
 // starts the flight recorder ([runtime/trace.FlightRecorder]) and CPU
 // profiling (unless someone else already has CPU profiling on: then their
@@ -34,6 +41,69 @@ import (
 	"github.com/reqprof/reqprof/internal/tracestr"
 	"github.com/reqprof/reqprof/profile"
 )
+
+// The runtime/trace.Log categories of a capture: its id, logged right
+// after its task begins, and the marks Run leaves around the work.
+const (
+	idCategory   = "reqprof.capture"
+	markCategory = "reqprof.mark"
+)
+
+// library lists the function-name prefixes of reqprof's own library
+// packages: never user code, even when reqprof is the main module (its
+// tests and examples are the user's). Profiles carry it
+// (profile.Profile.Library).
+var library = []string{
+	"github.com/reqprof/reqprof.",
+	"github.com/reqprof/reqprof/capture.",
+	"github.com/reqprof/reqprof/serve.",
+	"github.com/reqprof/reqprof/httpprof.",
+	"github.com/reqprof/reqprof/ui.",
+	"github.com/reqprof/reqprof/sqlprof.",
+	"github.com/reqprof/reqprof/sqlprof/",
+	"github.com/reqprof/reqprof/store.",
+	"github.com/reqprof/reqprof/view.",
+	"github.com/reqprof/reqprof/profile.",
+	"github.com/reqprof/reqprof/render",
+}
+
+// decodeOptions tell the decoder how a capture shows in the trace. Harness
+// is the code that wraps the work or a region (reqprof.Do, the delivery
+// core and the HTTP adapter, capture itself, sqlprof's region helpers):
+// trimmed from the leaf of the task's and the regions' stacks.
+var decodeOptions = tracedec.Options{
+	IDCategory:   idCategory,
+	MarkCategory: markCategory,
+	Harness: []string{
+		"github.com/reqprof/reqprof.",
+		"github.com/reqprof/reqprof/capture.",
+		"github.com/reqprof/reqprof/serve.",
+		"github.com/reqprof/reqprof/httpprof.",
+		"github.com/reqprof/reqprof/sqlprof.",
+	},
+}
+
+// Run calls fn, the profiled work, with ctx, which carries a capture's task
+// (from [Manager.Start]), and returns fn's error. It logs a mark before
+// calling fn and one after it returns: the begin mark's stack is the work's
+// boundary. In the profile, the frames down to Run's are the harness (the
+// delivery code and its callers) and the frames under it are the work; the
+// root goroutine's time outside Run is the profiler's own ("[reqprof]").
+//
+// Delivery code calls Run once per capture, on the goroutine that called
+// Start. A function literal written in the function that calls Run (the
+// usual func(ctx context.Context) error { next.ServeHTTP(w, r); return nil })
+// is delivery code too: views hide its frame. Work run without Run is still
+// profiled, but its profile cannot tell the delivery code's time from the
+// work's.
+//
+//go:noinline
+func Run(ctx context.Context, fn func(context.Context) error) error {
+	trace.Log(ctx, markCategory, "begin")
+	err := fn(ctx)
+	trace.Log(ctx, markCategory, "end")
+	return err
+}
 
 // Config sets the flight recorder's bounds. The zero value is sensible.
 type Config struct {
@@ -113,7 +183,7 @@ func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Cap
 	name = tracestr.Bound(name)
 	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
 	ctx, c.task = trace.NewTask(ctx, name)
-	trace.Log(ctx, tracedec.LogCategory, c.id)
+	trace.Log(ctx, idCategory, c.id)
 	c.start = time.Now()
 	return ctx, c, nil
 }
@@ -273,7 +343,7 @@ func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]traced
 	for i, c := range batch {
 		reqs[i] = tracedec.Request{ID: c.id, Name: c.name}
 	}
-	results, err := tracedec.Extract(buf.Bytes(), reqs)
+	results, err := tracedec.Extract(buf.Bytes(), reqs, decodeOptions)
 	if err != nil {
 		return nil, fmt.Errorf("reqprof: %w", err)
 	}
@@ -282,6 +352,7 @@ func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]traced
 		if p := results[i].Profile; p != nil {
 			p.GoVersion = runtime.Version()
 			p.Host = host
+			p.Library = library
 			if m := mainModule(); m != "" {
 				p.SetAttr(profile.ModuleAttr, m)
 			}

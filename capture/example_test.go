@@ -11,15 +11,19 @@ import (
 	"github.com/reqprof/reqprof/profile"
 )
 
-// Start a capture, run the work with its context, and Stop it to get the
-// profile. Regions the work opens with runtime/trace become part of it.
+// Start a capture, run the work with its context through Run, and Stop the
+// capture to get the profile. Regions the work opens with runtime/trace
+// become part of it.
 func ExampleManager_Start() {
 	ctx, c, err := capture.Default.Start(context.Background(), "nightly report")
 	if err != nil {
 		log.Fatal(err) // another flight recorder is active in the process
 	}
-	trace.WithRegion(ctx, "load", func() {
-		time.Sleep(5 * time.Millisecond)
+	capture.Run(ctx, func(ctx context.Context) error {
+		trace.WithRegion(ctx, "load", func() {
+			time.Sleep(5 * time.Millisecond)
+		})
+		return nil
 	})
 	p, err := c.Stop()
 	if err != nil {
@@ -87,4 +91,33 @@ func ExampleNewManager() {
 	fmt.Println(p.Name)
 	// Output:
 	// batch import
+}
+
+// An adapter for a framework (gin, echo, gRPC, ...) starts a capture per
+// unit of work and runs the framework's handler through Run, in a closure:
+// in the profile, the handler is the work, and everything around it (the
+// framework, the adapter, starting and stopping the capture) is not.
+func ExampleRun() {
+	type frameworkContext struct{ ctx context.Context }
+	next := func(c *frameworkContext) { time.Sleep(time.Millisecond) }
+
+	middleware := func(c *frameworkContext) (*profile.Profile, error) {
+		ctx, capt, err := capture.Default.Start(c.ctx, "GET /orders")
+		if err != nil {
+			return nil, err
+		}
+		c.ctx = ctx
+		capture.Run(ctx, func(context.Context) error {
+			next(c)
+			return nil
+		})
+		return capt.Stop()
+	}
+	p, err := middleware(&frameworkContext{ctx: context.Background()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Name, "has a work boundary:", p.Work != 0)
+	// Output:
+	// GET /orders has a work boundary: true
 }

@@ -21,7 +21,7 @@ import (
 //
 //	{
 //	  "format": "reqprof",
-//	  "version": 1,
+//	  "version": 2,
 //	  "name": "GET /users/{id}",
 //	  "start": "2025-01-02T03:04:05.123456789Z",   // RFC 3339, UTC
 //	  "duration": 1500000,                          // nanoseconds
@@ -32,6 +32,8 @@ import (
 //	  "frames": [{"func": "main.handler", "file": "/src/main.go", "line": 12}],
 //	  "stacks": [[], [0, 1]],                       // frame IDs, outermost first
 //	  "base": 1,
+//	  "work": 2,                                    // the work's boundary
+//	  "library": ["example.com/prof."],             // the profiler's packages
 //	  "reasons": ["chan receive", "sleep"],         // interval reason table
 //	  "goroutines": [{
 //	    "id": 7, "parent": 1, "member": true, "created_at": 1, "entry": 1,
@@ -55,10 +57,17 @@ import (
 //
 // Any incompatible change to this layout must increment [FormatVersion].
 // Decode rejects unknown fields, so adding a field is such a change too.
+//
+// Versions:
+//
+//   - 1: the first. It has no "work" and "library": the reader found the
+//     work's boundary by the names of reqprof's functions of the time, so
+//     Decode fills both in from those names (see migrate.go).
+//   - 2: "work" and "library" added.
 
 // FormatVersion is the version of the .reqprof format this package writes,
-// and the newest version it reads.
-const FormatVersion = 1
+// and the newest version it reads. Decode reads every older version too.
+const FormatVersion = 2
 
 // ErrUnsupportedVersion is returned, wrapped, by [Decode] for a file written
 // in a format version newer than [FormatVersion]. Test for it with
@@ -183,6 +192,11 @@ func Decode(r io.Reader) (*Profile, error) {
 	if err != nil {
 		return nil, corrupt(err)
 	}
+	if wp.Version == 1 {
+		if err := p.migrateV1(); err != nil {
+			return nil, corrupt(err)
+		}
+	}
 	if err := p.CheckValid(); err != nil {
 		return nil, corrupt(err)
 	}
@@ -251,6 +265,8 @@ var _ = [...]any{
 		Frames          []Frame
 		Stacks          []Stack
 		Base            StackID
+		Work            StackID
+		Library         []string
 		Warnings        []string
 	}(Profile{}),
 	struct{ Key, Value string }(Attr{}),
@@ -320,6 +336,8 @@ type wireProfile struct {
 	Frames     []wireFrame     `json:"frames,omitempty"`
 	Stacks     [][]FrameID     `json:"stacks"`
 	Base       StackID         `json:"base,omitempty"`
+	Work       StackID         `json:"work,omitempty"`
+	Library    []string        `json:"library,omitempty"`
 	Reasons    []string        `json:"reasons,omitempty"`
 	Goroutines []wireGoroutine `json:"goroutines,omitempty"`
 	Samples    [][]int64       `json:"samples,omitempty"` // [time, goroutine, stack]
@@ -375,6 +393,8 @@ func (p *Profile) toWire() (*wireProfile, error) {
 		Host:       p.Host,
 		Warnings:   p.Warnings,
 		Base:       p.Base,
+		Work:       p.Work,
+		Library:    p.Library,
 	}
 	if !p.Start.IsZero() {
 		t := p.Start.UTC()
@@ -482,6 +502,8 @@ func (wp *wireProfile) toProfile() (*Profile, error) {
 		Host:      wp.Host,
 		Warnings:  nilIfEmpty(wp.Warnings),
 		Base:      wp.Base,
+		Work:      wp.Work,
+		Library:   nilIfEmpty(wp.Library),
 	}
 	if wp.Start != "" {
 		t, err := time.Parse(time.RFC3339Nano, wp.Start)

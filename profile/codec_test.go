@@ -159,7 +159,7 @@ func TestWireFormat(t *testing.T) {
 		Samples: []Sample{{Time: 5, Goroutine: 1, Stack: 1}},
 	}
 	want := `reqprof profile
-{"format":"reqprof","version":1,"name":"x","start":"2025-01-02T03:04:05.000000006Z","duration":100,` +
+{"format":"reqprof","version":2,"name":"x","start":"2025-01-02T03:04:05.000000006Z","duration":100,` +
 		`"frames":[{"func":"main.main","file":"m.go","line":3}],"stacks":[[],[0]],"reasons":["sleep","sync"],` +
 		`"goroutines":[{"id":1,"member":true,"entry":1,"end":100,"intervals":[[10,1,1,0,0,1],[20,3,0,1],[30,3,1,2,9],[40,1]]}],` +
 		`"samples":[[5,1,1]]}
@@ -172,6 +172,7 @@ func TestWireFormat(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	valid := encode(t, testProfile())
 	header := magic + `{"format":"reqprof","version":1,`
+	header2 := magic + `{"format":"reqprof","version":2,`
 	flipped := bytes.Clone(valid)
 	flipped[len(flipped)-6] ^= 0xff // in the CRC-32 of the gzip trailer
 
@@ -202,8 +203,14 @@ func TestDecodeErrors(t *testing.T) {
 			`not a reqprof file: format is "other", want "reqprof"`},
 		{"no format", gzipBytes(t, magic+`{"version":1,"stacks":[[]]}`),
 			`not a reqprof file: format is "", want "reqprof"`},
-		{"future version", gzipBytes(t, magic+`{"format":"reqprof","version":2,"stacks":{"new":"layout"},"extra":true}`),
-			"unsupported reqprof format version: the file has version 2, this build of reqprof reads versions up to 1 (upgrade reqprof to read it)"},
+		{"future version", gzipBytes(t, magic+`{"format":"reqprof","version":3,"stacks":{"new":"layout"},"extra":true}`),
+			"unsupported reqprof format version: the file has version 3, this build of reqprof reads versions up to 2 (upgrade reqprof to read it)"},
+		{"version 1 with work", gzipBytes(t, header+`"stacks":[[]],"work":0,"library":["x."]}`),
+			`corrupt reqprof file: a version-1 file has no "work" or "library"`},
+		{"work out of range", gzipBytes(t, header2+`"stacks":[[]],"work":1}`),
+			"corrupt reqprof file: profile: work stack 1 out of range (have 1 stacks)"},
+		{"empty library prefix", gzipBytes(t, header2+`"stacks":[[]],"library":["a.",""]}`),
+			"corrupt reqprof file: profile: library prefix 1 is empty (it would make every function library code)"},
 		{"version 0", gzipBytes(t, magic+`{"format":"reqprof","version":0,"stacks":[[]]}`),
 			"corrupt reqprof file: invalid format version 0"},
 		{"no JSON", gzipBytes(t, magic), "corrupt reqprof file: no profile after the header line"},

@@ -44,6 +44,7 @@ func Example() {
 	// go_version: ""
 	// host: ""
 	// base: 0
+	// work: 0
 	// attr: "method" "GET"
 	// frames: 1
 	//   0: "main.hello" "/src/hello/main.go":9

@@ -51,10 +51,24 @@ type Profile struct {
 	Frames []Frame
 	Stacks []Stack
 
-	// Base is the stack at which the work began on the root goroutine,
-	// outside the work itself (the caller of reqprof.Do, the HTTP server's
-	// frames). Views strip it from the root goroutine's stacks.
+	// Base is the stack at which the capture began on the root goroutine,
+	// outside the work itself (the caller of the delivery code, the HTTP
+	// server's frames). Views strip it from the root goroutine's stacks.
 	Base StackID
+	// Work is the work's boundary on the root goroutine: the stack, outermost
+	// first, at which the delivery code called the profiled work. Its frames
+	// are the harness (down to the function that marks where the work
+	// begins, and the delivery code's closure that calls the work); a root
+	// stack that begins with Work's functions is the work, and views show
+	// only its frames below Work. A root stack under Base but not under Work
+	// is the profiler's own time (starting and ending the capture). 0 when
+	// the boundary is unknown (a task not made by reqprof): views then strip
+	// Base only.
+	Work StackID
+	// Library lists the function-name prefixes ("example.com/prof.",
+	// "example.com/prof/render") of the profiler's own packages, which
+	// views never count as user code. See [IsLibrary].
+	Library []string
 
 	// Warnings are notes on how the profile was made that a reader should
 	// know (CPU samples unavailable, a goroutine that outlived the window).
@@ -216,74 +230,21 @@ func ExplainedByWaker(reason string) bool {
 	return reason != "sleep" && reason != "network"
 }
 
-// harnessPrefixes are the packages whose frames wrap the user's work rather
-// than being part of it: runtime/trace's task and region calls and reqprof's
-// own entry points.
-var harnessPrefixes = []string{
-	"runtime/trace.",
-	"github.com/reqprof/reqprof.",
-	"github.com/reqprof/reqprof/capture.",
-	"github.com/reqprof/reqprof/serve.",
-	"github.com/reqprof/reqprof/httpprof.",
-	"github.com/reqprof/reqprof/sqlprof.",
-}
+// FollowDepth bounds the chains of wakers that the critical path follows
+// (a waker's wait explained by its own waker, and so on): the decoder keeps
+// the goroutines outside the work down to this depth, and views follow them
+// as far.
+const FollowDepth = 24
 
-// libraryPrefixes are reqprof's own library packages: never user code, even
-// when reqprof is the main module (its tests and examples are).
-var libraryPrefixes = []string{
-	"github.com/reqprof/reqprof.",
-	"github.com/reqprof/reqprof/capture.",
-	"github.com/reqprof/reqprof/serve.",
-	"github.com/reqprof/reqprof/httpprof.",
-	"github.com/reqprof/reqprof/ui.",
-	"github.com/reqprof/reqprof/sqlprof.",
-	"github.com/reqprof/reqprof/sqlprof/",
-	"github.com/reqprof/reqprof/store.",
-	"github.com/reqprof/reqprof/view.",
-	"github.com/reqprof/reqprof/profile.",
-	"github.com/reqprof/reqprof/render",
-}
-
-// IsReqprofLibrary reports whether fn belongs to one of reqprof's own
-// library packages, which views fold like any library.
-func IsReqprofLibrary(fn string) bool {
+// IsLibrary reports whether fn, a fully qualified function name, belongs to
+// the profiler's own library code: it begins with one of the prefixes in
+// library (a profile's [Profile.Library]). A function of a test package
+// ("_test.") never does: a library's own tests play the user.
+func IsLibrary(library []string, fn string) bool {
 	if strings.Contains(fn, "_test.") {
-		return false // reqprof's own tests play the user
+		return false
 	}
-	for _, p := range libraryPrefixes {
-		if len(fn) > len(p) && fn[:len(p)] == p {
-			return true
-		}
-	}
-	return false
-}
-
-// workEntries are the harness functions that call the profiled work itself.
-var workEntries = []string{
-	"github.com/reqprof/reqprof.runFunc",
-	"github.com/reqprof/reqprof.runHandler",
-	"github.com/reqprof/reqprof.runMarked",
-	"github.com/reqprof/reqprof/serve.runMarked",
-}
-
-// IsWorkEntry reports whether fn is the harness function that calls the
-// profiled work: under it is the work, under other harness frames is the
-// profiler's own overhead.
-func IsWorkEntry(fn string) bool {
-	for _, e := range workEntries {
-		if fn == e {
-			return true
-		}
-	}
-	return false
-}
-
-// IsHarness reports whether fn, a fully qualified function name, belongs to
-// the machinery around the profiled work (runtime/trace, reqprof itself)
-// rather than to the work. Views hide such frames at the top of the root
-// goroutine's stacks.
-func IsHarness(fn string) bool {
-	for _, p := range harnessPrefixes {
+	for _, p := range library {
 		if len(fn) > len(p) && fn[:len(p)] == p {
 			return true
 		}

@@ -75,6 +75,8 @@ func testProfile() *Profile {
 			{Frames: []FrameID{4}},
 		},
 		Base:     1,
+		Work:     2,
+		Library:  []string{"example.com/prof.", "example.com/prof/render"},
 		Warnings: []string{"goroutine 20 is not part of the work"},
 	}
 }
@@ -122,6 +124,10 @@ func TestCheckValidRejects(t *testing.T) {
 			"profile: stack 1: frame 0: frame ID -1 out of range (have 5 frames)"},
 		{"base out of range", func(p *Profile) { p.Base = 6 },
 			"profile: base stack 6 out of range (have 6 stacks)"},
+		{"work out of range", func(p *Profile) { p.Work = -1 },
+			"profile: work stack -1 out of range (have 6 stacks)"},
+		{"empty library prefix", func(p *Profile) { p.Library[1] = "" },
+			"profile: library prefix 1 is empty (it would make every function library code)"},
 		{"zero goroutine ID", func(p *Profile) { p.Goroutines[1].ID = 0 },
 			"profile: goroutine at index 1: ID 0 is not positive"},
 		{"negative goroutine ID", func(p *Profile) { p.Goroutines[2].ID = -20 },

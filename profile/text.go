@@ -32,6 +32,10 @@ func (p *Profile) String() string {
 	line("go_version:", q(p.GoVersion))
 	line("host:", q(p.Host))
 	line("base:", d(int64(p.Base)))
+	line("work:", d(int64(p.Work)))
+	for _, l := range p.Library {
+		line("library:", q(l))
+	}
 	for _, a := range p.Attrs {
 		line("attr:", q(a.Key), q(a.Value))
 	}

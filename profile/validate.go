@@ -12,9 +12,10 @@ import (
 //
 //   - Duration >= 0.
 //   - Stacks is not empty and Stacks[0] is the empty stack.
-//   - Every FrameID is an index of Frames; every StackID (Base,
+//   - Every FrameID is an index of Frames; every StackID (Base, Work,
 //     Goroutine.CreatedAt, Goroutine.Entry, Interval.Stack, Sample.Stack,
 //     Region.Stack) is an index of Stacks.
+//   - Library prefixes are not empty.
 //   - Goroutine IDs are positive and unique. The first goroutine, if any, is
 //     the root: a member with Parent 0. Members come before non-members. A
 //     member's Parent is 0 or a member listed earlier; no Parent is negative.
@@ -52,6 +53,14 @@ func (p *Profile) CheckValid() error {
 	}
 	if err := p.checkStack(p.Base); err != nil {
 		return fmt.Errorf("profile: base %w", err)
+	}
+	if err := p.checkStack(p.Work); err != nil {
+		return fmt.Errorf("profile: work %w", err)
+	}
+	for i, l := range p.Library {
+		if l == "" {
+			return fmt.Errorf("profile: library prefix %d is empty (it would make every function library code)", i)
+		}
 	}
 
 	// Goroutines.

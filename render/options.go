@@ -35,7 +35,7 @@ func (o Options) UserCode(p *profile.Profile) view.UserCode {
 	if o.User != nil {
 		return o.User
 	}
-	return view.UserModule(p.Attr(profile.ModuleAttr))
+	return view.UserModule(p.Attr(profile.ModuleAttr), p.Library...)
 }
 
 // Trees returns the view's timelines and a call tree for each, with the

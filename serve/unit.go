@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof/capture"
-	"github.com/reqprof/reqprof/internal/tracedec"
 	"github.com/reqprof/reqprof/internal/tracestr"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render/text"
@@ -149,7 +147,7 @@ func (u *Unit) Run(fn func(context.Context) error) (err error) {
 		}
 		u.setOutcome(profile.Attr{Key: profile.AttrOutcome, Value: "goexit"})
 	}()
-	err = runMarked(u.ctx, fn)
+	err = capture.Run(u.ctx, fn)
 	normal = true
 	return err
 }
@@ -165,18 +163,6 @@ func (u *Unit) Panicked() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return len(u.outcome) > 0 && u.outcome[0].Key == profile.AttrPanic
-}
-
-// runMarked calls the profiled work between the begin and end marks:
-// views show what runs under it as the work, the rest of the profiler's
-// frames as "[reqprof]".
-//
-//go:noinline
-func runMarked(ctx context.Context, fn func(context.Context) error) error {
-	trace.Log(ctx, tracedec.MarkCategory, "begin")
-	err := fn(ctx)
-	trace.Log(ctx, tracedec.MarkCategory, "end")
-	return err
 }
 
 // panicSite returns "function file:line" of the frame that panicked, read

@@ -136,13 +136,15 @@ var MainModule = sync.OnceValue(func() string {
 
 // UserModule treats as user code the functions of module (and its _test
 // packages) and of package main. With module "" (unknown), code outside the
-// standard library and golang.org/x is the user's.
-func UserModule(module string) UserCode {
+// standard library and golang.org/x is the user's. Functions of the
+// profiler's own packages (library: a profile's Library prefixes, see
+// [profile.IsLibrary]) never are.
+func UserModule(module string, library ...string) UserCode {
 	return func(fn string) bool {
 		if strings.HasPrefix(fn, "main.") {
 			return true
 		}
-		if profile.IsReqprofLibrary(fn) {
+		if profile.IsLibrary(library, fn) {
 			return false
 		}
 		if module != "" && module != "command-line-arguments" {

@@ -165,30 +165,36 @@ func (x *paths) frame(id profile.FrameID) Frame {
 }
 
 // strip returns how many outer frames of a root-goroutine stack lie outside
-// the work: the base stack and reqprof's own entry frames. overhead reports
-// a stack that is in reqprof's own work rather than under the work's entry.
+// the work: those of the profile's Work stack, for a stack under it. Any
+// other stack under the base is the profiler's own time (overhead). When the
+// profile does not know where the work begins (Work 0), the base stack is
+// stripped and nothing is overhead.
 func (x *paths) strip(g int64, fs []profile.FrameID) (n int, overhead bool) {
 	if g != x.root {
 		return 0, false
 	}
+	if work := x.p.Stacks[x.p.Work].Frames; len(work) > 0 && x.under(fs, work) {
+		return len(work), false
+	}
 	base := x.p.Stacks[x.p.Base].Frames
-	if len(base) <= len(fs) {
-		for n < len(base) && x.p.Frames[base[n]].Func == x.p.Frames[fs[n]].Func {
-			n++
-		}
-		if n < len(base) {
-			n = 0
+	if !x.under(fs, base) {
+		return 0, false
+	}
+	return len(base), x.p.Work != 0
+}
+
+// under reports whether stack fs begins with the functions of prefix
+// (frames of one function at different lines are the same call).
+func (x *paths) under(fs, prefix []profile.FrameID) bool {
+	if len(prefix) > len(fs) {
+		return false
+	}
+	for i, f := range prefix {
+		if f != fs[i] && x.p.Frames[f].Func != x.p.Frames[fs[i]].Func {
+			return false
 		}
 	}
-	m := n
-	own := false   // reqprof's own frames, not just runtime/trace's
-	entry := false // the frame that calls the work, or a harness frame under it
-	for n < len(fs) && profile.IsHarness(x.p.Frames[fs[n]].Func) {
-		own = own || profile.IsReqprofLibrary(x.p.Frames[fs[n]].Func)
-		entry = entry || profile.IsWorkEntry(x.p.Frames[fs[n]].Func)
-		n++
-	}
-	return n, n > m && own && !entry
+	return true
 }
 
 // path returns the frames of stack on goroutine g at time t, with the
@@ -324,9 +330,6 @@ func goroutineName(p *profile.Profile, g *profile.Goroutine) string {
 
 // --- the views ----------------------------------------------------------------
 
-// maxDepth bounds the chains of wakers the critical path follows.
-const maxDepth = 24
-
 // CriticalPath returns the critical-path timeline: it covers [0, Duration)
 // exactly when the root goroutine's intervals do.
 func CriticalPath(p *profile.Profile) Timeline {
@@ -352,7 +355,7 @@ func (x *paths) explain(out []Segment, g *profile.Goroutine, a, b int64, prefix 
 			continue
 		}
 		w := x.byID[iv.Waker]
-		if iv.State != profile.Waiting || w == nil || w == g || depth >= maxDepth || !profile.ExplainedByWaker(iv.Reason) {
+		if iv.State != profile.Waiting || w == nil || w == g || depth >= profile.FollowDepth || !profile.ExplainedByWaker(iv.Reason) {
 			out = x.emit(out, g.ID, iv, s, e, prefix)
 			continue
 		}

@@ -133,20 +133,25 @@ func TestAllGoroutinesNestsUnderSpawnSite(t *testing.T) {
 	}
 }
 
+// TestBaseAndHarnessStripped checks that the root goroutine's stacks lose
+// the frames of the work's boundary (Profile.Work, whatever the delivery
+// code's names), and that its stacks outside the work are the profiler's.
 func TestBaseAndHarnessStripped(t *testing.T) {
 	p := &profile.Profile{
 		Name: "job", Duration: 4 * ms,
 		Frames: []profile.Frame{
-			{Func: "main.main"}, {Func: "github.com/reqprof/reqprof.Do"},
-			{Func: "github.com/reqprof/reqprof.runFunc"}, {Func: "main.job"},
-			{Func: "github.com/reqprof/reqprof/capture.(*Manager).Start"}, {Func: "context.WithValue"},
+			{Func: "main.main"}, {Func: "example.com/prof.Do"},
+			{Func: "example.com/prof/capture.Run"}, {Func: "main.job"},
+			{Func: "example.com/prof/capture.(*Manager).Start"}, {Func: "context.WithValue"},
 		},
 		Stacks: []profile.Stack{
 			{}, {Frames: []profile.FrameID{0}},
 			{Frames: []profile.FrameID{0, 1, 2, 3}},
 			{Frames: []profile.FrameID{0, 1, 4, 5}},
+			{Frames: []profile.FrameID{0, 1, 2}},
 		},
 		Base: 1,
+		Work: 4,
 		Goroutines: []profile.Goroutine{{ID: 1, Member: true, End: 4 * ms, Intervals: []profile.Interval{
 			{Start: 0, End: ms, State: profile.Running, Stack: 3},
 			{Start: ms, End: 4 * ms, State: profile.Running, Stack: 2},
@@ -239,14 +244,16 @@ func TestOverheadWaitsNotFollowed(t *testing.T) {
 		Frames: []profile.Frame{
 			{Func: "main.main"}, {Func: "github.com/reqprof/reqprof.Do"},
 			{Func: "github.com/reqprof/reqprof/capture.(*Manager).Start"}, {Func: "sync.(*Mutex).Lock"},
-			{Func: "main.otherRequest"},
+			{Func: "main.otherRequest"}, {Func: "github.com/reqprof/reqprof/capture.Run"},
 		},
 		Stacks: []profile.Stack{
 			{}, {Frames: []profile.FrameID{0}},
 			{Frames: []profile.FrameID{0, 1, 2, 3}},
 			{Frames: []profile.FrameID{4}},
+			{Frames: []profile.FrameID{0, 1, 5}},
 		},
 		Base: 1,
+		Work: 4,
 		Goroutines: []profile.Goroutine{
 			{ID: 1, Member: true, End: 3 * ms, Intervals: []profile.Interval{
 				{Start: 0, End: 3 * ms, State: profile.Waiting, Reason: "sync", Stack: 2, Waker: 9},

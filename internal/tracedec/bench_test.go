@@ -21,7 +21,7 @@ import (
 	xtrace "golang.org/x/exp/trace"
 )
 
-// benchReqID is the capture id the synthetic request logs under LogCategory.
+// benchReqID is the capture id the synthetic request logs under testOptions.IDCategory.
 const benchReqID = "1"
 
 // benchFanOut is the number of goroutines the synthetic request starts in
@@ -49,7 +49,7 @@ func burn(d time.Duration) {
 func syntheticRequest(minDur time.Duration) {
 	start := time.Now()
 	ctx, task := trace.NewTask(context.Background(), "GET /bench")
-	trace.Log(ctx, LogCategory, benchReqID)
+	trace.Log(ctx, testOptions.IDCategory, benchReqID)
 
 	trace.WithRegion(ctx, "SQL: SELECT 1", func() { time.Sleep(3 * time.Millisecond) })
 	burn(3 * time.Millisecond)
@@ -177,7 +177,7 @@ func countEvents(data []byte) (int, error) {
 
 // extractOne extracts the synthetic request, failing on any error.
 func extractOne(data []byte) (*profile.Profile, error) {
-	res, err := Extract(data, []Request{{ID: benchReqID}})
+	res, err := Extract(data, []Request{{ID: benchReqID}}, testOptions)
 	if err != nil {
 		return nil, err
 	}

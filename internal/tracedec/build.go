@@ -29,7 +29,7 @@ func (t *timeline) buildTask(tk *task, name string) (*profile.Profile, error) {
 	if tk == nil || !tk.hasBegin || !tk.hasEnd || tk.g == xtrace.NoGoroutine {
 		return nil, fmt.Errorf("%w: the task's begin or end is outside the trace's window", ErrTaskNotFound)
 	}
-	b := &builder{t: t, tk: tk, B: tk.begin, E: tk.end, in: newInterner()}
+	b := &builder{t: t, tk: tk, B: tk.begin, E: tk.end, in: newInterner(t.o.harness)}
 	return b.build(name), nil
 }
 
@@ -70,6 +70,7 @@ func (b *builder) build(name string) *profile.Profile {
 
 	p.Stacks = []profile.Stack{{}}
 	p.Base = b.in.stack(p, b.tk.stack, true)
+	p.Work = b.work(p)
 
 	for _, id := range b.order {
 		g := b.t.gs[id]

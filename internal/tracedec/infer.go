@@ -64,7 +64,7 @@ func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace
 			toward = sy
 		}
 		st = b.in.common(p, sx, sy, toward)
-		if toward < 0 {
+		if toward < 0 && pg.ID == int64(b.tk.g) {
 			st = b.intoWork(p, st, sx, sy)
 		}
 		inferred = true
@@ -80,36 +80,27 @@ func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace
 	pg.Intervals = append(pg.Intervals, iv)
 }
 
-// intoWork handles a stretch between a point in reqprof's own code and a
-// point inside the profiled work: their common frames end in reqprof's
-// harness, which would make the stretch look like overhead. It is given to
-// the work's outermost call instead (the work began somewhere in it).
+// intoWork handles a stretch of the root goroutine between a point outside
+// the work (the profiler's own code: starting the capture, the begin mark)
+// and a point inside it: their common frames end above the work's boundary
+// (profile.Work), which would make the stretch look like the profiler's
+// own time. It is given to the work's outermost call instead (the work
+// began somewhere in it).
 func (b *builder) intoWork(p *profile.Profile, common, x, y profile.StackID) profile.StackID {
-	n := len(p.Stacks[common].Frames)
-	deep := func(id profile.StackID) int { // work entry's index, if frames follow it
-		fs := p.Stacks[id].Frames
-		for i, f := range fs {
-			if profile.IsWorkEntry(p.Frames[f].Func) {
-				// The work's function may be a closure of the delivery
-				// code (a harness frame) that calls the work proper.
-				j := i + 1
-				for j < len(fs) && profile.IsHarness(p.Frames[fs[j]].Func) {
-					j++
-				}
-				if j < len(fs) && n <= j {
-					return j - 1
-				}
-				return -1
-			}
-		}
-		return -1
+	w := p.Stacks[p.Work].Frames
+	if len(w) == 0 || len(p.Stacks[common].Frames) > len(w) {
+		return common
 	}
-	wx, wy := deep(x), deep(y)
+	inside := func(id profile.StackID) bool { // under the boundary, past it
+		fs := p.Stacks[id].Frames
+		return len(fs) > len(w) && sameFuncs(p, fs[:len(w)], w) && !b.in.harness(p.Frames[fs[len(w)]].Func)
+	}
+	ix, iy := inside(x), inside(y)
 	switch {
-	case wx >= 0 && wy < 0:
-		return b.in.intern(p, p.Stacks[x].Frames[:wx+2])
-	case wy >= 0 && wx < 0:
-		return b.in.intern(p, p.Stacks[y].Frames[:wy+2])
+	case ix && !iy:
+		return b.in.intern(p, p.Stacks[x].Frames[:len(w)+1])
+	case iy && !ix:
+		return b.in.intern(p, p.Stacks[y].Frames[:len(w)+1])
 	}
 	return common
 }

@@ -10,6 +10,7 @@ import (
 
 // interner builds a profile's frame and stack tables, deduplicated.
 type interner struct {
+	harness func(fn string) bool                // the profiler's own code
 	handles [2]map[xtrace.Stack]profile.StackID // [trimmed]
 	keys    map[string]profile.StackID
 	frames  map[profile.Frame]profile.FrameID
@@ -17,8 +18,9 @@ type interner struct {
 	buf     []profile.FrameID
 }
 
-func newInterner() *interner {
+func newInterner(harness func(fn string) bool) *interner {
 	return &interner{
+		harness: harness,
 		handles: [2]map[xtrace.Stack]profile.StackID{{}, {}},
 		keys:    map[string]profile.StackID{"": 0},
 		frames:  map[profile.Frame]profile.FrameID{},
@@ -27,7 +29,7 @@ func newInterner() *interner {
 }
 
 // stack interns s, outermost frame first. With trim, trailing frames of the
-// profiling machinery (runtime/trace, reqprof) are dropped.
+// profiling machinery (runtime/trace, Options.Harness) are dropped.
 func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile.StackID {
 	if s == xtrace.NoStack {
 		return 0
@@ -66,7 +68,7 @@ func (in *interner) stack(p *profile.Profile, s xtrace.Stack, trim bool) profile
 		fs = fs[:len(fs)-1]
 	}
 	if trim {
-		for len(fs) > 0 && profile.IsHarness(p.Frames[fs[len(fs)-1]].Func) {
+		for len(fs) > 0 && in.harness(p.Frames[fs[len(fs)-1]].Func) {
 			fs = fs[:len(fs)-1]
 		}
 	}
@@ -107,7 +109,7 @@ func (in *interner) common(p *profile.Profile, x, y, toward profile.StackID) pro
 		// the profiler's own) past the common ones.
 		t := p.Stacks[toward].Frames
 		m := n
-		for m < len(t) && profile.IsHarness(p.Frames[t[m]].Func) {
+		for m < len(t) && in.harness(p.Frames[t[m]].Func) {
 			m++
 		}
 		if m < len(t) {

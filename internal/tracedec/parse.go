@@ -32,10 +32,12 @@ type task struct {
 	hasBegin   bool
 	hasEnd     bool
 	stack      xtrace.Stack
+	mark       xtrace.Stack // the first mark's: where the work begins
 }
 
 // timeline is everything read from a trace that profiles are built from.
 type timeline struct {
+	o         *Options
 	gs        map[xtrace.GoID]*gor
 	tasks     map[xtrace.TaskID]*task
 	taskOrder []xtrace.TaskID
@@ -59,12 +61,13 @@ func (t *timeline) g(id xtrace.GoID) *gor {
 
 // read parses a trace, following every goroutine's state (see state.go),
 // and collects tasks, regions, logs and the points where stacks are known.
-func read(data io.Reader, reqs []Request) (*timeline, error) {
+func read(data io.Reader, reqs []Request, o *Options) (*timeline, error) {
 	r, err := xtrace.NewReader(data)
 	if err != nil {
 		return nil, fmt.Errorf("unsupported or corrupt execution trace: %w", err)
 	}
 	t := &timeline{
+		o:     o,
 		gs:    make(map[xtrace.GoID]*gor),
 		tasks: make(map[xtrace.TaskID]*task),
 		ids:   make(map[string]xtrace.TaskID),
@@ -147,7 +150,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 		x.end, x.hasEnd = ts, true
 	case xtrace.EventLog:
 		l := ev.Log()
-		if l.Category == LogCategory {
+		if l.Category == t.o.IDCategory {
 			if want[l.Message] {
 				t.ids[l.Message] = l.Task
 				t.sure = true
@@ -158,8 +161,13 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 			}
 			return
 		}
-		if l.Category == MarkCategory {
-			return // only its stack matters: a point, recorded above
+		if l.Category == t.o.MarkCategory {
+			// Only its stack matters: a point, recorded above, and for the
+			// first mark on the task's goroutine, the work's boundary.
+			if x := t.tasks[l.Task]; x != nil && x.hasBegin && x.g == cur && x.mark == xtrace.NoStack {
+				x.mark = ev.Stack()
+			}
+			return
 		}
 		if cur != xtrace.NoGoroutine {
 			g := t.g(cur)

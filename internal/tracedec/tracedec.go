@@ -2,8 +2,10 @@
 // the only package of reqprof that imports golang.org/x/exp/trace.
 //
 // A unit of work is found by its task: the capture package wraps the work in
-// runtime/trace.NewTask and logs the work's id in it under [LogCategory].
-// Extract reads the trace once, follows every goroutine's state, and builds
+// runtime/trace.NewTask and logs the work's id in it under a category it
+// names in [Options], and marks where the work itself begins (capture.Run)
+// under another: the begin mark's stack is the work's boundary
+// ([profile.Profile.Work]). Extract reads the trace once, follows every goroutine's state, and builds
 // one profile per requested id: the task's window, the root goroutine, every
 // goroutine it created (transitively) during the window, their state
 // intervals with stacks, the CPU samples, user regions and logs, and the
@@ -14,22 +16,47 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/reqprof/reqprof/profile"
 )
 
-// LogCategory is the runtime/trace.Log category under which a capture logs
-// its id inside its task.
-const LogCategory = "reqprof.capture"
+// Options say how a capture shows in the trace. The capture package, which
+// leaves these marks, owns them.
+type Options struct {
+	// IDCategory is the runtime/trace.Log category under which a capture
+	// logs its id inside its task.
+	IDCategory string
+	// MarkCategory is the category of the marks left where the work begins
+	// and ends, on the task's goroutine: the first one's stack, down to the
+	// function that logged it, is the work's boundary.
+	MarkCategory string
+	// Harness lists function-name prefixes of the profiler's own code,
+	// trimmed from the leaf of the task's and regions' stacks (runtime/trace
+	// always is) and skipped when inferring where running time went.
+	Harness []string
+}
 
-// MarkCategory is the runtime/trace.Log category of the marks reqprof
-// leaves where the profiled work begins and ends: their stacks tell the
-// profiler's own time from the work's.
-const MarkCategory = "reqprof.mark"
+// tracer is the prefix of the runtime's tracing API, whose frames are never
+// the work's.
+const tracer = "runtime/trace."
+
+// harness reports whether fn is the tracer's or one of o.Harness.
+func (o *Options) harness(fn string) bool {
+	if strings.HasPrefix(fn, tracer) {
+		return true
+	}
+	for _, p := range o.Harness {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // Request names one unit of work to extract.
 type Request struct {
-	// ID is the message logged under LogCategory in the unit's task.
+	// ID is the message logged under Options.IDCategory in the unit's task.
 	ID string
 	// Name becomes the profile's name; "" uses the task's type.
 	Name string
@@ -52,12 +79,12 @@ var ErrTaskNotFound = errors.New("task not found in the execution trace")
 // Work usually ends just before the trace does, so Extract parses only the
 // trace's last generations, going further back until every request's task
 // is found, and parses the whole trace only when it must.
-func Extract(trace []byte, reqs []Request) ([]Result, error) {
+func Extract(trace []byte, reqs []Request, o Options) ([]Result, error) {
 	var t *timeline
 	if header, offs, ok := generations(trace); ok && len(offs) > 1 {
 		for k := 1; k < len(offs); k *= 2 {
 			suffix := io.MultiReader(bytes.NewReader(header), bytes.NewReader(trace[offs[len(offs)-k]:]))
-			if st, err := read(suffix, reqs); err == nil && st.covers(reqs) {
+			if st, err := read(suffix, reqs, &o); err == nil && st.covers(reqs) {
 				t = st
 				break
 			}
@@ -65,7 +92,7 @@ func Extract(trace []byte, reqs []Request) ([]Result, error) {
 	}
 	if t == nil {
 		var err error
-		if t, err = read(bytes.NewReader(trace), reqs); err != nil {
+		if t, err = read(bytes.NewReader(trace), reqs, &o); err != nil {
 			return nil, err
 		}
 	}
@@ -94,8 +121,8 @@ func (t *timeline) covers(reqs []Request) bool {
 // ExtractTasks builds a profile for every task of the given type in the
 // trace (every task when typ is ""), for traces not made by reqprof's
 // capture package, such as /debug/pprof/trace output.
-func ExtractTasks(trace []byte, typ string) ([]*profile.Profile, error) {
-	t, err := read(bytes.NewReader(trace), nil)
+func ExtractTasks(trace []byte, typ string, o Options) ([]*profile.Profile, error) {
+	t, err := read(bytes.NewReader(trace), nil, &o)
 	if err != nil {
 		return nil, err
 	}

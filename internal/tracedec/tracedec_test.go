@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// testOptions are the options capture extracts with.
+var testOptions = Options{
+	IDCategory:   "reqprof.capture",
+	MarkCategory: "reqprof.mark",
+	Harness:      []string{"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/sqlprof."},
+}
+
 // record runs units of work in tasks, each followed by a snapshot that
 // closes a generation, and returns the final snapshot.
 func record(t testing.TB, ids ...string) []byte {
@@ -23,7 +30,7 @@ func record(t testing.TB, ids ...string) []byte {
 	defer fr.Stop()
 	for _, id := range ids {
 		ctx, task := trace.NewTask(context.Background(), "unit "+id)
-		trace.Log(ctx, LogCategory, id)
+		trace.Log(ctx, testOptions.IDCategory, id)
 		done := make(chan struct{})
 		go func() { time.Sleep(2 * time.Millisecond); close(done) }()
 		<-done
@@ -46,11 +53,11 @@ func TestGenerationsSuffixMatchesFullParse(t *testing.T) {
 		t.Fatalf("generations: ok=%v, %d generations; want several", ok, len(offs))
 	}
 	reqs := []Request{{ID: "a"}, {ID: "c"}}
-	got, err := Extract(data, reqs)
+	got, err := Extract(data, reqs, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := read(bytes.NewReader(data), reqs)
+	full, err := read(bytes.NewReader(data), reqs, &testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +87,7 @@ func TestGenerationsSuffixMatchesFullParse(t *testing.T) {
 
 func TestExtractMissingTask(t *testing.T) {
 	data := record(t, "a")
-	res, err := Extract(data, []Request{{ID: "a"}, {ID: "nope"}})
+	res, err := Extract(data, []Request{{ID: "a"}, {ID: "nope"}}, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +107,11 @@ func TestExtractBadTraces(t *testing.T) {
 		"future":    append([]byte("go 1.99 trace\x00\x00\x00"), data[16:]...),
 		"truncated": data[:len(data)/2],
 	} {
-		_, err := Extract(in, []Request{{ID: "a"}})
+		_, err := Extract(in, []Request{{ID: "a"}}, testOptions)
 		if err == nil {
 			// A truncated trace may still parse up to the cut; the task
 			// must then be reported missing, not invented.
-			res, _ := Extract(in, []Request{{ID: "a"}})
+			res, _ := Extract(in, []Request{{ID: "a"}}, testOptions)
 			if name == "truncated" && res != nil && res[0].Err != nil {
 				continue
 			}
@@ -119,14 +126,14 @@ func TestExtractBadTraces(t *testing.T) {
 
 func TestExtractTasks(t *testing.T) {
 	data := record(t, "a", "b")
-	ps, err := ExtractTasks(data, "unit b")
+	ps, err := ExtractTasks(data, "unit b", testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ps) != 1 || ps[0].Name != "unit b" {
 		t.Fatalf("got %d profiles", len(ps))
 	}
-	all, err := ExtractTasks(data, "")
+	all, err := ExtractTasks(data, "", testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +157,7 @@ func FuzzExtract(f *testing.F) {
 				}
 			}
 		}
-		res, err := Extract(data, []Request{{ID: "1"}})
+		res, err := Extract(data, []Request{{ID: "1"}}, testOptions)
 		if err == nil && res[0].Err == nil {
 			if err := res[0].Profile.CheckValid(); err != nil {
 				t.Fatalf("invalid profile from fuzzed trace: %v", err)

@@ -83,16 +83,27 @@ func sameFuncs(p *profile.Profile, a, b []profile.FrameID) bool {
 }
 
 // closureOf reports whether fn is a function literal written in function
-// caller: "pkg.caller.func1", or, once caller was inlined into another
-// function, "pkg.other.caller.func1".
+// caller: "pkg.caller.func1" ("pkg.caller.1" when caller is itself a
+// literal), or, once caller was inlined into another function,
+// "pkg.other.caller.func1".
 func closureOf(fn, caller string) bool {
 	pkg := funcPackage(caller)
 	if pkg == caller || !strings.HasPrefix(fn, pkg+".") {
 		return false
 	}
-	rest, short := fn[len(pkg)+1:], caller[len(pkg)+1:]+".func"
-	i := strings.Index(rest, short)
-	return i == 0 || (i > 0 && rest[i-1] == '.')
+	rest, short := fn[len(pkg)+1:], caller[len(pkg)+1:]+"."
+	for i := 0; ; {
+		k := strings.Index(rest[i:], short)
+		if k < 0 {
+			return false
+		}
+		k += i
+		after := rest[k+len(short):]
+		if (k == 0 || rest[k-1] == '.') && (strings.HasPrefix(after, "func") || after != "" && after[0] >= '0' && after[0] <= '9') {
+			return true
+		}
+		i = k + 1
+	}
 }
 
 // funcPackage returns the import path of a function name

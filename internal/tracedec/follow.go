@@ -7,9 +7,6 @@ import (
 	xtrace "golang.org/x/exp/trace"
 )
 
-// maxFollowDepth bounds how far the critical path follows chains of wakers.
-const maxFollowDepth = 24
-
 // span is a time range [a, b).
 type span struct{ a, b xtrace.Time }
 
@@ -20,9 +17,10 @@ type followKey struct {
 }
 
 // follow records which goroutines outside the work explain g's waits in
-// [a, b), recursively: the critical path will walk them.
+// [a, b), recursively: the critical path will walk them. The root is at
+// depth 0; like the view, it keeps wakers down to profile.FollowDepth.
 func (b *builder) follow(id xtrace.GoID, a, e xtrace.Time, depth int) {
-	if depth > maxFollowDepth || a >= e {
+	if depth > profile.FollowDepth || a >= e {
 		return
 	}
 	k := followKey{id, a, e}

@@ -32,6 +32,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -132,10 +133,13 @@ type Manager struct {
 	pending  []*Capture
 	working  bool
 
-	// buf holds snapshots; only the worker uses it, and reusing it spares
-	// the process megabytes of garbage per profile (and the GC work that
-	// the profiled requests would pay for).
-	buf bytes.Buffer
+	// buf holds snapshots; only the worker uses it, while working, and
+	// reusing it spares the process megabytes of garbage per profile (and
+	// the GC work that the profiled requests would pay for). Once the
+	// worker has been idle for keep, the buffer is released (drop).
+	buf  bytes.Buffer
+	keep time.Duration
+	drop *time.Timer
 
 	seq atomic.Uint64
 }
@@ -148,8 +152,12 @@ func NewManager(cfg Config) *Manager {
 	if cfg.MinAge == 0 {
 		cfg.MinAge = time.Minute
 	}
-	return &Manager{cfg: cfg}
+	return &Manager{cfg: cfg, keep: keepBuffer}
 }
+
+// keepBuffer is how long an idle manager keeps its snapshot buffer (tens of
+// megabytes under load) for the next profile: profiles come in bursts.
+const keepBuffer = 5 * time.Second
 
 // Default is the process's capture manager, used by reqprof.Do and the
 // HTTP middleware.
@@ -300,8 +308,11 @@ func (c *Capture) StopFunc(done func(*profile.Profile, error)) {
 	}
 }
 
-// work snapshots the recorder for every finished capture and extracts them,
-// until none is pending.
+// work snapshots the recorder for every finished capture and parses the
+// snapshot, until none is pending. Each capture's profile is built and
+// delivered in a goroutine of its own: a capture whose profile takes long
+// to build, or whose done callback takes long (a server summarising and
+// storing a huge profile), delays no other capture's.
 func (m *Manager) work() {
 	for {
 		m.mu.Lock()
@@ -309,13 +320,14 @@ func (m *Manager) work() {
 		m.pending = nil
 		if len(batch) == 0 {
 			m.working = false
+			m.idle()
 			m.mu.Unlock()
 			return
 		}
 		fr := m.fr
 		m.mu.Unlock()
 
-		results, err := m.snapshot(fr, batch)
+		tr, err := m.parse(fr, batch)
 
 		// Release before delivering: when Do returns, the recorder is
 		// already stopped (unless other captures run), so the caller may
@@ -323,17 +335,40 @@ func (m *Manager) work() {
 		m.mu.Lock()
 		m.release(len(batch))
 		m.mu.Unlock()
-		for i, c := range batch {
+		for _, c := range batch {
 			if err != nil {
-				c.done(nil, err)
+				go c.done(nil, err)
 				continue
 			}
-			c.done(results[i].Profile, results[i].Err)
+			go m.deliver(tr, c)
 		}
 	}
 }
 
-func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]tracedec.Result, error) {
+// idle keeps the snapshot buffer for reuse for a while after the worker
+// stops, then releases it. m.mu must be held.
+func (m *Manager) idle() {
+	if m.buf.Cap() == 0 {
+		return
+	}
+	if m.drop == nil {
+		m.drop = time.AfterFunc(m.keep, m.dropBuffer)
+		return
+	}
+	m.drop.Reset(m.keep)
+}
+
+// dropBuffer releases the snapshot buffer unless the worker is using it.
+func (m *Manager) dropBuffer() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.working {
+		m.buf = bytes.Buffer{}
+	}
+}
+
+// parse snapshots the recorder and parses the snapshot for batch.
+func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture) (*tracedec.Trace, error) {
 	buf := &m.buf
 	buf.Reset()
 	if _, err := fr.WriteTo(buf); err != nil {
@@ -341,29 +376,38 @@ func (m *Manager) snapshot(fr *trace.FlightRecorder, batch []*Capture) ([]traced
 	}
 	reqs := make([]tracedec.Request, len(batch))
 	for i, c := range batch {
-		reqs[i] = tracedec.Request{ID: c.id, Name: c.name}
+		reqs[i] = c.request()
 	}
-	results, err := tracedec.Extract(buf.Bytes(), reqs, decodeOptions)
+	tr, err := tracedec.Parse(buf.Bytes(), reqs, decodeOptions)
 	if err != nil {
 		return nil, fmt.Errorf("reqprof: %w", err)
 	}
-	host, _ := os.Hostname()
-	for i := range results {
-		if p := results[i].Profile; p != nil {
-			p.GoVersion = runtime.Version()
-			p.Host = host
-			p.Library = library
-			if m := mainModule(); m != "" {
-				p.SetAttr(profile.ModuleAttr, m)
-			}
-		}
-		if results[i].Err != nil {
-			results[i].Err = fmt.Errorf("reqprof: %w (the flight recorder keeps at most %d MiB and %s of trace; raise capture.Config.MaxBytes or MinAge for longer work)",
-				results[i].Err, m.cfg.MaxBytes>>20, m.cfg.MinAge)
-		}
-	}
-	return results, nil
+	return tr, nil
 }
+
+func (c *Capture) request() tracedec.Request { return tracedec.Request{ID: c.id, Name: c.name} }
+
+// deliver builds c's profile from the parsed snapshot and hands it to c.
+func (m *Manager) deliver(tr *tracedec.Trace, c *Capture) {
+	p, err := tr.Build(c.request())
+	if err != nil {
+		c.done(nil, fmt.Errorf("reqprof: %w (the flight recorder keeps at most %d MiB and %s of trace; raise capture.Config.MaxBytes or MinAge for longer work)",
+			err, m.cfg.MaxBytes>>20, m.cfg.MinAge))
+		return
+	}
+	p.GoVersion = runtime.Version()
+	p.Host = hostname()
+	p.Library = slices.Clone(library)
+	if mod := mainModule(); mod != "" {
+		p.SetAttr(profile.ModuleAttr, mod)
+	}
+	c.done(p, nil)
+}
+
+var hostname = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
 
 var mainModule = sync.OnceValue(func() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {

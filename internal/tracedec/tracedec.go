@@ -73,35 +73,55 @@ type Result struct {
 var ErrTaskNotFound = errors.New("task not found in the execution trace")
 
 // Extract parses an execution trace and returns one result per request, in
-// order. A trace that cannot be parsed is an error for all; a request whose
-// task is missing is an error for that request only.
-//
-// Work usually ends just before the trace does, so Extract parses only the
-// trace's last generations, going further back until every request's task
-// is found, and parses the whole trace only when it must.
+// order: [Parse], then [Trace.Build] for each request. A trace that cannot
+// be parsed is an error for all; a request whose task is missing is an
+// error for that request only.
 func Extract(trace []byte, reqs []Request, o Options) ([]Result, error) {
-	var t *timeline
-	if header, offs, ok := generations(trace); ok && len(offs) > 1 {
-		for k := 1; k < len(offs); k *= 2 {
-			suffix := io.MultiReader(bytes.NewReader(header), bytes.NewReader(trace[offs[len(offs)-k]:]))
-			if st, err := read(suffix, reqs, &o); err == nil && st.covers(reqs) {
-				t = st
-				break
-			}
-		}
-	}
-	if t == nil {
-		var err error
-		if t, err = read(bytes.NewReader(trace), reqs, &o); err != nil {
-			return nil, err
-		}
+	t, err := Parse(trace, reqs, o)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Result, len(reqs))
 	for i, r := range reqs {
-		p, err := t.build(r)
+		p, err := t.Build(r)
 		out[i] = Result{p, err}
 	}
 	return out, nil
+}
+
+// Trace is a parsed execution trace, from which the profiles of the
+// requests it was parsed for are built. It holds no reference to the
+// trace's bytes.
+type Trace struct {
+	t *timeline
+}
+
+// Parse parses an execution trace for the given requests. Work usually ends
+// just before the trace does, so Parse reads only the trace's last
+// generations, going further back until every request's task is found, and
+// the whole trace only when it must.
+func Parse(trace []byte, reqs []Request, o Options) (*Trace, error) {
+	if header, offs, ok := generations(trace); ok && len(offs) > 1 {
+		for k := 1; k < len(offs); k *= 2 {
+			suffix := io.MultiReader(bytes.NewReader(header), bytes.NewReader(trace[offs[len(offs)-k]:]))
+			if t, err := read(suffix, reqs, &o); err == nil && t.covers(reqs) {
+				return &Trace{t}, nil
+			}
+		}
+	}
+	t, err := read(bytes.NewReader(trace), reqs, &o)
+	if err != nil {
+		return nil, err
+	}
+	return &Trace{t}, nil
+}
+
+// Build returns the profile of request r, one of those the trace was parsed
+// for (a request whose task is missing from the trace is an error wrapping
+// [ErrTaskNotFound]). Builds only read the parsed trace: the profiles of
+// several requests may be built at the same time, each independently.
+func (t *Trace) Build(r Request) (*profile.Profile, error) {
+	return t.t.build(r)
 }
 
 // covers reports whether every request's task begins and ends in t.

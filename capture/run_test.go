@@ -61,7 +61,8 @@ func TestAdapterInAnotherPackage(t *testing.T) {
 func TestRunReturnsTheWorksError(t *testing.T) {
 	errWork := errors.New("work failed")
 	var got context.Context
-	ctx := context.WithValue(context.Background(), struct{}{}, 1)
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, 1)
 	err := capture.Run(ctx, func(ctx context.Context) error { got = ctx; return errWork })
 	if err != errWork {
 		t.Errorf("Run() = %v, want the work's error", err)

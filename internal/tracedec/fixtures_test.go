@@ -85,6 +85,7 @@ func mutexWork(context.Context) {
 	go holder(&mu, locked)
 	<-locked
 	mu.Lock()
+	sink++
 	mu.Unlock()
 }
 

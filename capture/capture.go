@@ -13,8 +13,12 @@
 // profiling (unless someone else already has CPU profiling on: then their
 // samples are used), and the last capture to finish stops them. Each unit of
 // work runs in a runtime/trace task. When units finish, one background
-// worker snapshots the recorder once for all of them and extracts each
-// unit's profile from that shared snapshot.
+// worker snapshots the recorder once for all of them and parses the
+// snapshot; each unit's profile is then built and delivered on its own, so
+// that a unit whose profile is slow to build or to consume (tens of
+// thousands of regions) holds back no other unit's. The snapshot buffer is
+// reused while profiles keep coming and released once the worker has been
+// idle for a few seconds.
 //
 // Only one flight recorder may exist per process; starting a capture while
 // another one runs (someone else's, or a second Manager's) is an error, never
@@ -179,9 +183,9 @@ type Capture struct {
 }
 
 // Start begins a capture named name (the unit's name: "GET /users/{id}",
-// a job's name). Run the work with the returned context and call
-// [Capture.Stop] or [Capture.StopFunc] when it ends, in all cases, or the
-// recorder keeps running.
+// a job's name). Run the work with the returned context, through [Run], and
+// call [Capture.Stop], [Capture.StopFunc] or [Capture.Discard] when it ends,
+// in all cases (a panic, runtime.Goexit), or the recorder keeps running.
 func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Capture, error) {
 	if err := m.acquire(); err != nil {
 		return ctx, nil, err

@@ -46,3 +46,39 @@ func TestVersion1FilesRenderTheSame(t *testing.T) {
 		golden.Check(t, filepath.Join("testdata", name+".golden"), out.Bytes())
 	}
 }
+
+// TestVersion1Migration checks what the migration fills in, and that the
+// migrated profile, written again (as version 2), reads back the same.
+func TestVersion1Migration(t *testing.T) {
+	for _, name := range []string{"v1-do", "v1-http"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name+".reqprof"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := profile.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Library) == 0 {
+			t.Errorf("%s: no library prefixes after migration", name)
+		}
+		work := p.Stacks[p.Work].Frames
+		if len(work) == 0 {
+			t.Fatalf("%s: no work boundary after migration", name)
+		}
+		if last := p.Frames[work[len(work)-1]].Func; !strings.HasPrefix(last, "github.com/reqprof/reqprof.run") {
+			t.Errorf("%s: the boundary ends in %s, want version 1's work entry", name, last)
+		}
+		var buf bytes.Buffer
+		if err := p.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		q, err := profile.Decode(&buf)
+		if err != nil {
+			t.Fatalf("%s: the migrated profile, written as version %d: %v", name, profile.FormatVersion, err)
+		}
+		if q.String() != p.String() {
+			t.Errorf("%s: the migrated profile differs once written and read back:\n%s", name, golden.Diff(p.String(), q.String()))
+		}
+	}
+}

@@ -32,7 +32,10 @@ var record = flag.Bool("record", false, "record the fixture traces in testdata/ 
 var fixtureOptions = tracedec.Options{
 	IDCategory:   "reqprof.capture",
 	MarkCategory: "reqprof.mark",
-	Harness:      []string{"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/sqlprof."},
+	Harness: []string{
+		"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/serve.",
+		"github.com/reqprof/reqprof/httpprof.", "github.com/reqprof/reqprof/sqlprof.",
+	},
 }
 
 // A fixture is a unit of known work. setup runs before the task begins

@@ -16,7 +16,10 @@ import (
 var testOptions = Options{
 	IDCategory:   "reqprof.capture",
 	MarkCategory: "reqprof.mark",
-	Harness:      []string{"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/sqlprof."},
+	Harness: []string{
+		"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/serve.",
+		"github.com/reqprof/reqprof/httpprof.", "github.com/reqprof/reqprof/sqlprof.",
+	},
 }
 
 // record runs units of work in tasks, each followed by a snapshot that

@@ -153,6 +153,7 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 		{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"},
 		{"Sec-Fetch-Site", "same-site"},
 		{"Origin", "null"},
+		{"Origin", "http://evil.example"},
 	}
 	for _, hdr := range cross {
 		resp, body := send(t, http.DefaultClient, "POST", srv.URL+"/debug/reqprof/p/"+id+"/delete", hdr...)
@@ -167,8 +168,14 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 	if _, _, err := p.Store().Get(context.Background(), id); err != nil {
 		t.Fatalf("deleted by a cross-site request: %v", err)
 	}
-	// The UI's own form (same origin) still deletes.
-	resp, _ := send(t, noRedirect, "POST", srv.URL+"/debug/reqprof/p/"+id+"/delete", "Origin", "http://"+host, "Sec-Fetch-Site", "same-origin")
+	// The UI's own form (same origin) still deletes, also when the browser
+	// sends Origin: null as it does under a strict referrer policy.
+	id2 := profileOne(t, srv.URL)
+	resp, _ := send(t, noRedirect, "POST", srv.URL+"/debug/reqprof/p/"+id2+"/delete", "Origin", "null", "Sec-Fetch-Site", "same-origin")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("same-origin delete with Origin null: %s", resp.Status)
+	}
+	resp, _ = send(t, noRedirect, "POST", srv.URL+"/debug/reqprof/p/"+id+"/delete", "Origin", "http://"+host, "Sec-Fetch-Site", "same-origin")
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("same-origin delete: %s", resp.Status)
 	}
@@ -188,7 +195,7 @@ func TestUIHeadersAndPaths(t *testing.T) {
 		resp, _ := send(t, http.DefaultClient, "GET", srv.URL+path)
 		h := resp.Header
 		if !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || h.Get("X-Frame-Options") != "DENY" ||
-			h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("Vary") == "" || h.Get("X-Content-Type-Options") != "nosniff" {
+			h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "same-origin" || h.Get("Vary") == "" || h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("GET %s: headers %v", path, h)
 		}
 	}

@@ -13,7 +13,11 @@ import (
 // the Host): such a request may neither trigger a profile nor change state.
 func CrossSite(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
+		// The browser says so (and may send Origin: null under a strict
+		// referrer policy).
+		return false
+	case "":
 	default:
 		return true
 	}
@@ -74,13 +78,13 @@ func LoopbackHost(hostport string, allowed []string) bool {
 }
 
 // SetPageHeaders sets the headers every page and download of the UI
-// carries: no caching, no framing, no sniffing, no referrer, and a CSP that
+// carries: no caching, no framing, no sniffing, no referrer to other sites, and a CSP that
 // allows the page's own scripts and styles only.
 func SetPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Vary", "Authorization, X-Reqprof-Token, Cookie, Sec-Fetch-Site, Origin")
 }

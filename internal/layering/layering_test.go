@@ -4,7 +4,12 @@ package layering
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -113,4 +118,43 @@ func goBin(t *testing.T) string {
 		t.Skip("no go command on PATH:", err)
 	}
 	return p
+}
+
+// TestModelNamesNoDelivery checks that the model, the views and the
+// renderers name no function of reqprof's own packages in a string: the
+// work's boundary and the profiler's packages are data in each profile.
+// The one exception is profile/migrate.go, which fills that data in for
+// files written before it was recorded.
+func TestModelNamesNoDelivery(t *testing.T) {
+	fset := token.NewFileSet()
+	files := 0
+	for _, dir := range []string{"profile", "view", "render"} {
+		err := filepath.WalkDir(filepath.Join("../..", dir), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") || strings.HasSuffix(p, "migrate.go") {
+				return err
+			}
+			f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return err
+			}
+			files++
+			imports := map[*ast.BasicLit]bool{}
+			for _, is := range f.Imports {
+				imports[is.Path] = true
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING && !imports[lit] && strings.Contains(lit.Value, mod) {
+					t.Errorf("%s names a reqprof package: %s", fset.Position(lit.Pos()), lit.Value)
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 10 {
+		t.Fatalf("only %d files read", files)
+	}
 }

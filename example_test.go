@@ -77,6 +77,7 @@ func ExampleLoad() {
 	// Output:
 	// reqprof  job
 	// Duration: 5.00ms   CPU: 1.00ms (20%)   Waiting: 4.00ms (80%)   Goroutines: 1
+	// Waits: sleep 4.00ms
 	// View: per goroutine
 	//
 	// 5.00ms 100.0%  job

@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"slices"
 
 	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/internal/version"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/formats"
@@ -67,7 +67,8 @@ func Load(r io.Reader) (*Profile, error) {
 	return &Profile{p}, nil
 }
 
-// Format is an output format (the registry is package render/formats).
+// Format is an output format: a name in the registry of package render
+// (package render/formats, which reqprof imports, links every format).
 type Format = formats.Format
 
 const (
@@ -98,10 +99,10 @@ const (
 )
 
 // Version is reqprof's version, written into the files it exports.
-const Version = render.Version
+const Version = version.Version
 
 // Views lists the views.
-func Views() []View { return slices.Clone(view.Kinds) }
+func Views() []View { return view.Kinds() }
 
 // Formats returns the output formats, sorted.
 func Formats() []Format { return formats.All() }
@@ -147,10 +148,11 @@ func (p *Profile) WriteWith(w io.Writer, f Format, o WriteOptions) error {
 		_, err := ParseFormat(string(f))
 		return err
 	}
-	ro := render.Options{View: o.View, NoGroup: o.NoGroup, Threshold: o.Threshold, TimeOrder: o.TimeOrder}
-	if !slices.Contains(view.Kinds, o.View) && o.View != "" {
-		return fmt.Errorf("reqprof: unknown view %q (valid: critical, goroutines, all)", o.View)
+	k, err := view.ParseKind(string(o.View))
+	if err != nil {
+		return fmt.Errorf("reqprof: %w", err)
 	}
+	ro := render.Options{View: k, NoGroup: o.NoGroup, Threshold: o.Threshold, TimeOrder: o.TimeOrder}
 	if o.UserCode != "" {
 		re, err := regexp.Compile(o.UserCode)
 		if err != nil {

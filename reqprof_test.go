@@ -346,7 +346,7 @@ func TestDoSyntheticRequest(t *testing.T) {
 	if len(members) != 5 {
 		t.Errorf("%d member goroutines %q, want 5 (root + 4 workers)", len(members), members)
 	}
-	for _, k := range view.Kinds {
+	for _, k := range view.Kinds() {
 		out := textOf(t, p, reqprof.WriteOptions{View: k, NoGroup: true, Threshold: 1e-9})
 		if strings.Contains(out, "unrelatedSpinner") {
 			t.Errorf("view %s shows an unrelated goroutine:\n%s", k, out)
@@ -587,7 +587,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range view.Kinds {
+	for _, k := range view.Kinds() {
 		o := reqprof.WriteOptions{View: k}
 		if a, b := textOf(t, p, o), textOf(t, q, o); a != b {
 			t.Errorf("view %s differs after a round trip:\n%s\n---\n%s", k, a, b)

@@ -30,7 +30,7 @@ func TestVersion1FilesRenderTheSame(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		var out bytes.Buffer
-		for _, k := range view.Kinds {
+		for _, k := range view.Kinds() {
 			out.WriteString("== text " + string(k) + "\n")
 			if err := text.Render(&out, p, render.Options{View: k}); err != nil {
 				t.Fatalf("%s: text %s: %v", name, k, err)

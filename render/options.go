@@ -1,14 +1,20 @@
-// Package render holds what every renderer shares: the options that choose
-// the view and transform its tree.
+// Package render holds what every renderer shares: the registry of output
+// formats ([Format], [Descriptor], [Lookup], [ParseFormat], [Formats],
+// [Write]) and the [Options] that choose the view and transform its trees.
+//
+// Each format lives in its own package (render/text, render/speedscope,
+// render/pprof, render/folded, render/chrome), which exports its
+// Descriptor and registers it when linked; the native file's format,
+// [Native], is registered here. Tree and stack formats draw a
+// [view.StackSet] or its call trees, so one profile and many profiles
+// merged render through the same code; timeline formats draw a view's
+// timelines.
 package render
 
 import (
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/view"
 )
-
-// Version is reqprof's version, written into the files renderers export.
-const Version = "0.1.0"
 
 // Options choose what a renderer shows. The zero value shows the critical
 // path, merged, with library frames grouped by the profile's main module.
@@ -52,18 +58,38 @@ func (o Options) Trees(p *profile.Profile) ([]view.Timeline, []*view.Node, error
 			name = tl.Name
 		}
 		n := view.Tree(name, tl.Segments, o.TimeOrder)
-		if !o.NoGroup {
-			view.GroupLibrary(n, o.UserCode(p))
-		}
-		if o.Threshold > 0 {
-			view.Prune(n, int64(o.Threshold*float64(n.Total)))
-		}
-		if !o.TimeOrder {
-			n.SortByTotal()
-		}
+		o.transform(n, o.UserCode(p))
 		trees[i] = n
 	}
 	return tls, trees, nil
+}
+
+// Tree returns the call tree of value i of a stack set, with the options'
+// transforms applied; TimeOrder does not apply (a set has no time order).
+// Without o.User, user code is code outside the standard library and
+// golang.org/x ([view.UserModule] of "").
+func (o Options) Tree(s *view.StackSet, i int) *view.Node {
+	n := s.Tree(i)
+	user := o.User
+	if user == nil {
+		user = view.UserModule("")
+	}
+	o.TimeOrder = false
+	o.transform(n, user)
+	return n
+}
+
+// transform groups, prunes and sorts a tree as the options say.
+func (o Options) transform(n *view.Node, user view.UserCode) {
+	if !o.NoGroup {
+		view.GroupLibrary(n, user)
+	}
+	if o.Threshold > 0 {
+		view.Prune(n, int64(o.Threshold*float64(n.Total)))
+	}
+	if !o.TimeOrder {
+		n.SortByTotal()
+	}
 }
 
 // Timelines returns the view's timelines with library frames grouped in

@@ -14,7 +14,6 @@ import (
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/internal/tracestr"
 	"github.com/reqprof/reqprof/profile"
-	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/store"
 	"github.com/reqprof/reqprof/view"
 )
@@ -353,19 +352,13 @@ func (c *Core) persist(id string, info Info, p *profile.Profile, err error) {
 
 // metaOf is the store's summary of p.
 func metaOf(id string, p *profile.Profile) store.Meta {
-	sp := text.SplitOf(view.CriticalPath(p).Segments)
-	members := 0
-	for _, g := range p.Goroutines {
-		if g.Member {
-			members++
-		}
-	}
+	sum := view.Summarize(p)
 	status, _ := strconv.Atoi(p.Attr(profile.AttrStatus))
 	m := store.Meta{
 		ID: id, Time: p.Start, Name: p.Name,
 		Method: p.Attr(profile.AttrMethod), Path: pathOf(p.Attr(profile.AttrURL)), Route: p.Attr(profile.AttrRoute),
-		Status: status, Duration: time.Duration(p.Duration), CPU: time.Duration(sp.Running),
-		Wait: time.Duration(sp.Waiting + sp.Syscall + sp.Runnable), Goroutines: members,
+		Status: status, Duration: time.Duration(p.Duration), CPU: time.Duration(sum.CPU),
+		Wait: time.Duration(sum.Waiting), Goroutines: sum.Goroutines,
 		Reason: p.Attr(profile.AttrReason), Panic: p.Attr(profile.AttrPanic) != "",
 	}
 	if m.Time.IsZero() {

@@ -269,8 +269,8 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	o := render.Options{View: view.Kind(q.Get("view"))}
-	if o.View != "" && !slices.Contains(view.Kinds, o.View) {
-		http.Error(w, fmt.Sprintf("reqprof: unknown view %q (valid: critical, goroutines, all)", o.View), http.StatusBadRequest)
+	if _, err := view.ParseKind(string(o.View)); err != nil {
+		http.Error(w, "reqprof: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	p, m, ok := u.get(w, r)
@@ -296,7 +296,7 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	pg := profilePage{Meta: m, Tree: tree.String(), View: o.View, Views: view.Kinds, Formats: formats.All()}
+	pg := profilePage{Meta: m, Tree: tree.String(), View: o.View, Views: view.Kinds(), Formats: formats.All()}
 	if pg.View == "" {
 		pg.View = view.Critical
 	}

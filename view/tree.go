@@ -2,10 +2,8 @@ package view
 
 import (
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/reqprof/reqprof/profile"
 )
@@ -41,6 +39,11 @@ func (f Frame) key() Frame {
 // merged, so the tree reads in time order; otherwise every call of a
 // function at the same place merges into one node (a flame graph).
 func Tree(name string, segs []Segment, timeOrder bool) *Node {
+	if !timeOrder {
+		s := NewStackSet(name, "time")
+		s.addSegments(0, segs, nil, false)
+		return s.Tree(0)
+	}
 	root := &Node{Frame: Frame{Name: name, Kind: Func}}
 	for _, s := range segs {
 		d := s.End - s.Start
@@ -123,16 +126,6 @@ func (n *Node) walk(fn func(*Node, int), d int) {
 // UserCode decides which function frames are the user's own code; the
 // others are library or runtime frames that GroupLibrary folds.
 type UserCode func(funcName string) bool
-
-// MainModule returns the main module's path from the build info, "" when
-// unknown.
-var MainModule = sync.OnceValue(func() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	return bi.Main.Path
-})
 
 // UserModule treats as user code the functions of module (and its _test
 // packages) and of package main. With module "" (unknown), code outside the

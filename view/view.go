@@ -1,42 +1,55 @@
 // Package view derives what people look at from a profile's flat records:
 // timelines of time-stamped segments, each attributed to a path of frames,
-// and call trees built from them.
+// the weighted stack sets and call trees built from them, and the summary
+// every header shows.
 //
-// Three views exist:
+// Three views exist ([Kind]; [ParseKind] checks a name given by a user):
 //
 //   - [CriticalPath] (the default) walks the root goroutine; where it waited
 //     and another goroutine woke it, the wait is explained by what that
 //     goroutine did meanwhile, nested under the waiting stack and marked
 //     "[via goroutine N: entry]", recursively. It sums to the wall time.
-//   - [PerGoroutine] gives each goroutine of the work its own timeline.
+//   - [PerGoroutine] gives each goroutine of the work its own timeline
+//     ([EachGoroutine] also those outside the work that woke one of its
+//     goroutines).
 //   - [AllGoroutines] puts every goroutine's time under the stack that
 //     spawned it; it sums to goroutine-time, which exceeds wall time under
 //     fan-out.
 //
 // Waits, system calls, scheduler latency and user regions appear as
 // pseudo-frames: "[wait: <runtime reason>]", "[syscall]", "[runnable]",
-// "[via goroutine N: <entry function>]", and the region's type.
+// "[via goroutine N: <entry function>]", and the region's type. A
+// [Segment] keeps what its interval said (state, wait reason, waker,
+// whether its stack was inferred) and which regions its region frames
+// stand for, so renderers never look the intervals up again.
+//
+// Renderers take what this package computes: timelines (Speedscope,
+// Chrome), or a [StackSet] — weighted stacks, from one profile's view or
+// from many profiles merged — and the call trees ([Node]) built from it
+// (text, folded, pprof). [Summarize] classifies the critical path's time
+// (running, runnable, system calls, waits by reason) once, for every
+// header and listing.
+//
+// # Cost
+//
+// Every view is linear in the size of the profile: region boundaries are
+// found by binary search and active regions by a sweep, a path holds at
+// most 32 region frames, the critical path does not follow a waker that is
+// already on the chain it explains (a cycle, which no real trace has) and
+// stops following wakers once it has made four times the frames the
+// per-goroutine view needs (saying so in [Timeline.Notes]), and goroutines
+// spawned more than 64 levels deep nest under their 64th ancestor's spawn
+// site.
 package view
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/reqprof/reqprof/profile"
 )
-
-// Kind is the kind of a view.
-type Kind string
-
-const (
-	Critical   Kind = "critical"   // the critical path (default)
-	Goroutines Kind = "goroutines" // one timeline per goroutine
-	All        Kind = "all"        // all goroutines, nested under their spawn sites
-)
-
-// Kinds lists the views.
-var Kinds = []Kind{Critical, Goroutines, All}
 
 // FrameKind tells real function frames from pseudo-frames.
 type FrameKind uint8
@@ -49,6 +62,7 @@ const (
 	Runnable                  // [runnable]
 	Via                       // [via goroutine N: entry]
 	Overhead                  // [reqprof]: the profiler's own work
+	Label                     // a name over a group of stacks: a goroutine of the per-goroutine view, a profile of a merge
 )
 
 // Frame is one element of a path.
@@ -87,15 +101,27 @@ func ViaName(id int64, entry string) string {
 	return fmt.Sprintf("[via goroutine %d: %s]", id, entry)
 }
 
-// Segment is a stretch of time attributed to a path of frames.
+// Segment is a stretch of time attributed to a path of frames, in one
+// state of one goroutine.
 type Segment struct {
 	Start, End int64
 	// Goroutine is the goroutine whose state this is (for the critical
 	// path, the goroutine actually doing or waiting, maybe a waker).
 	Goroutine int64
-	State     profile.State
+	// State, Reason and Waker are those of the goroutine's interval: the
+	// runtime's reason of a waiting or runnable interval, and the goroutine
+	// that ended a wait (0: the runtime itself did).
+	State  profile.State
+	Reason string
+	Waker  int64
+	// Interval is the index of that interval in the goroutine's
+	// Intervals, -1 for a CPU sample ([Samples]).
+	Interval int
 	// Path is outermost first. It may be empty (running at no known frame).
 	Path []Frame
+	// Regions holds, for each Region frame of Path in order, the index of
+	// its region in Profile.Regions; nil when Path has none.
+	Regions []int
 	// Inferred marks running time that no CPU sample observed.
 	Inferred bool
 }
@@ -106,6 +132,9 @@ type Timeline struct {
 	Name      string
 	Goroutine int64 // 0 for views over several goroutines
 	Segments  []Segment
+	// Notes say what the view left out to stay linear in the profile's
+	// size (only hostile or corrupt profiles make any).
+	Notes []string
 }
 
 // Total returns the time the timeline's segments cover.
@@ -118,17 +147,20 @@ func (t *Timeline) Total() int64 {
 }
 
 // Timelines returns the timelines of the view kind: one for Critical and
-// All, one per member goroutine for Goroutines.
+// All, one per member goroutine for Goroutines. "" is Critical; another
+// unknown kind is ParseKind's error.
 func Timelines(p *profile.Profile, k Kind) ([]Timeline, error) {
+	k, err := k.check()
+	if err != nil {
+		return nil, err
+	}
 	switch k {
-	case Critical, "":
-		return []Timeline{CriticalPath(p)}, nil
 	case Goroutines:
 		return PerGoroutine(p), nil
 	case All:
 		return []Timeline{AllGoroutines(p)}, nil
 	}
-	return nil, fmt.Errorf("unknown view %q (valid: critical, goroutines, all)", k)
+	return []Timeline{CriticalPath(p)}, nil
 }
 
 // --- paths ------------------------------------------------------------------
@@ -137,12 +169,14 @@ func Timelines(p *profile.Profile, k Kind) ([]Timeline, error) {
 type paths struct {
 	p       *profile.Profile
 	byID    map[int64]*profile.Goroutine
-	regions map[int64][]profile.Region // by goroutine, by start
+	regions map[int64]*regionIndex // by goroutine
+	cursors map[int64]*regionCursor
 	root    int64
+	frames  int // the frames of the segments made so far
 }
 
 func newPaths(p *profile.Profile) *paths {
-	x := &paths{p: p, byID: map[int64]*profile.Goroutine{}, regions: map[int64][]profile.Region{}}
+	x := &paths{p: p, byID: map[int64]*profile.Goroutine{}, regions: indexRegions(p), cursors: map[int64]*regionCursor{}}
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
 		x.byID[g.ID] = g
@@ -150,13 +184,17 @@ func newPaths(p *profile.Profile) *paths {
 	if len(p.Goroutines) > 0 {
 		x.root = p.Goroutines[0].ID
 	}
-	for _, r := range p.Regions {
-		x.regions[r.Goroutine] = append(x.regions[r.Goroutine], r)
-	}
-	for _, rs := range x.regions {
-		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
-	}
 	return x
+}
+
+// cursor returns goroutine g's region cursor for the timeline being made.
+func (x *paths) cursor(g int64) *regionCursor {
+	c := x.cursors[g]
+	if c == nil {
+		c = newCursor(x.p, x.regions[g])
+		x.cursors[g] = c
+	}
+	return c
 }
 
 func (x *paths) frame(id profile.FrameID) Frame {
@@ -197,25 +235,36 @@ func (x *paths) under(fs, prefix []profile.FrameID) bool {
 	return true
 }
 
-// path returns the frames of stack on goroutine g at time t, with the
-// regions active on g at t inserted where they began.
-func (x *paths) path(g int64, stack profile.StackID, t int64, prefix []Frame) []Frame {
+// prefix is what a path starts with: the frames (and their regions) of
+// the wait a waker explains, or of a goroutine's spawn site.
+type prefix struct {
+	frames  []Frame
+	regions []int
+}
+
+// path returns the frames of stack on goroutine g at time t under pre,
+// with the regions active on g at t (found by cur) inserted where they
+// began, and the regions of the path's region frames.
+func (x *paths) path(g int64, stack profile.StackID, t int64, pre prefix, cur *regionCursor) ([]Frame, []int) {
 	fs := x.p.Stacks[stack].Frames
 	n, overhead := x.strip(g, fs)
 	fs = fs[n:]
-	out := make([]Frame, 0, len(prefix)+len(fs)+2)
-	out = append(out, prefix...)
 	if overhead {
-		return append(out, Frame{Name: OverheadName, Kind: Overhead})
+		out := make([]Frame, 0, len(pre.frames)+2)
+		out = append(out, pre.frames...)
+		return append(out, Frame{Name: OverheadName, Kind: Overhead}), pre.regions
+	}
+	active := cur.active(t)
+	out := make([]Frame, 0, len(pre.frames)+len(fs)+len(active)+1)
+	out = append(out, pre.frames...)
+	regs := pre.regions
+	if len(active) > 0 {
+		regs = make([]int, len(pre.regions), len(pre.regions)+len(active))
+		copy(regs, pre.regions)
 	}
 	pos := 0
-	for _, r := range x.regions[g] {
-		if r.Start > t {
-			break
-		}
-		if t >= r.End { // also drops zero-length regions
-			continue
-		}
+	for _, ri := range active {
+		r := x.p.Regions[ri]
 		rs := x.p.Stacks[r.Stack].Frames
 		rs = rs[min(n, len(rs)):]
 		k := 0
@@ -227,6 +276,7 @@ func (x *paths) path(g int64, stack profile.StackID, t int64, prefix []Frame) []
 			out = append(out, x.frame(f))
 		}
 		out = append(out, Frame{Name: r.Type, Kind: Region})
+		regs = append(regs, ri)
 		pos = k
 		// runtime/trace.WithRegion's own frame says what the region
 		// frame already does.
@@ -237,43 +287,35 @@ func (x *paths) path(g int64, stack profile.StackID, t int64, prefix []Frame) []
 	for _, f := range fs[pos:] {
 		out = append(out, x.frame(f))
 	}
-	return out
+	return out, regs
 }
 
-// cuts returns the region boundaries on g strictly inside (s, e).
-func (x *paths) cuts(g int64, s, e int64) []int64 {
-	var c []int64
-	for _, r := range x.regions[g] {
-		if r.Start > s && r.Start < e {
-			c = append(c, r.Start)
-		}
-		if r.End > s && r.End < e {
-			c = append(c, r.End)
-		}
-	}
-	if len(c) > 1 {
-		sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
-	}
-	return c
+// segment returns the segment [s, e) of interval i of goroutine g.
+func segment(g int64, i int, iv *profile.Interval, s, e int64, path []Frame, regs []int) Segment {
+	return Segment{Start: s, End: e, Goroutine: g, State: iv.State, Reason: iv.Reason, Waker: iv.Waker,
+		Interval: i, Path: path, Regions: regs, Inferred: iv.Inferred}
 }
 
-// emit appends the segments of interval iv of g clipped to [s, e), under
-// prefix, cut at region boundaries. Waits are not followed.
-func (x *paths) emit(out []Segment, g int64, iv profile.Interval, s, e int64, prefix []Frame) []Segment {
+// emit appends the segments of interval i of g clipped to [s, e), under
+// pre, cut at region boundaries. Waits are not followed.
+func (x *paths) emit(out []Segment, g int64, i int, iv *profile.Interval, s, e int64, pre prefix, cur *regionCursor) []Segment {
+	ri := x.regions[g]
+	j := ri.after(s)
 	for s < e {
 		end := e
-		if c := x.cuts(g, s, e); len(c) > 0 {
-			end = c[0]
+		if c, next, ok := ri.cut(j, e); ok {
+			end, j = c, next
 		}
-		path := x.path(g, iv.Stack, s, prefix)
+		path, regs := x.path(g, iv.Stack, s, pre, cur)
 		path = appendState(path, iv)
-		out = append(out, Segment{Start: s, End: end, Goroutine: g, State: iv.State, Path: path, Inferred: iv.Inferred})
+		x.frames += len(path)
+		out = append(out, segment(g, i, iv, s, end, path, regs))
 		s = end
 	}
 	return out
 }
 
-func appendState(path []Frame, iv profile.Interval) []Frame {
+func appendState(path []Frame, iv *profile.Interval) []Frame {
 	switch iv.State {
 	case profile.Waiting:
 		return append(path, Frame{Name: WaitName(iv.Reason), Kind: Wait})
@@ -328,7 +370,69 @@ func goroutineName(p *profile.Profile, g *profile.Goroutine) string {
 	return fmt.Sprintf("goroutine %d", g.ID)
 }
 
+// outsiderName names the timeline of a goroutine outside the work, which
+// woke the goroutines woke.
+func outsiderName(p *profile.Profile, g *profile.Goroutine, woke []int64) string {
+	name := fmt.Sprintf("goroutine %d", g.ID)
+	if e := EntryName(p, g); e != "" {
+		name += ": " + e
+	}
+	name += " (outside the work"
+	if len(woke) > 0 {
+		ids := make([]string, len(woke))
+		for i, id := range woke {
+			ids[i] = fmt.Sprint(id)
+		}
+		if len(woke) == 1 {
+			name += "; woke goroutine " + ids[0]
+		} else {
+			name += "; woke goroutines " + strings.Join(ids, ", ")
+		}
+	}
+	return name + ")"
+}
+
+// wokeBy returns, for each goroutine, the goroutines whose waits it ended,
+// sorted.
+func wokeBy(p *profile.Profile) map[int64][]int64 {
+	out := map[int64][]int64{}
+	for _, g := range p.Goroutines {
+		for _, iv := range g.Intervals {
+			if iv.State != profile.Waiting || iv.Waker == 0 || iv.Waker == g.ID {
+				continue
+			}
+			if ids := out[iv.Waker]; len(ids) == 0 || ids[len(ids)-1] != g.ID {
+				out[iv.Waker] = append(ids, g.ID)
+			}
+		}
+	}
+	for w, ids := range out {
+		slices.Sort(ids)
+		out[w] = slices.Compact(ids)
+	}
+	return out
+}
+
 // --- the views ----------------------------------------------------------------
+
+// Following wakers stops once the critical path holds followFactor times
+// the frames of every goroutine's own timeline (and at least
+// minFollowFrames): the critical path then costs at most a few times the
+// per-goroutine view, whatever chains of waits a profile holds.
+const (
+	followFactor    = 4
+	minFollowFrames = 1 << 20
+)
+
+func followBudget(p *profile.Profile) int {
+	n := 0
+	for i := range p.Goroutines {
+		for _, iv := range p.Goroutines[i].Intervals {
+			n += len(p.Stacks[iv.Stack].Frames) + 2
+		}
+	}
+	return max(minFollowFrames, followFactor*n)
+}
 
 // CriticalPath returns the critical-path timeline: it covers [0, Duration)
 // exactly when the root goroutine's intervals do.
@@ -337,48 +441,70 @@ func CriticalPath(p *profile.Profile) Timeline {
 	if len(p.Goroutines) == 0 {
 		return t
 	}
-	x := newPaths(p)
+	c := &critical{paths: newPaths(p), budget: followBudget(p)}
 	root := &p.Goroutines[0]
 	t.Goroutine = root.ID
-	t.Segments = x.explain(nil, root, root.Start, root.End, nil, 0)
+	t.Segments = c.explain(nil, root, root.Start, root.End, prefix{}, []int64{root.ID})
+	if c.stopped {
+		t.Notes = append(t.Notes, fmt.Sprintf("the critical path stopped following wakers after %d frames; later waits are shown unexplained", c.budget))
+	}
 	return t
 }
 
-// explain appends what goroutine g did in [a, b), under prefix.
-func (x *paths) explain(out []Segment, g *profile.Goroutine, a, b int64, prefix []Frame, depth int) []Segment {
+type critical struct {
+	*paths
+	budget  int
+	stopped bool // the budget ran out
+}
+
+// explain appends what goroutine g did in [a, b), under pre. chain lists
+// the goroutines being explained, g last.
+func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre prefix, chain []int64) []Segment {
 	ivs := g.Intervals
+	cur := c.cursor(g.ID)
 	i := sort.Search(len(ivs), func(i int) bool { return ivs[i].End > a })
 	for ; i < len(ivs) && ivs[i].Start < b; i++ {
-		iv := ivs[i]
+		iv := &ivs[i]
 		s, e := max(iv.Start, a), min(iv.End, b)
 		if s >= e {
 			continue
 		}
-		w := x.byID[iv.Waker]
-		if iv.State != profile.Waiting || w == nil || w == g || depth >= profile.FollowDepth || !profile.ExplainedByWaker(iv.Reason) {
-			out = x.emit(out, g.ID, iv, s, e, prefix)
+		w := c.byID[iv.Waker]
+		// A waker already on the chain is waiting throughout the window
+		// it would explain: only an inconsistent profile has such a cycle.
+		if iv.State != profile.Waiting || w == nil || w == g || len(chain) > profile.FollowDepth ||
+			!profile.ExplainedByWaker(iv.Reason) || slices.Contains(chain, w.ID) {
+			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
 			continue
 		}
 		// The wait is explained by what the waker did meanwhile, unless it
 		// is the profiler's own (its locks are shared by every profiled
 		// request: following them leads into other requests' work).
-		wait := appendState(x.path(g.ID, iv.Stack, s, prefix), iv)
+		wait, regs := c.path(g.ID, iv.Stack, s, pre, cur)
+		wait = appendState(wait, iv)
 		if len(wait) >= 2 && wait[len(wait)-2].Kind == Overhead {
-			out = x.emit(out, g.ID, iv, s, e, prefix)
+			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
 			continue
 		}
 		ws, we := max(s, w.Start), min(e, w.End)
 		if ws >= we {
-			out = x.emit(out, g.ID, iv, s, e, prefix)
+			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
+			continue
+		}
+		if c.frames > c.budget {
+			c.stopped = true
+			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
 			continue
 		}
 		if s < ws {
-			out = append(out, Segment{Start: s, End: ws, Goroutine: g.ID, State: profile.Waiting, Path: wait})
+			c.frames += len(wait)
+			out = append(out, segment(g.ID, i, iv, s, ws, wait, regs))
 		}
-		via := append(wait[:len(wait):len(wait)], Frame{Name: ViaName(w.ID, x.entry(w)), Kind: Via})
-		out = x.explain(out, w, ws, we, via, depth+1)
+		via := append(wait[:len(wait):len(wait)], Frame{Name: ViaName(w.ID, c.entry(w)), Kind: Via})
+		out = c.explain(out, w, ws, we, prefix{via, regs}, append(chain, w.ID))
 		if we < e {
-			out = append(out, Segment{Start: we, End: e, Goroutine: g.ID, State: profile.Waiting, Path: wait})
+			c.frames += len(wait)
+			out = append(out, segment(g.ID, i, iv, we, e, wait, regs))
 		}
 	}
 	return out
@@ -386,44 +512,145 @@ func (x *paths) explain(out []Segment, g *profile.Goroutine, a, b int64, prefix 
 
 // PerGoroutine returns one timeline per member goroutine, in the profile's
 // order (the root first, then creation order).
-func PerGoroutine(p *profile.Profile) []Timeline {
+func PerGoroutine(p *profile.Profile) []Timeline { return goroutineTimelines(p, true) }
+
+// EachGoroutine returns one timeline per goroutine of the profile, in its
+// order: the members as in PerGoroutine, then the goroutines outside the
+// work that woke one of its goroutines, named so ("goroutine 9:
+// main.holder (outside the work; woke goroutine 1)"). The i-th timeline is
+// that of p.Goroutines[i].
+func EachGoroutine(p *profile.Profile) []Timeline { return goroutineTimelines(p, false) }
+
+func goroutineTimelines(p *profile.Profile, members bool) []Timeline {
 	x := newPaths(p)
+	var woke map[int64][]int64
 	var out []Timeline
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
-		if !g.Member {
+		if !g.Member && members {
 			continue
 		}
-		t := Timeline{Name: goroutineName(p, g), Goroutine: g.ID}
-		for _, iv := range g.Intervals {
-			t.Segments = x.emit(t.Segments, g.ID, iv, iv.Start, iv.End, nil)
+		t := Timeline{Goroutine: g.ID}
+		if g.Member {
+			t.Name = goroutineName(p, g)
+		} else {
+			if woke == nil {
+				woke = wokeBy(p)
+			}
+			t.Name = outsiderName(p, g, woke[g.ID])
+		}
+		cur := x.cursor(g.ID)
+		for j := range g.Intervals {
+			iv := &g.Intervals[j]
+			t.Segments = x.emit(t.Segments, g.ID, j, iv, iv.Start, iv.End, prefix{}, cur)
 		}
 		out = append(out, t)
 	}
 	return out
 }
 
+// maxSpawnDepth bounds the nesting of spawn sites in AllGoroutines and
+// Samples: a goroutine spawned deeper nests under its ancestor's site.
+const maxSpawnDepth = 64
+
+// spawnPrefixes returns each member goroutine's prefix in AllGoroutines:
+// its parent's prefix and the parent's path where it was spawned.
+func (x *paths) spawnPrefixes() (map[int64]prefix, bool) {
+	type spawn struct {
+		pre   prefix
+		depth int
+	}
+	spawns := map[int64]spawn{}
+	cursors := map[int64]*regionCursor{} // the spawning goroutines', apart from x's
+	capped := false
+	for i := range x.p.Goroutines {
+		g := &x.p.Goroutines[i]
+		if !g.Member {
+			continue
+		}
+		var sp spawn
+		if pp, ok := spawns[g.Parent]; ok && g.Parent != 0 {
+			sp = pp
+			if pp.depth < maxSpawnDepth {
+				cur := cursors[g.Parent]
+				if cur == nil {
+					cur = newCursor(x.p, x.regions[g.Parent])
+					cursors[g.Parent] = cur
+				}
+				f, r := x.path(g.Parent, g.CreatedAt, g.Start, pp.pre, cur)
+				sp = spawn{prefix{f, r}, pp.depth + 1}
+			} else {
+				capped = true
+			}
+		}
+		spawns[g.ID] = sp
+	}
+	out := make(map[int64]prefix, len(spawns))
+	for id, sp := range spawns {
+		out[id] = sp.pre
+	}
+	return out, capped
+}
+
+const spawnNote = "goroutines spawned more than 64 levels deep are shown under their 64th ancestor's spawn site"
+
 // AllGoroutines returns one timeline holding every member goroutine's time,
 // each goroutine's paths under the stack that spawned it. Segments of
-// different goroutines overlap in time.
+// different goroutines overlap in time; they are sorted by start.
 func AllGoroutines(p *profile.Profile) Timeline {
 	x := newPaths(p)
 	t := Timeline{Name: "all goroutines"}
-	prefixes := map[int64][]Frame{}
+	prefixes, capped := x.spawnPrefixes()
+	if capped {
+		t.Notes = append(t.Notes, spawnNote)
+	}
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
 		if !g.Member {
 			continue
 		}
-		var prefix []Frame
-		if pp, ok := prefixes[g.Parent]; ok && g.Parent != 0 {
-			prefix = x.path(g.Parent, g.CreatedAt, g.Start, pp)
-		}
-		prefixes[g.ID] = prefix
-		for _, iv := range g.Intervals {
-			t.Segments = x.emit(t.Segments, g.ID, iv, iv.Start, iv.End, prefix)
+		pre, cur := prefixes[g.ID], x.cursor(g.ID)
+		for j := range g.Intervals {
+			iv := &g.Intervals[j]
+			t.Segments = x.emit(t.Segments, g.ID, j, iv, iv.Start, iv.End, pre, cur)
 		}
 	}
 	sort.SliceStable(t.Segments, func(i, j int) bool { return t.Segments[i].Start < t.Segments[j].Start })
 	return t
+}
+
+// Samples returns one segment per CPU sample taken on a member goroutine:
+// an instant (Start == End, the sample's time) of running time, whose path
+// is the sample's stack as AllGoroutines shows stacks — under the spawning
+// stack, with the regions active at that time — and whose Interval is -1.
+// They are sorted by time, samples of one time in the profile's goroutine
+// order.
+func Samples(p *profile.Profile) []Segment {
+	if len(p.Samples) == 0 {
+		return nil
+	}
+	x := newPaths(p)
+	prefixes, _ := x.spawnPrefixes()
+	byG := map[int64][]int{}
+	for i, s := range p.Samples {
+		byG[s.Goroutine] = append(byG[s.Goroutine], i)
+	}
+	var out []Segment
+	running := profile.Interval{State: profile.Running}
+	for i := range p.Goroutines {
+		g := &p.Goroutines[i]
+		if !g.Member {
+			continue
+		}
+		idx := byG[g.ID]
+		sort.SliceStable(idx, func(a, b int) bool { return p.Samples[idx[a]].Time < p.Samples[idx[b]].Time })
+		pre, cur := prefixes[g.ID], x.cursor(g.ID)
+		for _, si := range idx {
+			s := p.Samples[si]
+			path, regs := x.path(g.ID, s.Stack, s.Time, pre, cur)
+			out = append(out, segment(g.ID, -1, &running, s.Time, s.Time, path, regs))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
 }

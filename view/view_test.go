@@ -222,7 +222,7 @@ func TestUserModule(t *testing.T) {
 
 func TestEmptyProfile(t *testing.T) {
 	p := &profile.Profile{Stacks: []profile.Stack{{}}}
-	for _, k := range view.Kinds {
+	for _, k := range view.Kinds() {
 		tls, err := view.Timelines(p, k)
 		if err != nil {
 			t.Fatal(err)

@@ -87,7 +87,6 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
@@ -122,13 +121,21 @@ const (
 // RunningName names the slice of running time at no known frame.
 const RunningName = "[running]"
 
+// Descriptor describes the format to the render registry.
+var Descriptor = render.Descriptor{
+	Name: "chrome", Extension: Extension, ContentType: ContentType,
+	Takes: render.Timelines, Write: Render,
+}
+
+func init() { render.Register(Descriptor) }
+
 // Render writes p as Chrome Trace Event JSON.
 func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 	if p == nil {
 		return errors.New("chrome: nil profile")
 	}
-	if o.View != "" && !slices.Contains(view.Kinds, o.View) {
-		return fmt.Errorf("chrome: unknown view %q (valid: critical, goroutines, all)", o.View)
+	if _, err := view.ParseKind(string(o.View)); err != nil {
+		return fmt.Errorf("chrome: %w", err)
 	}
 	t := build(p, o)
 	bw := bufio.NewWriter(w)
@@ -157,6 +164,7 @@ type track struct {
 	// slices in the order they open: by start, then outermost first.
 	slices []*slice
 	logs   []*instant // by time
+	ends   []int64    // the slices' ends, sorted
 }
 
 type slice struct {
@@ -169,6 +177,9 @@ type slice struct {
 	parent     *slice
 	// flow events bound to the slice, written right after its begin.
 	flows []*flowEnd
+	// lastChild is the end of the last slice directly inside it, -1 when
+	// none is.
+	lastChild int64
 }
 
 type arg struct {
@@ -228,38 +239,20 @@ func build(p *profile.Profile, o render.Options) *trace {
 	}
 	atUser := o.UserCode(p)
 
-	// Every goroutine's own timeline: the views give one to members only,
-	// so ask for the timelines of a copy in which every goroutine is one.
-	q := *p
-	q.Goroutines = slices.Clone(p.Goroutines)
-	for i := range q.Goroutines {
-		q.Goroutines[i].Member = true
-	}
-	tls := view.PerGoroutine(&q)
-
-	regions := map[int64][]int{} // goroutine → indexes in p.Regions, by start
-	for i, r := range p.Regions {
-		regions[r.Goroutine] = append(regions[r.Goroutine], i)
-	}
-	for _, rs := range regions {
-		sort.SliceStable(rs, func(i, j int) bool { return p.Regions[rs[i]].Start < p.Regions[rs[j]].Start })
-	}
-
-	woke := wokeBy(p)
+	// Every goroutine's own timeline, those outside the work included.
+	tls := view.EachGoroutine(p)
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
 		tr := &track{g: g, index: i, name: tls[i].Name}
-		if !g.Member {
-			tr.name = outsiderName(p, g, woke[g.ID])
-		}
 		t.tracks = append(t.tracks, tr)
 		t.byID[g.ID] = tr
-		b := sliceBuilder{t: t, tr: tr, user: user, atUser: atUser, regions: regions[g.ID]}
+		b := sliceBuilder{t: t, tr: tr, user: user, atUser: atUser}
 		for _, s := range tls[i].Segments {
 			b.segment(s)
 		}
 		b.closeAll()
 		tr.markContinued()
+		tr.prepare()
 	}
 
 	for _, l := range p.Logs {
@@ -282,44 +275,6 @@ func build(p *profile.Profile, o render.Options) *trace {
 	return t
 }
 
-// wokeBy returns, for each goroutine, the goroutines whose waits it ended,
-// sorted.
-func wokeBy(p *profile.Profile) map[int64][]int64 {
-	out := map[int64][]int64{}
-	for _, g := range p.Goroutines {
-		for _, iv := range g.Intervals {
-			if iv.State == profile.Waiting && iv.Waker != 0 && iv.Waker != g.ID && !slices.Contains(out[iv.Waker], g.ID) {
-				out[iv.Waker] = append(out[iv.Waker], g.ID)
-			}
-		}
-	}
-	for _, ids := range out {
-		slices.Sort(ids)
-	}
-	return out
-}
-
-// outsiderName names the thread of a goroutine outside the work.
-func outsiderName(p *profile.Profile, g *profile.Goroutine, woke []int64) string {
-	name := fmt.Sprintf("goroutine %d", g.ID)
-	if e := view.EntryName(p, g); e != "" {
-		name += ": " + e
-	}
-	name += " (outside the work"
-	if len(woke) > 0 {
-		ids := make([]string, len(woke))
-		for i, id := range woke {
-			ids[i] = fmt.Sprint(id)
-		}
-		if len(woke) == 1 {
-			name += "; woke goroutine " + ids[0]
-		} else {
-			name += "; woke goroutines " + strings.Join(ids, ", ")
-		}
-	}
-	return name + ")"
-}
-
 // frameKey identifies a slice among consecutive segments: equal keys at the
 // same depth continue the same slice.
 type frameKey struct {
@@ -327,7 +282,8 @@ type frameKey struct {
 	kind       view.FrameKind
 	// id tells apart slices that would otherwise merge: the interval of a
 	// state pseudo-frame (one slice per wait), the region of a region
-	// frame (two back-to-back regions of one type are two slices).
+	// frame (two back-to-back regions of one type are two slices), as the
+	// segment says.
 	id int
 }
 
@@ -335,14 +291,13 @@ type frameKey struct {
 const running view.FrameKind = 255
 
 type sliceBuilder struct {
-	t       *trace
-	tr      *track
-	user    view.UserCode // nil: keep library frames
-	atUser  view.UserCode
-	regions []int
-	open    []*slice
-	keys    []frameKey
-	end     int64 // end of the last segment
+	t      *trace
+	tr     *track
+	user   view.UserCode // nil: keep library frames
+	atUser view.UserCode
+	open   []*slice
+	keys   []frameKey
+	end    int64 // end of the last segment
 }
 
 func isState(k view.FrameKind) bool {
@@ -356,12 +311,6 @@ func (b *sliceBuilder) segment(s view.Segment) {
 	if len(b.open) > 0 && s.Start != b.end {
 		b.closeAll()
 	}
-	g := b.tr.g
-	ivi := sort.Search(len(g.Intervals), func(i int) bool { return g.Intervals[i].End > s.Start })
-	var iv profile.Interval
-	if ivi < len(g.Intervals) {
-		iv = g.Intervals[ivi]
-	}
 	path := s.Path
 	if b.user != nil {
 		path = view.GroupPath(path, b.user)
@@ -369,17 +318,17 @@ func (b *sliceBuilder) segment(s view.Segment) {
 	if len(path) == 0 {
 		path = []view.Frame{{Name: RunningName, Kind: running}}
 	}
-	active := b.activeRegions(s.Start)
+	regions := s.Regions // one for each region frame, in order
 	keys := make([]frameKey, len(path))
 	for i, f := range path {
 		k := frameKey{name: f.Name, kind: f.Kind, id: -1}
 		switch {
 		case f.Kind == view.Func:
 			k.file = f.File
-		case f.Kind == view.Region && len(active) > 0:
-			k.id, active = active[0], active[1:]
+		case f.Kind == view.Region && len(regions) > 0:
+			k.id, regions = regions[0], regions[1:]
 		case isState(f.Kind):
-			k.id = ivi
+			k.id = s.Interval
 		}
 		keys[i] = k
 	}
@@ -406,7 +355,7 @@ func (b *sliceBuilder) segment(s view.Segment) {
 			sl.cat = CatOverhead
 		case isState(f.Kind):
 			sl.cat = CatState
-			sl.args = b.stateArgs(iv, s)
+			sl.args = b.stateArgs(&s)
 		default: // a kind added to the views later
 			sl.cat = CatState
 		}
@@ -417,33 +366,17 @@ func (b *sliceBuilder) segment(s view.Segment) {
 	b.end = s.End
 }
 
-// activeRegions returns the regions of the goroutine active at t, in the
-// order the views insert their frames (by start), with the views' rule for
-// empty regions.
-func (b *sliceBuilder) activeRegions(t int64) []int {
-	var out []int
-	for _, i := range b.regions {
-		r := b.t.p.Regions[i]
-		if r.Start > t {
-			break
-		}
-		if t < r.End || (r.Start == r.End && t == r.Start) {
-			out = append(out, i)
-		}
+// stateArgs describes the state of a state slice: that of its segment's
+// interval.
+func (b *sliceBuilder) stateArgs(s *view.Segment) []arg {
+	args := []arg{{"state", s.State.String()}}
+	if s.Reason != "" {
+		args = append(args, arg{"reason", s.Reason})
 	}
-	return out
-}
-
-// stateArgs describes the state of a state slice: that of interval iv.
-func (b *sliceBuilder) stateArgs(iv profile.Interval, s view.Segment) []arg {
-	args := []arg{{"state", iv.State.String()}}
-	if iv.Reason != "" {
-		args = append(args, arg{"reason", iv.Reason})
+	if s.Waker != 0 && s.State == profile.Waiting {
+		args = append(args, arg{"woken_by", s.Waker})
 	}
-	if iv.Waker != 0 && iv.State == profile.Waiting {
-		args = append(args, arg{"woken_by", iv.Waker})
-	}
-	if iv.Inferred {
+	if s.Inferred {
 		args = append(args, arg{"unsampled", true})
 	}
 	if at := b.at(s.Path); at != "" {
@@ -563,13 +496,8 @@ func (t *trace) addFlow(name string, at int64, from, to *track) {
 	ts := at
 	if at >= src.end {
 		ts = src.start
-		for _, c := range from.slices[src.index+1:] {
-			if c.start >= src.end {
-				break
-			}
-			if c.parent == src {
-				ts = c.end
-			}
+		if src.lastChild >= 0 {
+			ts = src.lastChild
 		}
 	}
 	t.flows = append(t.flows, &flow{name: name, t: at, from: src, fromTS: ts, to: dst})
@@ -599,26 +527,39 @@ func (tr *track) instantOnTop(ts int64) bool {
 	}
 	// The last boundary at or before ts, and whether a slice begins there
 	// (a begin is read after the instants of its time and closes them).
-	last, begins := int64(-1), false
-	for _, s := range tr.slices {
-		if s.start > ts {
-			break
+	lastStart, lastEnd := int64(-1), int64(-1)
+	if i := sort.Search(len(tr.slices), func(i int) bool { return tr.slices[i].start > ts }); i > 0 {
+		lastStart = tr.slices[i-1].start
+	}
+	if i := sort.Search(len(tr.ends), func(i int) bool { return tr.ends[i] > ts }); i > 0 {
+		lastEnd = tr.ends[i-1]
+	}
+	last := max(lastStart, lastEnd)
+	begins := lastStart == last && last >= 0
+	// Is a log at a time in (last, ts], or at last when no slice begins
+	// then?
+	i := sort.Search(len(tr.logs), func(i int) bool {
+		if begins {
+			return tr.logs[i].t > last
 		}
-		if s.start > last {
-			last, begins = s.start, true
-		} else if s.start == last {
-			begins = true
-		}
-		if s.end <= ts && s.end > last {
-			last, begins = s.end, false
+		return tr.logs[i].t >= last
+	})
+	return i < len(tr.logs) && tr.logs[i].t <= ts
+}
+
+// prepare indexes the track's slices once they are built.
+func (tr *track) prepare() {
+	tr.ends = make([]int64, len(tr.slices))
+	for i, s := range tr.slices {
+		tr.ends[i] = s.end
+		s.lastChild = -1
+	}
+	for _, s := range tr.slices { // children are in order
+		if s.parent != nil {
+			s.parent.lastChild = s.end
 		}
 	}
-	for _, l := range tr.logs {
-		if l.t <= ts && (l.t > last || (l.t == last && !begins)) {
-			return true
-		}
-	}
-	return false
+	slices.Sort(tr.ends)
 }
 
 // at returns the innermost slice on the track at t: the one that contains

@@ -353,7 +353,7 @@ func TestNoGroup(t *testing.T) {
 func TestDeterministicAndEscaped(t *testing.T) {
 	p := handProfile()
 	a := render1(t, p, render.Options{})
-	for _, k := range view.Kinds {
+	for _, k := range view.Kinds() {
 		if b := render1(t, p, render.Options{View: k}); !bytes.Equal(a, b) {
 			t.Errorf("view %s changes the output", k)
 		}

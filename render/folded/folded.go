@@ -50,6 +50,14 @@ const (
 	ContentType = "text/plain; charset=utf-8"
 )
 
+// Descriptor describes the format to the render registry.
+var Descriptor = render.Descriptor{
+	Name: "folded", Extension: Extension, ContentType: ContentType,
+	Takes: render.Stacks, Write: Render, WriteStacks: RenderStacks,
+}
+
+func init() { render.Register(Descriptor) }
+
 // DefaultUnit is the unit of Render's values.
 const DefaultUnit = time.Microsecond
 
@@ -64,34 +72,72 @@ func RenderUnit(w io.Writer, p *profile.Profile, o render.Options, unit time.Dur
 	if unit <= 0 {
 		return fmt.Errorf("folded: unit %v is not positive", unit)
 	}
-	tls, err := o.Timelines(p)
+	s, err := Stacks(p, o)
 	if err != nil {
 		return err
 	}
-	root := Sanitize(p.Name)
-	if p.Name == "" {
+	return RenderStacksUnit(w, s, unit)
+}
+
+// Stacks returns the stacks of the view o chooses as the format draws
+// them: one value ("critical" for the critical path, "wall" otherwise),
+// with the view [view.Goroutines] each goroutine's stacks under a
+// [view.Label] frame, its timeline's name.
+func Stacks(p *profile.Profile, o render.Options) (*view.StackSet, error) {
+	tls, err := o.Timelines(p)
+	if err != nil {
+		return nil, err
+	}
+	typ := "wall"
+	if k, _ := view.ParseKind(string(o.View)); k == view.Critical {
+		typ = "critical"
+	}
+	s := view.NewStackSet(p.Name, typ)
+	s.Start, s.Duration = p.Start, p.Duration
+	for i := range tls {
+		if o.View == view.Goroutines {
+			s.AddTimeline(0, &tls[i], view.Frame{Name: tls[i].Name, Kind: view.Label})
+		} else {
+			s.AddTimeline(0, &tls[i])
+		}
+	}
+	return s, nil
+}
+
+// RenderStacks writes the default value of a stack set as folded stacks
+// with values in microseconds.
+func RenderStacks(w io.Writer, s *view.StackSet, _ render.Options) error {
+	return RenderStacksUnit(w, s, DefaultUnit)
+}
+
+// RenderStacksUnit writes the default value of a stack set as folded
+// stacks with values in multiples of unit: each line is the set's name,
+// then the stack's frames.
+func RenderStacksUnit(w io.Writer, s *view.StackSet, unit time.Duration) error {
+	if unit <= 0 {
+		return fmt.Errorf("folded: unit %v is not positive", unit)
+	}
+	if s.Default < 0 || s.Default >= len(s.Types) {
+		return fmt.Errorf("folded: default value %d of a set of %d types", s.Default, len(s.Types))
+	}
+	root := Sanitize(s.Name)
+	if s.Name == "" {
 		root = "(unnamed)"
 	}
 	byStack := map[string]int64{}
 	var sb strings.Builder
-	for _, tl := range tls {
-		prefix := root
-		if o.View == view.Goroutines {
-			prefix += ";" + Sanitize(tl.Name)
+	for _, st := range s.Stacks {
+		d := st.Values[s.Default]
+		if d <= 0 {
+			continue
 		}
-		for _, s := range tl.Segments {
-			d := s.End - s.Start
-			if d <= 0 {
-				continue
-			}
-			sb.Reset()
-			sb.WriteString(prefix)
-			for _, f := range s.Path {
-				sb.WriteByte(';')
-				sb.WriteString(Sanitize(f.Name))
-			}
-			byStack[sb.String()] += d
+		sb.Reset()
+		sb.WriteString(root)
+		for _, f := range st.Path {
+			sb.WriteByte(';')
+			sb.WriteString(Sanitize(f.Name))
 		}
+		byStack[sb.String()] += d
 	}
 	stacks := make([]string, 0, len(byStack))
 	for s := range byStack {

@@ -102,7 +102,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	pprofile "github.com/google/pprof/profile"
@@ -154,6 +153,14 @@ const (
 	nTypes
 )
 
+// Descriptor describes the format to the render registry.
+var Descriptor = render.Descriptor{
+	Name: "pprof", Extension: Extension, ContentType: ContentType,
+	Takes: render.Stacks, Write: Render, WriteStacks: RenderStacks,
+}
+
+func init() { render.Register(Descriptor) }
+
 // Render writes p as a gzipped pprof profile with full stacks. o.View
 // chooses the default sample type (critical for the critical view, wall
 // otherwise); see the package documentation.
@@ -169,81 +176,103 @@ func RenderGrouped(w io.Writer, p *profile.Profile, o render.Options) error {
 }
 
 func write(w io.Writer, p *profile.Profile, o render.Options, group bool) error {
-	pp, err := build(p, o, group)
+	s, err := Stacks(p, o, group)
+	if err != nil {
+		return err
+	}
+	return RenderStacks(w, s, o)
+}
+
+// Stacks returns p's weighted stacks as the format holds them: the values
+// wall, critical, cpu and cpu_sampled (see the package documentation),
+// the default chosen by o.View, and the comments. With group, library
+// frames are folded as o says.
+func Stacks(p *profile.Profile, o render.Options, group bool) (*view.StackSet, error) {
+	if p == nil {
+		return nil, errors.New("pprof: nil profile")
+	}
+	k, err := view.ParseKind(string(o.View))
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	s := view.NewStackSet(p.Name, Wall, Critical, CPU, CPUSampled)
+	s.Default = iCritical
+	if k != view.Critical {
+		s.Default = iWall
+	}
+	o.NoGroup = !group
+	o.View = view.Critical
+	cp, err := o.Timelines(p)
+	if err != nil {
+		return nil, err
+	}
+	s.AddTimeline(iCritical, &cp[0])
+	o.View = view.All
+	all, err := o.Timelines(p)
+	if err != nil {
+		return nil, err
+	}
+	s.AddTimeline(iWall, &all[0])
+	s.AddRunning(iCPU, &all[0])
+	samples := view.Samples(p)
+	if group {
+		user := o.UserCode(p)
+		for i := range samples {
+			samples[i].Path = view.GroupPath(samples[i].Path, user)
+		}
+	}
+	s.AddSamples(iCPUSampled, samples, SamplePeriod)
+	s.Start, s.Duration = p.Start, p.Duration
+	s.Comments = comments(p, group)
+	return s, nil
+}
+
+// RenderStacks writes a stack set as a gzipped pprof profile: one sample
+// type per value (nanoseconds), the set's default the default sample type,
+// one sample per distinct (stack, goroutine, state, wait reason) with the
+// labels of the package documentation (no goroutine label when a stack
+// has none, as in a merge across profiles), the set's comments escaped
+// for a terminal. Options do not apply: the set is drawn as it is.
+func RenderStacks(w io.Writer, s *view.StackSet, _ render.Options) error {
+	pp, err := build(s)
 	if err != nil {
 		return err
 	}
 	return pp.Write(w)
 }
 
-// build converts p into a pprof profile.
-func build(p *profile.Profile, o render.Options, group bool) (*pprofile.Profile, error) {
-	if p == nil {
-		return nil, errors.New("pprof: nil profile")
+// build converts s into a pprof profile.
+func build(s *view.StackSet) (*pprofile.Profile, error) {
+	if s.Default < 0 || s.Default >= len(s.Types) {
+		return nil, fmt.Errorf("pprof: default value %d of a set of %d types", s.Default, len(s.Types))
 	}
-	dflt := Critical
-	switch o.View {
-	case view.Critical, "":
-	case view.All, view.Goroutines:
-		dflt = Wall
-	default:
-		return nil, fmt.Errorf("pprof: unknown view %q (valid: critical, goroutines, all)", o.View)
-	}
-	o.NoGroup = !group
-	b := newBuilder(p)
-	for _, v := range []struct {
-		kind view.Kind
-		fn   func(view.Segment)
-	}{
-		{view.Critical, func(s view.Segment) { b.add(s, iCritical, s.End-s.Start) }},
-		{view.All, func(s view.Segment) {
-			b.add(s, iWall, s.End-s.Start)
-			if s.State == profile.Running {
-				b.add(s, iCPU, s.End-s.Start)
-			}
-		}},
-	} {
-		o.View = v.kind
-		tls, err := o.Timelines(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range tls[0].Segments {
-			if s.End > s.Start {
-				v.fn(s)
+	b := newBuilder()
+	for i := range s.Stacks {
+		st := &s.Stacks[i]
+		for t, v := range st.Values {
+			if v != 0 {
+				b.add(st, t, v)
 			}
 		}
 	}
-	var user view.UserCode
-	if group {
-		user = o.UserCode(p)
-	}
-	for _, s := range sampled(p) {
-		if group {
-			s.Path = view.GroupPath(s.Path, user)
-		}
-		b.add(s, iCPUSampled, SamplePeriod)
-	}
-
 	pp := b.out
 	if len(pp.Location) == 0 {
 		pp.Mapping = nil
 	}
-	pp.SampleType = []*pprofile.ValueType{
-		iWall:       {Type: Wall, Unit: Unit},
-		iCritical:   {Type: Critical, Unit: Unit},
-		iCPU:        {Type: CPU, Unit: Unit},
-		iCPUSampled: {Type: CPUSampled, Unit: Unit},
+	for _, t := range s.Types {
+		pp.SampleType = append(pp.SampleType, &pprofile.ValueType{Type: t, Unit: Unit})
 	}
-	pp.DefaultSampleType = dflt
+	pp.DefaultSampleType = s.Types[s.Default]
 	// Values are exact durations: one nanosecond of wall time per unit.
 	pp.PeriodType = &pprofile.ValueType{Type: Wall, Unit: Unit}
 	pp.Period = 1
-	if !p.Start.IsZero() {
-		pp.TimeNanos = p.Start.UnixNano()
+	if !s.Start.IsZero() {
+		pp.TimeNanos = s.Start.UnixNano()
 	}
-	pp.DurationNanos = p.Duration
-	pp.Comments = comments(p, group)
+	pp.DurationNanos = s.Duration
+	for _, c := range s.Comments {
+		pp.Comments = append(pp.Comments, render.Escape(c))
+	}
 	if err := pp.CheckValid(); err != nil {
 		return nil, fmt.Errorf("pprof: %w", err) // a bug here
 	}
@@ -278,48 +307,13 @@ func comments(p *profile.Profile, group bool) []string {
 	return append(c, fmt.Sprintf("sample types (ns): critical = critical path (sums to the duration), wall = all goroutines' time, cpu = on-CPU part of wall, cpu_sampled = CPU samples x %s (an estimate)", time.Duration(SamplePeriod)))
 }
 
-// sampled returns one one-nanosecond running segment per CPU sample on a
-// member goroutine, whose path is the sample's stack as the "all
-// goroutines" view shows stacks: under the spawning stack, with the user
-// regions active at that time.
-//
-// It gets those paths from view.AllGoroutines itself, run on a copy of p in
-// which each member goroutine's intervals are replaced by one running
-// nanosecond at each of its samples: a path is the same function of
-// (goroutine, stack, time) for an interval and for a sample, and no region
-// boundary falls strictly inside a nanosecond.
-func sampled(p *profile.Profile) []view.Segment {
-	if len(p.Samples) == 0 {
-		return nil
-	}
-	q := *p
-	q.Goroutines = make([]profile.Goroutine, len(p.Goroutines))
-	idx := make(map[int64]int, len(p.Goroutines))
-	for i, g := range p.Goroutines {
-		g.Intervals = nil
-		q.Goroutines[i] = g
-		idx[g.ID] = i
-	}
-	for _, s := range p.Samples {
-		i, ok := idx[s.Goroutine]
-		if !ok || !q.Goroutines[i].Member {
-			continue
-		}
-		g := &q.Goroutines[i]
-		g.Intervals = append(g.Intervals, profile.Interval{Start: s.Time, End: s.Time + 1, State: profile.Running, Stack: s.Stack})
-	}
-	return view.AllGoroutines(&q).Segments
-}
-
 // builder accumulates pprof samples, locations and functions.
 type builder struct {
-	p         *profile.Profile
-	intervals map[int64][]profile.Interval // by goroutine
-	out       *pprofile.Profile
-	funcs     map[view.Frame]*pprofile.Function // by name, file and kind
-	locs      map[view.Frame]*pprofile.Location // by name, file, line and kind
-	samples   map[sampleKey]*pprofile.Sample
-	buf       []byte
+	out     *pprofile.Profile
+	funcs   map[view.Frame]*pprofile.Function // by name, file and kind
+	locs    map[view.Frame]*pprofile.Location // by name, file, line and kind
+	samples map[sampleKey]*pprofile.Sample
+	buf     []byte
 }
 
 type sampleKey struct {
@@ -329,10 +323,8 @@ type sampleKey struct {
 	reason string
 }
 
-func newBuilder(p *profile.Profile) *builder {
-	b := &builder{
-		p:         p,
-		intervals: make(map[int64][]profile.Interval, len(p.Goroutines)),
+func newBuilder() *builder {
+	return &builder{
 		// One mapping, marked symbolised, holds every location: without
 		// it, go tool pprof adds one and tries to symbolise it, saying
 		// "Main binary filename not available".
@@ -343,49 +335,43 @@ func newBuilder(p *profile.Profile) *builder {
 		locs:    map[view.Frame]*pprofile.Location{},
 		samples: map[sampleKey]*pprofile.Sample{},
 	}
-	for _, g := range p.Goroutines {
-		b.intervals[g.ID] = g.Intervals
-	}
-	return b
 }
 
-// add adds v to value i of the sample of segment s.
-func (b *builder) add(s view.Segment, i int, v int64) {
-	locs := b.locations(s.Path)
+// add adds v to value i of the sample of stack st.
+func (b *builder) add(st *view.Stack, i int, v int64) {
+	locs := b.locations(st.Path)
 	b.buf = b.buf[:0]
 	for _, l := range locs {
 		b.buf = binary.AppendUvarint(b.buf, l.ID)
 	}
-	k := sampleKey{locs: string(b.buf), g: s.Goroutine, state: s.State, reason: b.reason(s)}
+	k := sampleKey{locs: string(b.buf), g: st.Goroutine, state: st.State}
+	if st.State == profile.Waiting {
+		k.reason = st.Reason
+		if k.reason == "" {
+			k.reason = "unknown" // as in view.WaitName
+		}
+	}
 	ps := b.samples[k]
 	if ps == nil {
 		ps = &pprofile.Sample{
 			Location: locs,
-			Value:    make([]int64, nTypes),
-			Label:    map[string][]string{LabelState: {s.State.String()}},
-			NumLabel: map[string][]int64{LabelGoroutine: {s.Goroutine}},
+			Value:    make([]int64, len(st.Values)),
+			Label:    map[string][]string{},
+			NumLabel: map[string][]int64{},
+		}
+		if st.State != 0 {
+			ps.Label[LabelState] = []string{st.State.String()}
+		}
+		if st.Goroutine != 0 {
+			ps.NumLabel[LabelGoroutine] = []int64{st.Goroutine}
 		}
 		if k.reason != "" {
-			ps.Label[LabelReason] = []string{k.reason}
+			ps.Label[LabelReason] = []string{render.Escape(k.reason)}
 		}
 		b.samples[k] = ps
 		b.out.Sample = append(b.out.Sample, ps)
 	}
 	ps.Value[i] += v
-}
-
-// reason returns the runtime's wait reason of a waiting segment: that of
-// its goroutine's interval at the segment's start.
-func (b *builder) reason(s view.Segment) string {
-	if s.State != profile.Waiting {
-		return ""
-	}
-	ivs := b.intervals[s.Goroutine]
-	i := sort.Search(len(ivs), func(i int) bool { return ivs[i].End > s.Start })
-	if i < len(ivs) && ivs[i].Start <= s.Start && ivs[i].Reason != "" {
-		return ivs[i].Reason
-	}
-	return "unknown" // as in view.WaitName
 }
 
 // locations returns the locations of path, leaf first.
@@ -412,13 +398,13 @@ func (b *builder) location(f view.Frame) *pprofile.Location {
 	fk.Line = 0
 	fn := b.funcs[fk]
 	if fn == nil {
-		fn = &pprofile.Function{ID: uint64(len(b.out.Function) + 1), Name: f.Name, Filename: f.File}
+		fn = &pprofile.Function{ID: uint64(len(b.out.Function) + 1), Name: render.Escape(f.Name), Filename: render.Escape(f.File)}
 		if !f.IsPseudo() {
 			// As runtime/pprof does. A pseudo-frame has no system name,
 			// which also keeps pprof from "demangling" it: it would drop
 			// what looks like C++ parameters, "(*WaitGroup)" in
 			// "[via goroutine 9: sync.(*WaitGroup).Go.func1]".
-			fn.SystemName = f.Name
+			fn.SystemName = fn.Name
 		}
 		b.funcs[fk] = fn
 		b.out.Function = append(b.out.Function, fn)

@@ -307,7 +307,7 @@ func TestEmpty(t *testing.T) {
 	if err := p.CheckValid(); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range view.Kinds {
+	for _, v := range view.Kinds() {
 		prof := parse(t, p, render.Options{View: v}, full)
 		if len(prof.Sample) != 0 || len(prof.Location) != 0 || len(prof.Function) != 0 {
 			t.Errorf("%s: %d samples, %d locations, %d functions", v, len(prof.Sample), len(prof.Location), len(prof.Function))

@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/reqprof/reqprof/internal/version"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/view"
@@ -53,8 +54,13 @@ const (
 // Schema is the $schema value Speedscope expects.
 const Schema = "https://www.speedscope.app/file-format-schema.json"
 
-// Exporter is written as the file's "exporter" ("reqprof <version>").
-var Exporter = "reqprof " + render.Version
+// Descriptor describes the format to the render registry.
+var Descriptor = render.Descriptor{
+	Name: "speedscope", Extension: Extension, ContentType: ContentType,
+	Takes: render.Timelines, Write: Render,
+}
+
+func init() { render.Register(Descriptor) }
 
 // Profile names.
 const (
@@ -125,24 +131,22 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 	return f.Encode(w)
 }
 
-// Build returns p as a Speedscope file.
+// Build returns p as a Speedscope file, whose exporter is reqprof and its
+// version.
 func Build(p *profile.Profile, o render.Options) (*File, error) {
 	b := &builder{index: map[frameKey]int{}}
-	f := &File{Schema: Schema, Exporter: Exporter, Name: p.Name, Shared: Shared{Frames: []Frame{}}}
+	f := &File{Schema: Schema, Exporter: version.Producer, Name: p.Name, Shared: Shared{Frames: []Frame{}}}
 
 	timelines := func(k view.Kind) ([]view.Timeline, error) {
 		ok := o
 		ok.View = k
 		return ok.Timelines(p)
 	}
-	switch o.View {
-	case "", view.Critical, view.Goroutines, view.All:
-	default:
-		if _, err := view.Timelines(p, o.View); err != nil {
-			return nil, err // the view package's error, listing the views
-		}
-		return nil, fmt.Errorf("speedscope: unknown view %q", o.View)
+	k, err := view.ParseKind(string(o.View))
+	if err != nil {
+		return nil, fmt.Errorf("speedscope: %w", err)
 	}
+	o.View = k
 
 	cp, err := timelines(view.Critical)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/reqprof/reqprof/internal/golden"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/reqprof/reqprof/internal/browsertest"
 	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/golden"
+	"github.com/reqprof/reqprof/internal/version"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/speedscope"
@@ -55,16 +56,26 @@ var goldens = []struct {
 }
 
 func TestGolden(t *testing.T) {
-	// The golden files do not follow the version in the exporter.
-	defer func(e string) { speedscope.Exporter = e }(speedscope.Exporter)
-	speedscope.Exporter = "reqprof"
 	for _, g := range goldens {
 		t.Run(g.name, func(t *testing.T) {
 			p := g.p()
 			if err := p.CheckValid(); err != nil {
 				t.Fatal(err)
 			}
-			got := render1(t, p, g.o)
+			f, err := speedscope.Build(p, g.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := version.Producer; f.Exporter != want {
+				t.Errorf("exporter %q, want %q", f.Exporter, want)
+			}
+			// The golden files do not follow the version.
+			f.Exporter = "reqprof"
+			var b bytes.Buffer
+			if err := f.Encode(&b); err != nil {
+				t.Fatal(err)
+			}
+			got := b.Bytes()
 			decode(t, got)
 			file := filepath.Join("testdata", g.name+speedscope.Extension)
 			golden.Check(t, file, got)
@@ -135,7 +146,7 @@ func expected(tl view.Timeline) []stretch {
 // stack.
 func checkStructure(t *testing.T, p *profile.Profile, o render.Options, f *speedscope.File) {
 	t.Helper()
-	if f.Schema != speedscope.Schema || f.Name != p.Name || f.Exporter != speedscope.Exporter {
+	if f.Schema != speedscope.Schema || f.Name != p.Name || f.Exporter != version.Producer {
 		t.Errorf("header: schema %q name %q exporter %q", f.Schema, f.Name, f.Exporter)
 	}
 	timelines := func(k view.Kind) []view.Timeline {
@@ -310,7 +321,7 @@ func TestEmpty(t *testing.T) {
 	if len(f.Profiles) != 1 || f.Profiles[0].Events == nil || len(f.Profiles[0].Events) != 0 || f.Profiles[0].EndValue != testprofile.Empty().Duration {
 		t.Errorf("empty profile: %+v", f.Profiles)
 	}
-	for _, k := range view.Kinds {
+	for _, k := range view.Kinds() {
 		decode(t, render1(t, testprofile.Empty(), render.Options{View: k}))
 	}
 }
@@ -421,7 +432,7 @@ func TestHandmadeInSpeedscope(t *testing.T) {
 }
 
 func TestBuildEmptyIsValid(t *testing.T) {
-	for _, k := range view.Kinds {
+	for _, k := range view.Kinds() {
 		f, err := speedscope.Build(testprofile.Empty(), render.Options{View: k})
 		if err != nil {
 			t.Fatal(err)

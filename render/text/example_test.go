@@ -72,7 +72,8 @@ func ExampleRender() {
 	}
 	// Output:
 	// reqprof  GET /users/{id}
-	// Duration: 10.00ms   CPU: 5.80ms (58%)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
+	// Duration: 10.00ms   CPU: 5.80ms (58%, 34% of it inferred)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
+	// Waits: network 4.00ms   Via other goroutines: 5.00ms (50%)
 	// View: critical path   Go: go1.26.8   Host: web-1
 	//
 	// 10.00ms 100.0%  GET /users/{id}
@@ -97,7 +98,8 @@ func ExampleRender_goroutines() {
 	}
 	// Output:
 	// reqprof  GET /users/{id}
-	// Duration: 10.00ms   CPU: 5.80ms (58%)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
+	// Duration: 10.00ms   CPU: 5.80ms (58%, 34% of it inferred)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
+	// Waits: network 4.00ms   Via other goroutines: 5.00ms (50%)
 	// View: per goroutine   Go: go1.26.8   Host: web-1
 	//
 	// goroutine 1: GET /users/{id} (root)

@@ -24,9 +24,22 @@ const (
 	ContentType = "text/plain; charset=utf-8"
 )
 
+// Descriptor describes the format to the render registry.
+var Descriptor = render.Descriptor{
+	Name: "text", Extension: Extension, ContentType: ContentType,
+	Takes: render.Stacks, Write: Render, WriteStacks: RenderStacks,
+}
+
+func init() { render.Register(Descriptor) }
+
 // DefaultThreshold is the share below which nodes are not shown, unless
 // the options say otherwise.
 const DefaultThreshold = 0.005
+
+// maxIndent bounds the indentation of the tree, in levels: deeper lines
+// are indented as much and say how much deeper they are ("+3"), so that
+// the output grows with the number of nodes, not with their depth squared.
+const maxIndent = 64
 
 const (
 	reset  = "\x1b[0m"
@@ -38,7 +51,8 @@ const (
 	cyan   = "\x1b[36m"
 )
 
-// Render writes p as a text tree.
+// Render writes p as a text tree: a header with its [view.Summary], then
+// the view's call trees.
 func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 	if o.Threshold == 0 {
 		o.Threshold = DefaultThreshold
@@ -49,17 +63,44 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 	}
 	bw := bufio.NewWriter(w)
 	r := &renderer{w: bw, o: o}
-	r.header(p, o.View)
+	r.header(p, o.View, tls)
 	for i, t := range trees {
 		if len(trees) > 1 {
-			fmt.Fprintf(bw, "\n%s\n", r.c(bold, tls[i].Name))
+			fmt.Fprintf(bw, "\n%s\n", r.c(bold, r.esc(tls[i].Name)))
 		}
-		r.total = t.Total
-		fmt.Fprintln(bw)
-		r.node(t, "", "", true, true)
+		r.tree(t)
 	}
 	if len(p.Goroutines) == 0 {
 		fmt.Fprintln(bw, "(empty profile)")
+	}
+	return bw.Flush()
+}
+
+// RenderStacks writes the call tree of a stack set's default value (one
+// profile's view, or many profiles merged) under a header with its name,
+// total and comments.
+func RenderStacks(w io.Writer, s *view.StackSet, o render.Options) error {
+	if o.Threshold == 0 {
+		o.Threshold = DefaultThreshold
+	}
+	if s.Default < 0 || s.Default >= len(s.Types) {
+		return fmt.Errorf("text: default value %d of a set of %d types", s.Default, len(s.Types))
+	}
+	bw := bufio.NewWriter(w)
+	r := &renderer{w: bw, o: o}
+	r.title(s.Name, s.Start)
+	total := s.Total(s.Default)
+	fmt.Fprintf(bw, "Total: %s (%s)", Dur(total), r.esc(s.Types[s.Default]))
+	if s.Duration > 0 {
+		fmt.Fprintf(bw, "   Duration: %s", Dur(s.Duration))
+	}
+	fmt.Fprintln(bw)
+	for _, c := range s.Comments {
+		fmt.Fprintln(bw, r.esc(c))
+	}
+	r.tree(o.Tree(s, s.Default))
+	if len(s.Stacks) == 0 {
+		fmt.Fprintln(bw, "(no stacks)")
 	}
 	return bw.Flush()
 }
@@ -77,82 +118,96 @@ func (r *renderer) c(code, s string) string {
 	return code + s + reset
 }
 
-// Split is how a timeline's time divides between states.
-type Split struct {
-	Running, Waiting, Runnable, Syscall int64
-}
+// esc escapes what comes from the profile: see [render.Escape].
+func (r *renderer) esc(s string) string { return render.Escape(s) }
 
-// SplitOf returns the split of the segments' time.
-func SplitOf(segs []view.Segment) Split {
-	var s Split
-	for _, g := range segs {
-		d := g.End - g.Start
-		switch g.State {
-		case profile.Running:
-			s.Running += d
-		case profile.Waiting:
-			s.Waiting += d
-		case profile.Runnable:
-			s.Runnable += d
-		case profile.Syscall:
-			s.Syscall += d
-		}
+func (r *renderer) title(name string, start time.Time) {
+	if name == "" {
+		name = "(unnamed)"
 	}
-	return s
+	fmt.Fprintf(r.w, "%s  %s", r.c(bold, "reqprof"), r.c(bold, r.esc(name)))
+	if !start.IsZero() {
+		fmt.Fprintf(r.w, "  %s", start.UTC().Format("2006-01-02 15:04:05.000 UTC"))
+	}
+	fmt.Fprintln(r.w)
 }
 
-func (r *renderer) header(p *profile.Profile, k view.Kind) {
+// maxWaitReasons bounds the reasons the header lists.
+const maxWaitReasons = 6
+
+func (r *renderer) header(p *profile.Profile, k view.Kind, tls []view.Timeline) {
 	w := r.w
-	title := p.Name
-	if title == "" {
-		title = "(unnamed)"
+	r.title(p.Name, p.Start)
+	sum := view.Summarize(p)
+	d := sum.Duration
+	fmt.Fprintf(w, "Duration: %s   CPU: %s (%s", Dur(d), Dur(sum.CPU), pct(sum.CPU, d))
+	if sum.CPUInferred > 0 {
+		fmt.Fprintf(w, ", %s of it inferred", pct(sum.CPUInferred, sum.CPU))
 	}
-	fmt.Fprintf(w, "%s  %s", r.c(bold, "reqprof"), r.c(bold, title))
-	if !p.Start.IsZero() {
-		fmt.Fprintf(w, "  %s", p.Start.UTC().Format("2006-01-02 15:04:05.000 UTC"))
+	fmt.Fprintf(w, ")   Waiting: %s (%s)", Dur(sum.Waiting), pct(sum.Waiting, d))
+	if sum.Runnable > 0 {
+		fmt.Fprintf(w, "   Runnable: %s (%s)", Dur(sum.Runnable), pct(sum.Runnable, d))
 	}
-	fmt.Fprintln(w)
-	cp := view.CriticalPath(p)
-	sp := SplitOf(cp.Segments)
-	d := p.Duration
-	members := 0
-	for _, g := range p.Goroutines {
-		if g.Member {
-			members++
+	if sum.Syscall > 0 {
+		fmt.Fprintf(w, "   Syscall: %s (%s)", Dur(sum.Syscall), pct(sum.Syscall, d))
+	}
+	fmt.Fprintf(w, "   Goroutines: %d\n", sum.Goroutines)
+	if len(sum.Waits) > 0 || sum.Followed > 0 {
+		sep := ""
+		if len(sum.Waits) > 0 {
+			fmt.Fprint(w, "Waits:")
+			for i, wt := range sum.Waits {
+				if i == maxWaitReasons {
+					fmt.Fprintf(w, ", +%d more", len(sum.Waits)-i)
+					break
+				}
+				if i > 0 {
+					fmt.Fprint(w, ",")
+				}
+				fmt.Fprintf(w, " %s %s", r.esc(wt.Reason), Dur(wt.Time))
+				if wt.Count > 1 {
+					fmt.Fprintf(w, " ×%d", wt.Count)
+				}
+			}
+			sep = "   "
 		}
+		if sum.Followed > 0 {
+			fmt.Fprintf(w, "%sVia other goroutines: %s (%s)", sep, Dur(sum.Followed), pct(sum.Followed, d))
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Duration: %s   CPU: %s (%s)   Waiting: %s (%s)", Dur(d), Dur(sp.Running), pct(sp.Running, d), Dur(sp.Waiting), pct(sp.Waiting, d))
-	if sp.Runnable > 0 {
-		fmt.Fprintf(w, "   Runnable: %s (%s)", Dur(sp.Runnable), pct(sp.Runnable, d))
-	}
-	if sp.Syscall > 0 {
-		fmt.Fprintf(w, "   Syscall: %s (%s)", Dur(sp.Syscall), pct(sp.Syscall, d))
-	}
-	fmt.Fprintf(w, "   Goroutines: %d\n", members)
-	if k == "" {
-		k = view.Critical
-	}
-	names := map[view.Kind]string{view.Critical: "critical path", view.Goroutines: "per goroutine", view.All: "all goroutines"}
-	fmt.Fprintf(w, "View: %s", names[k])
+	fmt.Fprintf(w, "View: %s", k.Title())
 	if p.GoVersion != "" {
-		fmt.Fprintf(w, "   Go: %s", p.GoVersion)
+		fmt.Fprintf(w, "   Go: %s", r.esc(p.GoVersion))
 	}
 	if p.Host != "" {
-		fmt.Fprintf(w, "   Host: %s", p.Host)
+		fmt.Fprintf(w, "   Host: %s", r.esc(p.Host))
 	}
 	fmt.Fprintln(w)
 	for _, a := range p.Attrs {
 		if a.Key == profile.ModuleAttr {
 			continue
 		}
-		fmt.Fprintf(w, "%s: %s\n", a.Key, a.Value)
+		fmt.Fprintf(w, "%s: %s\n", r.esc(a.Key), r.esc(a.Value))
 	}
 	for _, warn := range p.Warnings {
-		fmt.Fprintf(w, "%s %s\n", r.c(yellow, "note:"), warn)
+		fmt.Fprintf(w, "%s %s\n", r.c(yellow, "note:"), r.esc(warn))
+	}
+	for _, tl := range tls {
+		for _, n := range tl.Notes {
+			fmt.Fprintf(w, "%s %s\n", r.c(yellow, "note:"), r.esc(n))
+		}
 	}
 }
 
-func (r *renderer) node(n *view.Node, indent, branch string, last, top bool) {
+// tree writes one call tree.
+func (r *renderer) tree(t *view.Node) {
+	r.total = t.Total
+	fmt.Fprintln(r.w)
+	r.node(t, "", "", true, true, 0)
+}
+
+func (r *renderer) node(n *view.Node, indent, branch string, last, top bool, depth int) {
 	w := r.w
 	share := float64(n.Total) / float64(max(r.total, 1))
 	col := dim
@@ -164,9 +219,13 @@ func (r *renderer) node(n *view.Node, indent, branch string, last, top bool) {
 	case share >= 0.2:
 		col = green
 	}
-	fmt.Fprintf(w, "%s%s%s %s  %s", indent, branch, r.c(col, Dur(n.Total)), r.c(col, fmt.Sprintf("%5.1f%%", share*100)), r.name(n.Frame, top))
+	deeper := ""
+	if depth > maxIndent {
+		deeper = fmt.Sprintf("+%d ", depth-maxIndent)
+	}
+	fmt.Fprintf(w, "%s%s%s%s %s  %s", indent, deeper, branch, r.c(col, Dur(n.Total)), r.c(col, fmt.Sprintf("%5.1f%%", share*100)), r.name(n.Frame, top))
 	if !top && n.Frame.Kind == view.Func && n.Frame.File != "" {
-		fmt.Fprintf(w, "  %s", r.c(dim, fmt.Sprintf("%s:%d", filepath.Base(n.Frame.File), n.Frame.Line)))
+		fmt.Fprintf(w, "  %s", r.c(dim, fmt.Sprintf("%s:%d", r.esc(filepath.Base(n.Frame.File)), n.Frame.Line)))
 	}
 	if n.Frame.Kind == view.Wait && n.Count > 1 {
 		fmt.Fprintf(w, "  %s", r.c(dim, fmt.Sprintf("×%d", n.Count)))
@@ -175,11 +234,11 @@ func (r *renderer) node(n *view.Node, indent, branch string, last, top bool) {
 		fmt.Fprintf(w, "  %s", r.c(dim, "(unsampled)"))
 	}
 	if len(n.Hidden) > 0 {
-		fmt.Fprintf(w, "  %s", r.c(dim, hidden(n.Hidden)))
+		fmt.Fprintf(w, "  %s", r.c(dim, r.esc(hidden(n.Hidden))))
 	}
 	fmt.Fprintln(w)
 	child := indent
-	if branch != "" {
+	if branch != "" && depth < maxIndent {
 		if last {
 			child += "   "
 		} else if r.o.Unicode {
@@ -210,20 +269,21 @@ func (r *renderer) node(n *view.Node, indent, branch string, last, top bool) {
 				b = "`- "
 			}
 		}
-		r.node(c, child, b, isLast, false)
+		r.node(c, child, b, isLast, false, depth+1)
 	}
 }
 
 func (r *renderer) name(f view.Frame, top bool) string {
+	name := r.esc(f.Name)
 	switch {
 	case top:
-		return r.c(bold, f.Name)
+		return r.c(bold, name)
 	case f.Kind == view.Func:
-		return ShortFunc(f.Name)
+		return ShortFunc(name)
 	case f.Kind == view.Region:
-		return r.c(cyan, f.Name)
+		return r.c(cyan, name)
 	default:
-		return r.c(dim+cyan, f.Name)
+		return r.c(dim+cyan, name)
 	}
 }
 

@@ -1,0 +1,24 @@
+package all_test
+
+import (
+	"fmt"
+
+	"github.com/reqprof/reqprof/render"
+	_ "github.com/reqprof/reqprof/render/all"
+)
+
+// Once the package is linked, the registry knows every format: the native
+// file's, registered by package render, and those of the format packages.
+func Example() {
+	for _, f := range render.Formats() {
+		d, _ := render.Lookup(f)
+		fmt.Printf("%-10s %-16s %-32s %s\n", f, d.Extension, d.ContentType, d.Takes)
+	}
+	// Output:
+	// chrome     .trace.json      application/json                 timelines
+	// folded     .folded          text/plain; charset=utf-8        stacks
+	// pprof      .pb.gz           application/octet-stream         stacks
+	// reqprof    .reqprof         application/octet-stream         model
+	// speedscope .speedscope.json application/json                 timelines
+	// text       .txt             text/plain; charset=utf-8        stacks
+}

@@ -38,6 +38,10 @@ type StackSet struct {
 	frames map[Frame]uint32
 	index  map[string]int
 	buf    []byte
+	slab   []int64 // where new stacks' Values and Counts come from
+	// unlabeled sets keep only what a call tree needs: stacks that differ
+	// only in goroutine, state or reason are one.
+	unlabeled bool
 }
 
 // Stack is one weighted stack of a StackSet.
@@ -77,8 +81,12 @@ func (s *StackSet) Add(i int, st Stack, v, count int64) {
 	if !ok {
 		j = len(s.Stacks)
 		s.index[k] = j
-		st.Values = make([]int64, len(s.Types))
-		st.Counts = make([]int64, len(s.Types))
+		n := len(s.Types)
+		if len(s.slab) < 2*n {
+			s.slab = make([]int64, 2*n*512)
+		}
+		st.Values, st.Counts = s.slab[:n:n], s.slab[n:2*n:2*n]
+		s.slab = s.slab[2*n:]
 		s.Stacks = append(s.Stacks, st)
 	}
 	s.Stacks[j].Values[i] += v
@@ -162,7 +170,11 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 			enter = 1 + sharedKeys(pv.path, path)
 		}
 		if !running || seg.State == profile.Running {
-			s.Add(i, Stack{Path: path, Goroutine: seg.Goroutine, State: seg.State, Reason: seg.Reason, Inferred: seg.Inferred, Enter: enter}, d, 1)
+			st := Stack{Path: path, Goroutine: seg.Goroutine, State: seg.State, Reason: seg.Reason, Inferred: seg.Inferred, Enter: enter}
+			if s.unlabeled {
+				st.Goroutine, st.State, st.Reason = 0, 0, ""
+			}
+			s.Add(i, st, d, 1)
 		}
 		cur := last{seg.End, path}
 		if cur.path == nil {

@@ -40,7 +40,7 @@ func (f Frame) key() Frame {
 // function at the same place merges into one node (a flame graph).
 func Tree(name string, segs []Segment, timeOrder bool) *Node {
 	if !timeOrder {
-		s := NewStackSet(name, "time")
+		s := &StackSet{Name: name, Types: []string{"time"}, unlabeled: true}
 		s.addSegments(0, segs, nil, false)
 		return s.Tree(0)
 	}

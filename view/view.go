@@ -43,6 +43,7 @@
 package view
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -118,6 +119,7 @@ type Segment struct {
 	// Intervals, -1 for a CPU sample ([Samples]).
 	Interval int
 	// Path is outermost first. It may be empty (running at no known frame).
+	// Segments share paths: a path must not be changed.
 	Path []Frame
 	// Regions holds, for each Region frame of Path in order, the index of
 	// its region in Profile.Regions; nil when Path has none.
@@ -173,10 +175,31 @@ type paths struct {
 	cursors map[int64]*regionCursor
 	root    int64
 	frames  int // the frames of the segments made so far
+	// made holds the paths made so far without a prefix, and madePre
+	// those under the last prefix used: segments of one stack in one
+	// state, under one prefix, with the same regions active, share one.
+	made, madePre map[pathKey]madePath
+	lastPre       pathKey
+	key           []byte
+}
+
+type pathKey struct {
+	g       int64
+	stack   profile.StackID
+	state   profile.State
+	reason  string
+	pre     *Frame // the prefix's first frame: prefixes are never changed
+	preLen  int
+	regions string // the active regions, varints
+}
+
+type madePath struct {
+	frames  []Frame
+	regions []int
 }
 
 func newPaths(p *profile.Profile) *paths {
-	x := &paths{p: p, byID: map[int64]*profile.Goroutine{}, regions: indexRegions(p), cursors: map[int64]*regionCursor{}}
+	x := &paths{p: p, byID: map[int64]*profile.Goroutine{}, regions: indexRegions(p), cursors: map[int64]*regionCursor{}, made: map[pathKey]madePath{}, madePre: map[pathKey]madePath{}}
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
 		x.byID[g.ID] = g
@@ -242,10 +265,42 @@ type prefix struct {
 	regions []int
 }
 
-// path returns the frames of stack on goroutine g at time t under pre,
-// with the regions active on g at t (found by cur) inserted where they
-// began, and the regions of the path's region frames.
-func (x *paths) path(g int64, stack profile.StackID, t int64, pre prefix, cur *regionCursor) ([]Frame, []int) {
+// path returns the path of stack on goroutine g at time t in a state
+// (0 for none: no state pseudo-frame) under pre, with the regions active
+// on g at t (found by cur) inserted where they began, and the regions of
+// the path's region frames. Paths are shared: they must not be changed.
+func (x *paths) path(g int64, stack profile.StackID, state profile.State, reason string, t int64, pre prefix, cur *regionCursor) ([]Frame, []int) {
+	active := cur.active(t)
+	k := pathKey{g: g, stack: stack, state: state, reason: reason, preLen: len(pre.frames)}
+	if len(pre.frames) > 0 {
+		k.pre = &pre.frames[0]
+	}
+	if len(active) > 0 {
+		x.key = x.key[:0]
+		for _, r := range active {
+			x.key = binary.AppendUvarint(x.key, uint64(r))
+		}
+		k.regions = string(x.key)
+	}
+	made := x.made
+	if k.pre != nil {
+		if k.pre != x.lastPre.pre || k.preLen != x.lastPre.preLen {
+			clear(x.madePre)
+			x.lastPre = pathKey{pre: k.pre, preLen: k.preLen}
+		}
+		made = x.madePre
+	}
+	if m, ok := made[k]; ok {
+		return m.frames, m.regions
+	}
+	f, r := x.build(g, stack, active, pre)
+	f = appendState(f, state, reason)
+	made[k] = madePath{f, r}
+	return f, r
+}
+
+// build makes the path of stack on g under pre with the active regions.
+func (x *paths) build(g int64, stack profile.StackID, active []int, pre prefix) ([]Frame, []int) {
 	fs := x.p.Stacks[stack].Frames
 	n, overhead := x.strip(g, fs)
 	fs = fs[n:]
@@ -254,7 +309,6 @@ func (x *paths) path(g int64, stack profile.StackID, t int64, pre prefix, cur *r
 		out = append(out, pre.frames...)
 		return append(out, Frame{Name: OverheadName, Kind: Overhead}), pre.regions
 	}
-	active := cur.active(t)
 	out := make([]Frame, 0, len(pre.frames)+len(fs)+len(active)+1)
 	out = append(out, pre.frames...)
 	regs := pre.regions
@@ -306,19 +360,18 @@ func (x *paths) emit(out []Segment, g int64, i int, iv *profile.Interval, s, e i
 		if c, next, ok := ri.cut(j, e); ok {
 			end, j = c, next
 		}
-		path, regs := x.path(g, iv.Stack, s, pre, cur)
-		path = appendState(path, iv)
-		x.frames += len(path)
+		path, regs := x.path(g, iv.Stack, iv.State, iv.Reason, s, pre, cur)
+		x.frames += len(path) + segmentFrames
 		out = append(out, segment(g, i, iv, s, end, path, regs))
 		s = end
 	}
 	return out
 }
 
-func appendState(path []Frame, iv *profile.Interval) []Frame {
-	switch iv.State {
+func appendState(path []Frame, state profile.State, reason string) []Frame {
+	switch state {
 	case profile.Waiting:
-		return append(path, Frame{Name: WaitName(iv.Reason), Kind: Wait})
+		return append(path, Frame{Name: WaitName(reason), Kind: Wait})
 	case profile.Syscall:
 		return append(path, Frame{Name: SyscallName, Kind: Syscall})
 	case profile.Runnable:
@@ -415,6 +468,9 @@ func wokeBy(p *profile.Profile) map[int64][]int64 {
 
 // --- the views ----------------------------------------------------------------
 
+// segmentFrames is what a Segment costs, counted in frames.
+const segmentFrames = 3
+
 // Following wakers stops once the critical path holds followFactor times
 // the frames of every goroutine's own timeline (and at least
 // minFollowFrames): the critical path then costs at most a few times the
@@ -428,7 +484,7 @@ func followBudget(p *profile.Profile) int {
 	n := 0
 	for i := range p.Goroutines {
 		for _, iv := range p.Goroutines[i].Intervals {
-			n += len(p.Stacks[iv.Stack].Frames) + 2
+			n += len(p.Stacks[iv.Stack].Frames) + 1 + segmentFrames
 		}
 	}
 	return max(minFollowFrames, followFactor*n)
@@ -444,7 +500,7 @@ func CriticalPath(p *profile.Profile) Timeline {
 	c := &critical{paths: newPaths(p), budget: followBudget(p)}
 	root := &p.Goroutines[0]
 	t.Goroutine = root.ID
-	t.Segments = c.explain(nil, root, root.Start, root.End, prefix{}, []int64{root.ID})
+	t.Segments = c.explain(make([]Segment, 0, len(root.Intervals)), root, root.Start, root.End, prefix{}, []int64{root.ID})
 	if c.stopped {
 		t.Notes = append(t.Notes, fmt.Sprintf("the critical path stopped following wakers after %d frames; later waits are shown unexplained", c.budget))
 	}
@@ -480,8 +536,8 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 		// The wait is explained by what the waker did meanwhile, unless it
 		// is the profiler's own (its locks are shared by every profiled
 		// request: following them leads into other requests' work).
-		wait, regs := c.path(g.ID, iv.Stack, s, pre, cur)
-		wait = appendState(wait, iv)
+		wait, regs := c.path(g.ID, iv.Stack, iv.State, iv.Reason, s, pre, cur)
+		c.frames += len(wait)
 		if len(wait) >= 2 && wait[len(wait)-2].Kind == Overhead {
 			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
 			continue
@@ -497,13 +553,14 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 			continue
 		}
 		if s < ws {
-			c.frames += len(wait)
+			c.frames += segmentFrames
 			out = append(out, segment(g.ID, i, iv, s, ws, wait, regs))
 		}
 		via := append(wait[:len(wait):len(wait)], Frame{Name: ViaName(w.ID, c.entry(w)), Kind: Via})
+		c.frames += len(via)
 		out = c.explain(out, w, ws, we, prefix{via, regs}, append(chain, w.ID))
 		if we < e {
-			c.frames += len(wait)
+			c.frames += segmentFrames
 			out = append(out, segment(g.ID, i, iv, we, e, wait, regs))
 		}
 	}
@@ -530,7 +587,7 @@ func goroutineTimelines(p *profile.Profile, members bool) []Timeline {
 		if !g.Member && members {
 			continue
 		}
-		t := Timeline{Goroutine: g.ID}
+		t := Timeline{Goroutine: g.ID, Segments: make([]Segment, 0, len(g.Intervals))}
 		if g.Member {
 			t.Name = goroutineName(p, g)
 		} else {
@@ -577,7 +634,7 @@ func (x *paths) spawnPrefixes() (map[int64]prefix, bool) {
 					cur = newCursor(x.p, x.regions[g.Parent])
 					cursors[g.Parent] = cur
 				}
-				f, r := x.path(g.Parent, g.CreatedAt, g.Start, pp.pre, cur)
+				f, r := x.path(g.Parent, g.CreatedAt, 0, "", g.Start, pp.pre, cur)
 				sp = spawn{prefix{f, r}, pp.depth + 1}
 			} else {
 				capped = true
@@ -599,7 +656,13 @@ const spawnNote = "goroutines spawned more than 64 levels deep are shown under t
 // different goroutines overlap in time; they are sorted by start.
 func AllGoroutines(p *profile.Profile) Timeline {
 	x := newPaths(p)
-	t := Timeline{Name: "all goroutines"}
+	n := 0
+	for i := range p.Goroutines {
+		if p.Goroutines[i].Member {
+			n += len(p.Goroutines[i].Intervals)
+		}
+	}
+	t := Timeline{Name: "all goroutines", Segments: make([]Segment, 0, n)}
 	prefixes, capped := x.spawnPrefixes()
 	if capped {
 		t.Notes = append(t.Notes, spawnNote)
@@ -635,7 +698,7 @@ func Samples(p *profile.Profile) []Segment {
 	for i, s := range p.Samples {
 		byG[s.Goroutine] = append(byG[s.Goroutine], i)
 	}
-	var out []Segment
+	out := make([]Segment, 0, len(p.Samples))
 	running := profile.Interval{State: profile.Running}
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
@@ -647,7 +710,7 @@ func Samples(p *profile.Profile) []Segment {
 		pre, cur := prefixes[g.ID], x.cursor(g.ID)
 		for _, si := range idx {
 			s := p.Samples[si]
-			path, regs := x.path(g.ID, s.Stack, s.Time, pre, cur)
+			path, regs := x.path(g.ID, s.Stack, profile.Running, "", s.Time, pre, cur)
 			out = append(out, segment(g.ID, -1, &running, s.Time, s.Time, path, regs))
 		}
 	}

@@ -308,6 +308,7 @@ func (b *builder) sampled(name string, segs []view.Segment) Profile {
 		}
 		byG[s.Goroutine] = append(byG[s.Goroutine], s)
 	}
+	var slab []int // where the samples' stacks are kept, chunk by chunk
 	for _, g := range order {
 		first := true
 		for _, s := range byG[g] {
@@ -318,7 +319,11 @@ func (b *builder) sampled(name string, segs []view.Segment) Profile {
 				pr.Weights[n-1] += d
 				continue
 			}
-			pr.Samples = append(pr.Samples, append([]int{}, ids...))
+			if cap(slab)-len(slab) < len(ids) {
+				slab = make([]int, 0, max(1<<14, len(ids)))
+			}
+			slab = append(slab, ids...)
+			pr.Samples = append(pr.Samples, slab[len(slab)-len(ids):len(slab):len(slab)])
 			pr.Weights = append(pr.Weights, d)
 			first = false
 		}

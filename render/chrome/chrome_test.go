@@ -332,6 +332,53 @@ func TestRegionsOnce(t *testing.T) {
 	}
 }
 
+// A zero-length region that begins with another region (listed first, as
+// a region ended at once is) does not split that region into two slices:
+// chrome once counted zero-length regions as active, where the views do
+// not, and gave the other region the zero-length one's identity until the
+// next segment.
+func TestZeroLengthRegionSplitsNothing(t *testing.T) {
+	p := handProfile()
+	var outer profile.Region
+	for _, r := range p.Regions {
+		if r.End-r.Start > outer.End-outer.Start {
+			outer = r
+		}
+	}
+	var at int64 = -1
+	for _, g := range p.Goroutines {
+		if g.ID != outer.Goroutine {
+			continue
+		}
+		for _, iv := range g.Intervals {
+			if iv.Start > outer.Start && iv.Start < outer.End {
+				at = iv.Start
+				break
+			}
+		}
+	}
+	if at < 0 {
+		t.Fatal("no interval boundary inside the longest region")
+	}
+	p.Regions = append([]profile.Region{{Goroutine: outer.Goroutine, Type: "zero", Start: outer.Start, End: outer.Start, Stack: outer.Stack}}, p.Regions...)
+	if err := p.CheckValid(); err != nil {
+		t.Fatal(err)
+	}
+	tr := check(t, render1(t, p, render.Options{}))
+	n := 0
+	for _, s := range tr.Slices[outer.Goroutine] {
+		if s.Name == outer.Type {
+			n++
+		}
+		if s.Name == "zero" {
+			t.Errorf("a zero-length region is a slice")
+		}
+	}
+	if n != 1 {
+		t.Errorf("region %q is %d slices, want 1", outer.Type, n)
+	}
+}
+
 func TestNoGroup(t *testing.T) {
 	tr := check(t, render1(t, handProfile(), render.Options{NoGroup: true}))
 	found := false

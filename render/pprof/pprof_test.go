@@ -2,22 +2,20 @@ package pprof_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	pprofile "github.com/google/pprof/profile"
 
+	"github.com/reqprof/reqprof/internal/golden"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/pprof"
 	"github.com/reqprof/reqprof/view"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 type renderFunc func(*bytes.Buffer, *profile.Profile, render.Options) error
 
@@ -62,22 +60,30 @@ func TestGolden(t *testing.T) {
 				t.Errorf("TimeNanos = %d, want %d", prof.TimeNanos, p.Start.UnixNano())
 			}
 			prof.TimeNanos = 0
-			got := prof.String()
-			file := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", file, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), []byte(prof.String()))
 		})
+	}
+}
+
+// TestEscaped checks that the comments and names go tool pprof prints
+// cannot forge lines or reach the terminal's control sequences.
+func TestEscaped(t *testing.T) {
+	p := handlerProfile()
+	p.Name = "GET /nl\nstatus: 500"
+	p.SetAttr("url", "/nl\nstatus: 500\x1b[2J")
+	p.Frames[3].Func = "main.render\x1b]0;title\a"
+	prof := parse(t, p, render.Options{}, full)
+	var names []string
+	for _, f := range prof.Function {
+		names = append(names, f.Name, f.SystemName, f.Filename)
+	}
+	for _, s := range append(prof.Comments, names...) {
+		if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			t.Errorf("control character in %q", s)
+		}
+	}
+	if !slices.Contains(prof.Comments, `url: /nl\nstatus: 500\x1b[2J`) {
+		t.Errorf("comments %q lack the escaped url", prof.Comments)
 	}
 }
 

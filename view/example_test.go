@@ -150,3 +150,57 @@ func ExampleAllGoroutines() {
 	//     2.8ms main.render
 	//     2ms main.authorize
 }
+
+// Summarize classifies the critical path's time once: what every header
+// and listing shows. The wait on the channel is not waiting time: what
+// goroutine 7 did meanwhile is, under "[via goroutine 7]".
+func ExampleSummarize() {
+	s := view.Summarize(handlerProfile())
+	fmt.Printf("duration %v: CPU %v, runnable %v, waiting %v\n",
+		time.Duration(s.Duration), time.Duration(s.CPU), time.Duration(s.Runnable), time.Duration(s.Waiting))
+	for _, w := range s.Waits {
+		fmt.Printf("  %s: %v in %d wait(s)\n", w.Reason, time.Duration(w.Time), w.Count)
+	}
+	fmt.Printf("explained by other goroutines: %v; goroutines: %d\n", time.Duration(s.Followed), s.Goroutines)
+	// Output:
+	// duration 10ms: CPU 5.8ms, runnable 200µs, waiting 4ms
+	//   network: 4ms in 1 wait(s)
+	// explained by other goroutines: 5ms; goroutines: 2
+}
+
+// ParseKind checks a view named by a user.
+func ExampleParseKind() {
+	k, err := view.ParseKind("Goroutines")
+	fmt.Println(k, k.Title(), err)
+	_, err = view.ParseKind("flame")
+	fmt.Println(err)
+	// Output:
+	// goroutines per goroutine <nil>
+	// unknown view "flame" (valid: critical, goroutines, all)
+}
+
+// A stack set holds weighted stacks, here the critical paths of two
+// requests merged: its tree is what a tree renderer draws, for one profile
+// or many.
+func ExampleStackSet() {
+	merged := view.NewStackSet("GET /users/{id} ×2", "critical")
+	for range 2 {
+		tl := view.CriticalPath(handlerProfile())
+		one := view.NewStackSet("", "critical")
+		one.AddTimeline(0, &tl)
+		merged.Merge(one)
+	}
+	root := merged.Tree(0)
+	root.SortByTotal()
+	root.Walk(func(n *view.Node, depth int) {
+		if depth <= 2 {
+			fmt.Printf("%s%v %s\n", strings.Repeat("  ", depth), time.Duration(n.Total), n.Frame.Name)
+		}
+	})
+	// Output:
+	// 20ms GET /users/{id} ×2
+	//   20ms main.handler
+	//     10.4ms main.loadUser
+	//     5.6ms main.render
+	//     4ms main.authorize
+}

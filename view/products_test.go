@@ -181,6 +181,9 @@ func TestSummaryIsTheTreesLeaves(t *testing.T) {
 	if s.CPUSampled() != 3*ms+800_000 {
 		t.Errorf("CPUSampled = %d", s.CPUSampled())
 	}
+	if got, want := s.String(), "10ms: CPU 5.8ms (2ms inferred), runnable 0s, syscall 200µs, waiting 4ms (preempted 4ms ×1), via other goroutines 5ms, 2 goroutines"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
 	// The same numbers from the tree's leaves.
 	leaves := map[string]int64{}
 	tree := view.Tree(p.Name, view.CriticalPath(p).Segments, false)

@@ -1,8 +1,10 @@
 package view
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/reqprof/reqprof/profile"
 )
@@ -47,6 +49,31 @@ type WaitTime struct {
 	Reason string `json:"reason"` // "unknown" when the runtime gave none
 	Time   int64  `json:"time"`
 	Count  int    `json:"count"`
+}
+
+// String returns the summary on one line, times as time.Duration prints
+// them: "10ms: CPU 5.8ms (2ms inferred), runnable 200µs, syscall 0s,
+// waiting 4ms (network 4ms ×1), via other goroutines 5ms, 2 goroutines".
+func (s Summary) String() string {
+	d := func(ns int64) string { return time.Duration(ns).String() }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: CPU %s", d(s.Duration), d(s.CPU))
+	if s.CPUInferred > 0 {
+		fmt.Fprintf(&b, " (%s inferred)", d(s.CPUInferred))
+	}
+	fmt.Fprintf(&b, ", runnable %s, syscall %s, waiting %s", d(s.Runnable), d(s.Syscall), d(s.Waiting))
+	for i, w := range s.Waits {
+		sep := ", "
+		if i == 0 {
+			sep = " ("
+		}
+		fmt.Fprintf(&b, "%s%s %s ×%d", sep, w.Reason, d(w.Time), w.Count)
+		if i == len(s.Waits)-1 {
+			b.WriteByte(')')
+		}
+	}
+	fmt.Fprintf(&b, ", via other goroutines %s, %d goroutines", d(s.Followed), s.Goroutines)
+	return b.String()
 }
 
 // CPUSampled returns the running time whose stack CPU samples or events

@@ -37,7 +37,8 @@ func (f Frame) key() Frame {
 // Tree builds the call tree of a timeline's segments under a root node
 // named name. With timeOrder, only consecutive segments that share frames are
 // merged, so the tree reads in time order; otherwise every call of a
-// function at the same place merges into one node (a flame graph).
+// function at the same place merges into one node (a flame graph): the
+// tree of a [StackSet] of the segments.
 func Tree(name string, segs []Segment, timeOrder bool) *Node {
 	if !timeOrder {
 		s := &StackSet{Name: name, Types: []string{"time"}, unlabeled: true}

@@ -61,5 +61,5 @@ func ExampleRender() {
 	// {"name":"wakeup","cat":"flow","ph":"f","bp":"e","id":2,"ts":12000,"pid":1,"tid":1}
 	// ],
 	// "displayTimeUnit":"ns",
-	// "metadata":{"producer":"reqprof","name":"job","ts_origin_us":10000,"time_origin":"the window starts at ts ts_origin_us; ts are microseconds","duration_ns":3000000,"goroutines":2,"library_frames":"grouped"}}
+	// "metadata":{"producer":"reqprof","name":"job","ts_origin_us":10000,"time_origin":"the window starts at ts ts_origin_us; ts are microseconds","duration_ns":3000000,"goroutines":2,"summary":{"cpu_ns":1550000,"cpu_inferred_ns":0,"runnable_ns":50000,"syscall_ns":0,"waiting_ns":1400000,"waiting_ns_by_reason":{"network":1400000},"followed_ns":1500000},"library_frames":"grouped"}}
 }

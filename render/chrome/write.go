@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/reqprof/reqprof/view"
 )
 
 // Event classes, in the order events of one time are written on a thread.
@@ -346,6 +348,20 @@ func (t *trace) appendMetadata(b []byte) []byte {
 	if n := int64(len(p.Goroutines)) - members; n > 0 {
 		md = append(md, arg{"goroutines_outside", n})
 	}
+	sum := view.Summarize(p)
+	summary := []arg{
+		{"cpu_ns", sum.CPU}, {"cpu_inferred_ns", sum.CPUInferred},
+		{"runnable_ns", sum.Runnable}, {"syscall_ns", sum.Syscall}, {"waiting_ns", sum.Waiting},
+	}
+	if len(sum.Waits) > 0 {
+		var waits []arg
+		for _, w := range sum.Waits {
+			waits = append(waits, arg{w.Reason, w.Time})
+		}
+		summary = append(summary, arg{"waiting_ns_by_reason", waits})
+	}
+	summary = append(summary, arg{"followed_ns", sum.Followed})
+	md = append(md, arg{"summary", summary})
 	frames := "grouped"
 	if t.o.NoGroup {
 		frames = "all"

@@ -304,6 +304,7 @@ func comments(p *profile.Profile, group bool) []string {
 	for _, w := range p.Warnings {
 		c = append(c, "note: "+w)
 	}
+	c = append(c, "summary (critical path): "+view.Summarize(p).String())
 	return append(c, fmt.Sprintf("sample types (ns): critical = critical path (sums to the duration), wall = all goroutines' time, cpu = on-CPU part of wall, cpu_sampled = CPU samples x %s (an estimate)", time.Duration(SamplePeriod)))
 }
 

@@ -14,8 +14,8 @@ import (
 
 // Format names an output format: "text", "speedscope", ... Its
 // [Descriptor] is in the registry once the format's package is linked
-// (package reqprof and [github.com/reqprof/reqprof/render/all] link every
-// format of reqprof).
+// ([github.com/reqprof/reqprof/render/formats], which package reqprof
+// imports, links every format of reqprof).
 type Format string
 
 // Input is what a format renders.
@@ -147,7 +147,7 @@ func (f Format) Takes() Input {
 }
 
 // Write renders p in format f, after checking f, o.View and p.
-func Write(w io.Writer, f Format, p *profile.Profile, o Options) error {
+func Write(w io.Writer, p *profile.Profile, f Format, o Options) error {
 	d, ok := Lookup(f)
 	if !ok {
 		_, err := ParseFormat(string(f))
@@ -165,7 +165,7 @@ func Write(w io.Writer, f Format, p *profile.Profile, o Options) error {
 }
 
 // WriteStacks renders s in format f, which must take stacks.
-func WriteStacks(w io.Writer, f Format, s *view.StackSet, o Options) error {
+func WriteStacks(w io.Writer, s *view.StackSet, f Format, o Options) error {
 	d, ok := Lookup(f)
 	if !ok {
 		_, err := ParseFormat(string(f))

@@ -83,7 +83,7 @@ func TestRegisterRefuses(t *testing.T) {
 func TestWrite(t *testing.T) {
 	p := &profile.Profile{Name: "job", Stacks: []profile.Stack{{}}}
 	var b bytes.Buffer
-	if err := render.Write(&b, "upper", p, render.Options{View: "Goroutines"}); err != nil || b.String() != "JOB goroutines" {
+	if err := render.Write(&b, p, "upper", render.Options{View: "Goroutines"}); err != nil || b.String() != "JOB goroutines" {
 		t.Errorf("Write: %q, %v (the view checked and normalised)", b.String(), err)
 	}
 	for _, c := range []struct {
@@ -96,20 +96,20 @@ func TestWrite(t *testing.T) {
 		{"upper", p, render.Options{View: "flame"}, `unknown view "flame"`},
 		{"upper", nil, render.Options{}, "render: nil profile"},
 	} {
-		if err := render.Write(io.Discard, c.f, c.p, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := render.Write(io.Discard, c.p, c.f, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Write(%s, %+v): %v, want %q", c.f, c.o, err, c.want)
 		}
 	}
 	b.Reset()
-	if err := render.WriteStacks(&b, "upper", view.NewStackSet("merged", "wall"), render.Options{}); err != nil || b.String() != "MERGED" {
+	if err := render.WriteStacks(&b, view.NewStackSet("merged", "wall"), "upper", render.Options{}); err != nil || b.String() != "MERGED" {
 		t.Errorf("WriteStacks: %q, %v", b.String(), err)
 	}
-	if err := render.WriteStacks(io.Discard, "reqprof", view.NewStackSet("x", "wall"), render.Options{}); err == nil || !strings.Contains(err.Error(), "not stack sets") {
+	if err := render.WriteStacks(io.Discard, view.NewStackSet("x", "wall"), "reqprof", render.Options{}); err == nil || !strings.Contains(err.Error(), "not stack sets") {
 		t.Errorf("WriteStacks to the native format: %v", err)
 	}
 	b.Reset()
 	p.Goroutines = nil
-	if err := render.Write(&b, "reqprof", p, render.Options{}); err != nil {
+	if err := render.Write(&b, p, "reqprof", render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if q, err := profile.Decode(&b); err != nil || q.Name != "job" {

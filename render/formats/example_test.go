@@ -1,16 +1,16 @@
-package all_test
+package formats_test
 
 import (
 	"fmt"
 
 	"github.com/reqprof/reqprof/render"
-	_ "github.com/reqprof/reqprof/render/all"
+	"github.com/reqprof/reqprof/render/formats"
 )
 
 // Once the package is linked, the registry knows every format: the native
 // file's, registered by package render, and those of the format packages.
 func Example() {
-	for _, f := range render.Formats() {
+	for _, f := range formats.All() {
 		d, _ := render.Lookup(f)
 		fmt.Printf("%-10s %-16s %-32s %s\n", f, d.Extension, d.ContentType, d.Takes)
 	}

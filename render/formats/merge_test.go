@@ -1,4 +1,4 @@
-package all_test
+package formats_test
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func TestStackFormatsDrawMergedSets(t *testing.T) {
 		}
 		n++
 		var out bytes.Buffer
-		if err := render.WriteStacks(&out, f, merged, render.Options{}); err != nil {
+		if err := render.WriteStacks(&out, merged, f, render.Options{}); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		switch f {

@@ -1,4 +1,4 @@
-package all_test
+package formats_test
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ func TestRenderCostIsBounded(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/%s", c.name, f, k), func(t *testing.T) {
 					var w countingWriter
 					var err error
-					got := allocated(func() { err = render.Write(&w, f, c.p, render.Options{View: k}) })
+					got := allocated(func() { err = render.Write(&w, c.p, f, render.Options{View: k}) })
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -99,7 +99,7 @@ var _ io.Writer = (*countingWriter)(nil)
 // whose lines stop moving right after 64 levels.
 func TestDeepTextTree(t *testing.T) {
 	var b bytes.Buffer
-	if err := render.Write(&b, "text", fixture.DeepStack(1000, 1, 2), render.Options{Threshold: 1e-9}); err != nil {
+	if err := render.Write(&b, fixture.DeepStack(1000, 1, 2), "text", render.Options{Threshold: 1e-9}); err != nil {
 		t.Fatal(err)
 	}
 	lines := bytes.Split(b.Bytes(), []byte("\n"))

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// A batch kind of the isolated measurements: one request at a time, each
+// profile stored before the next request.
+type batchKind struct {
+	name     string
+	profiled bool
+	warm     bool // the recorder is held running by another capture
+	aged     bool // ... and has recorded o.aged of load first
+}
+
+var batchKinds = []batchKind{
+	{name: "unprofiled", profiled: false, warm: false},
+	{name: "profiled, recorder cold", profiled: true, warm: false},
+	{name: "unprofiled, recorder running", profiled: false, warm: true},
+	{name: "profiled, recorder warm", profiled: true, warm: true},
+	{name: "unprofiled, recorder running after the load", profiled: false, warm: true, aged: true},
+	{name: "profiled, recorder warm after the load", profiled: true, warm: true, aged: true},
+}
+
+// batchResult accumulates one kind over the rounds.
+type batchResult struct {
+	kind      batchKind
+	lat       []time.Duration // client latency
+	handler   []time.Duration // the handler's own time, measured inside reqprof
+	profDur   []time.Duration // the duration the stored profile reports
+	profBytes []int64
+	cpu       time.Duration // process CPU over the batches
+	gcCPU     time.Duration
+	gcCycles  uint64
+	n         int
+	profiled  int
+}
+
+// isolatedResult is everything measured on one handler in isolation.
+type isolatedResult struct {
+	handler              string
+	batches              []*batchResult
+	frStart              []time.Duration // raw flight-recorder starts
+	heap0, heap1, heap2  heapStats
+	burst, burstProfiled int
+	burstStored          int
+	idle                 time.Duration
+	aged                 time.Duration
+	agedClients          int
+}
+
+// runIsolated measures one handler's profiled requests in isolation, in a
+// child of its own running reqprof: first the heap before and after a
+// burst of profiles, then the raw recorder's start time, then the batches
+// (each kind in turn, o.rounds times).
+func runIsolated(ctx context.Context, env *parentEnv, o options, handler string, progress io.Writer) (*isolatedResult, error) {
+	spec, err := handlerByName(handler)
+	if err != nil {
+		return nil, err
+	}
+	p, err := env.spawn(handler, "reqprof-idle", handler+"-isolated", func(c *childConfig) {
+		c.HandlerTimes = true
+		c.MaxConcurrent = 8
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer p.kill()
+	res := &isolatedResult{handler: handler, idle: o.idle, aged: o.aged, agedClients: o.clients}
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	// Warm the handler (connections, caches, the database), unprofiled.
+	for i := range 20 {
+		if err := get(client, p.base+spec.path(0, i), nil); err != nil {
+			return nil, err
+		}
+	}
+
+	// The heap: before any profile, after a burst from 8 clients, and
+	// after o.idle more.
+	if err := p.get("/bench/heap", &res.heap0); err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var burstErr error
+	next := make(chan int)
+	for c := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var status string
+				err := get(client, p.base+spec.path(c, i)+"?profile=true", &status)
+				mu.Lock()
+				res.burst++
+				if err != nil && burstErr == nil {
+					burstErr = err
+				}
+				if status == "profiled" {
+					res.burstProfiled++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range o.burst {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if burstErr != nil {
+		return nil, burstErr
+	}
+	var s stats
+	if err := p.get("/bench/wait?n="+strconv.Itoa(res.burstProfiled), &s); err != nil {
+		return nil, err
+	}
+	res.burstStored = s.Stored
+	if err := p.get("/bench/heap", &res.heap1); err != nil {
+		return nil, err
+	}
+	time.Sleep(o.idle)
+	if err := p.get("/bench/heap", &res.heap2); err != nil {
+		return nil, err
+	}
+	if err := p.get("/bench/durations", nil); err != nil { // reset
+		return nil, err
+	}
+
+	if err := p.get("/bench/frstart?n="+strconv.Itoa(o.frStarts), &res.frStart); err != nil {
+		return nil, err
+	}
+	slices.Sort(res.frStart)
+
+	for _, k := range batchKinds {
+		if !k.aged || o.aged > 0 {
+			res.batches = append(res.batches, &batchResult{kind: k})
+		}
+	}
+	stored := s.Stored + s.Failed
+	for r := range o.rounds {
+		// Batches in pairs that share the recorder's state: off; held;
+		// held through o.aged of load from o.clients clients first.
+		for i := 0; i < len(res.batches); i += 2 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			pair := res.batches[i : i+2]
+			if err := runPair(p, client, spec, o, pair, r, &stored); err != nil {
+				return nil, err
+			}
+		}
+		fmt.Fprintf(progress, "isolated %s round %d/%d done\n", handler, r+1, o.rounds)
+	}
+	for _, b := range res.batches {
+		slices.Sort(b.lat)
+		slices.Sort(b.handler)
+		slices.Sort(b.profDur)
+		slices.Sort(b.profBytes)
+	}
+	final, err := p.stop()
+	if err != nil {
+		return nil, err
+	}
+	if final.LogErrors > 0 || final.Failed > 0 {
+		return nil, fmt.Errorf("reqprof logged %d errors, %d profiles failed (%s)", final.LogErrors, final.Failed, final.FirstError)
+	}
+	return res, nil
+}
+
+// runPair runs two batches that share the recorder's state.
+func runPair(p *childProc, client *http.Client, spec handlerSpec, o options, pair []*batchResult, round int, stored *int) error {
+	k := pair[0].kind
+	if k.warm {
+		if err := p.get("/bench/hold", nil); err != nil {
+			return err
+		}
+		defer p.get("/bench/release", nil)
+	}
+	if k.aged {
+		if err := loadFor(p, spec, o.clients, o.aged); err != nil {
+			return fmt.Errorf("load before %s: %w", k.name, err)
+		}
+	}
+	for _, b := range pair {
+		if err := runBatch(p, client, spec, o, b, round, stored); err != nil {
+			return fmt.Errorf("%s: %w", b.kind.name, err)
+		}
+	}
+	return nil
+}
+
+// loadFor loads the child with unprofiled requests from n clients for d.
+func loadFor(p *childProc, spec handlerSpec, n int, d time.Duration) error {
+	tr := &http.Transport{MaxIdleConnsPerHost: n, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	end := time.Now().Add(d)
+	errs := make(chan error, n)
+	for c := range n {
+		go func() {
+			for i := 0; time.Now().Before(end); i++ {
+				if err := get(client, p.base+spec.path(c, i), nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// runBatch runs o.isoN requests of kind b, one at a time, each profile
+// stored before the next request, between two readings of the process's
+// CPU time (after a GC, so that each batch pays for its own garbage).
+func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b *batchResult, round int, stored *int) error {
+	if err := p.get("/bench/heap", &heapStats{}); err != nil { // a GC
+		return err
+	}
+	if err := p.get("/bench/durations", nil); err != nil { // forget earlier requests
+		return err
+	}
+	s0, err := p.stats()
+	if err != nil {
+		return err
+	}
+	for i := range o.isoN {
+		u := p.base + spec.path(0, round*o.isoN+i)
+		if b.kind.profiled {
+			u += "?profile=true"
+		}
+		var status string
+		t := time.Now()
+		if err := get(client, u, &status); err != nil {
+			return err
+		}
+		b.lat = append(b.lat, time.Since(t))
+		b.n++
+		if status == "profiled" {
+			b.profiled++
+			*stored++
+		} else if b.kind.profiled {
+			return fmt.Errorf("a profiled request was not profiled: %q", status)
+		}
+		// Unprofiled requests wait too (returning at once): the same
+		// control traffic in every batch.
+		if err := p.get("/bench/wait?n="+strconv.Itoa(*stored), nil); err != nil {
+			return err
+		}
+	}
+	s1, err := p.stats()
+	if err != nil {
+		return err
+	}
+	b.cpu += s1.CPU - s0.CPU
+	b.gcCPU += s1.GCCPU - s0.GCCPU
+	b.gcCycles += s1.GCCycles - s0.GCCycles
+	var t timing
+	if err := p.get("/bench/durations", &t); err != nil {
+		return err
+	}
+	b.handler = append(b.handler, t.Handler...)
+	b.profDur = append(b.profDur, t.ProfileDur...)
+	b.profBytes = append(b.profBytes, t.ProfileBytes...)
+	return nil
+}
+
+// checkIsolated fails the run when the isolated measurements are not what
+// they claim.
+func checkIsolated(r *isolatedResult) error {
+	for _, b := range r.batches {
+		if b.n == 0 {
+			return fmt.Errorf("%s: no request", b.kind.name)
+		}
+		if b.kind.profiled && len(b.profDur) != b.profiled {
+			return fmt.Errorf("%s: %d profiled, %d stored", b.kind.name, b.profiled, len(b.profDur))
+		}
+		if len(b.handler) != b.n {
+			return fmt.Errorf("%s: %d requests, %d handler times", b.kind.name, b.n, len(b.handler))
+		}
+	}
+	if r.burstProfiled == 0 || r.burstStored < r.burstProfiled {
+		return fmt.Errorf("burst: %d profiled, %d stored", r.burstProfiled, r.burstStored)
+	}
+	return nil
+}

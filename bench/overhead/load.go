@@ -53,9 +53,9 @@ func runLoad(ctx context.Context, env *parentEnv, o options, progress io.Writer)
 				if err != nil {
 					return nil, fmt.Errorf("round %d, %s, %s: %w", r+1, h, m, err)
 				}
-				fmt.Fprintf(progress, "round %d/%d %-10s %-16s %8.0f req/s  p50 %-9s p99 %-9s cpu/req %-8s profiled %d/%d\n",
+				fmt.Fprintf(progress, "round %d/%d %-10s %-16s %8.0f req/s  p50 %-9s p99 %-9s cpu/req %-8s profiled %d/%d  goroutines at the end %d\n",
 					r+1, o.rounds, h, m, res.throughput(), fmtDur(pct(res.lat, 0.50)), fmtDur(pct(res.lat, 0.99)),
-					fmtDur(res.cpuPerRequest()), res.profProfiled, res.profSent)
+					fmtDur(res.cpuPerRequest()), res.profProfiled, res.profSent, res.s1.Goroutines)
 				out = append(out, res)
 			}
 		}

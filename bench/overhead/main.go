@@ -102,7 +102,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.isoN, "isolated-n", 40, "requests per kind and round in the isolated measurements")
 	isoH := fs.String("isolated-handlers", "sleep1ms,mixed,characters", "handlers of the isolated measurements")
 	fs.IntVar(&o.burst, "burst", 200, "profiled requests in the heap measurement's burst")
-	fs.DurationVar(&o.idle, "idle", 2*time.Second, "idle time before the heap's last reading")
+	fs.DurationVar(&o.idle, "idle", 6*time.Second, "idle time before the heap's last reading (capture keeps its snapshot buffer for 5 s)")
 	fs.DurationVar(&o.aged, "aged", 5*time.Second, "load the recorder records before the last isolated batches (0: none)")
 	fs.IntVar(&o.frStarts, "fr-starts", 20, "raw flight-recorder starts timed, per isolated handler")
 	fs.StringVar(&o.profiles, "profiles", "", "directory: each child writes a CPU profile and an allocation profile of itself there (changes what is measured: analysis only)")

@@ -30,7 +30,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.59.0 // indirect
 )
-
-replace github.com/reqprof/reqprof => ../
-
-replace github.com/reqprof/reqprof/examples => ../examples

@@ -17,15 +17,15 @@
 //
 // The full run (about six minutes on two cores):
 //
-//	cd bench && GOWORK=off go run ./overhead
+//	cd bench && go run ./overhead
 //
 // A smoke run of about 30 seconds:
 //
-//	cd bench && GOWORK=off go run ./overhead -quick
+//	cd bench && go run ./overhead -quick
 //
 // One mode under a CPU profile of the server, to see where its cost goes:
 //
-//	cd bench && GOWORK=off go run ./overhead -handlers mixed -modes none,reqprof-inflight -rounds 1 -duration 5s -isolated=false -profiles /tmp/prof
+//	cd bench && go run ./overhead -handlers mixed -modes none,reqprof-inflight -rounds 1 -duration 5s -isolated=false -profiles /tmp/prof
 //
 // The module's go.mod points reqprof and its examples at this checkout
 // (replace directives), so that it builds on its own (GOWORK=off) and
@@ -208,7 +208,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer env.close()
 
 	fmt.Fprintf(out, "# reqprof overhead benchmark\n\n")
-	fmt.Fprintf(out, "command: `%s` (in bench/)\n\n", strings.TrimSpace("GOWORK=off go run ./overhead "+o.commandArg))
+	fmt.Fprintf(out, "command: `%s` (in bench/)\n\n", strings.TrimSpace("go run ./overhead "+o.commandArg))
 	fmt.Fprintf(out, "machine: %d CPUs (GOMAXPROCS %d), %s, %s %s/%s; load average at start: %s\n\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, loadAvg())
 	start := time.Now()

@@ -27,9 +27,9 @@
 //
 //	cd bench && go run ./overhead -handlers mixed -modes none,reqprof-inflight -rounds 1 -duration 5s -isolated=false -profiles /tmp/prof
 //
-// The module's go.mod points reqprof and its examples at this checkout
-// (replace directives), so that it builds on its own (GOWORK=off) and
-// fgprof never becomes a dependency of reqprof's own modules.
+// The module is part of the repository's workspace (go.work), which points
+// its requirements on reqprof and its examples at this checkout; being a
+// module of its own keeps fgprof out of reqprof's own modules.
 //
 // Every loop is bounded by the flags; children exit when this process
 // closes their standard input, and after -max-child-life in any case.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -379,12 +380,18 @@ func TestMiddlewareLimits(t *testing.T) {
 	}
 	close(release)
 	<-done
+	// The slot is held until the profile is stored: waiting for it (the
+	// UI waits for profiles being stored) frees it.
+	waitStored(t, srv)
 	// The rate: 3 per minute, one used.
 	for i := range 3 {
 		resp, _ := get(t, srv.URL+"/?profile=1")
 		limited := strings.Contains(resp.Header.Get(reqprof.HeaderStatus), "rate limit")
 		if limited != (i == 2) {
 			t.Errorf("request %d: status %q", i, resp.Header.Get(reqprof.HeaderStatus))
+		}
+		if !limited {
+			fetchProfile(t, srv, resp)
 		}
 	}
 }
@@ -570,4 +577,22 @@ func TestUI(t *testing.T) {
 	if r, _ := get(t, u); r.StatusCode != http.StatusNotFound {
 		t.Errorf("after delete: %s", r.Status)
 	}
+}
+
+// waitStored waits until the listed profiles are all stored: the UI's
+// profile page waits for a profile still being extracted.
+func waitStored(t *testing.T, srv *httptest.Server) {
+	t.Helper()
+	for range 200 {
+		_, body := get(t, srv.URL+"/debug/reqprof/")
+		ids := regexp.MustCompile(`p/([0-9a-f]{16}-[0-9a-f]{8})`).FindAllStringSubmatch(string(body), -1)
+		if len(ids) > 0 {
+			for _, m := range ids {
+				get(t, srv.URL+"/debug/reqprof/p/"+m[1]+"?format=text")
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no profile stored")
 }

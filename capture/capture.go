@@ -146,7 +146,16 @@ type Manager struct {
 	drop *time.Timer
 
 	seq atomic.Uint64
+
+	// deliveries bounds the profiles being built and handed over (encoded,
+	// stored) at once: one slow profile holds back no other, and a burst
+	// of profiles cannot fill the machine with delivery goroutines; the
+	// worker waits for a free slot, and the next batch grows meanwhile.
+	deliveries chan struct{}
 }
+
+// maxDeliveries is how many profiles are built and delivered at once.
+const maxDeliveries = 2
 
 // NewManager returns a Manager with the given settings.
 func NewManager(cfg Config) *Manager {
@@ -156,7 +165,7 @@ func NewManager(cfg Config) *Manager {
 	if cfg.MinAge == 0 {
 		cfg.MinAge = time.Minute
 	}
-	return &Manager{cfg: cfg, keep: keepBuffer}
+	return &Manager{cfg: cfg, keep: keepBuffer, deliveries: make(chan struct{}, maxDeliveries)}
 }
 
 // keepBuffer is how long an idle manager keeps its snapshot buffer (tens of
@@ -340,11 +349,15 @@ func (m *Manager) work() {
 		m.release(len(batch))
 		m.mu.Unlock()
 		for _, c := range batch {
-			if err != nil {
-				go c.done(nil, err)
-				continue
-			}
-			go m.deliver(tr, c)
+			m.deliveries <- struct{}{}
+			go func() {
+				defer func() { <-m.deliveries }()
+				if err != nil {
+					c.done(nil, err)
+					return
+				}
+				m.deliver(tr, c)
+			}()
 		}
 	}
 }

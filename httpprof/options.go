@@ -40,7 +40,8 @@ type Options struct {
 	// DefaultFormat is the format of profile_response=1 and of the UI's
 	// download link when no profile_format is given (default speedscope).
 	DefaultFormat formats.Format
-	// MaxConcurrent bounds the profiled requests in flight (default 4).
+	// MaxConcurrent bounds the profiled requests in flight or being
+	// stored (default 4).
 	MaxConcurrent int
 	// PerMinute bounds the profiles started per minute (default 60).
 	PerMinute int

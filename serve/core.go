@@ -18,7 +18,9 @@ import (
 type Config struct {
 	// Store keeps the profiles.
 	Store store.Store
-	// MaxConcurrent bounds the profiled units in flight (default 4).
+	// MaxConcurrent bounds the profiled units in flight or being stored
+	// (default 4): a burst of profiled requests cannot queue more
+	// extraction work than that.
 	MaxConcurrent int
 	// PerMinute bounds the profiles started per minute (default 60).
 	PerMinute int
@@ -160,7 +162,7 @@ func (c *Core) Admit() string {
 	}
 	if n := c.inflight.Add(1); n > int64(c.cfg.MaxConcurrent) {
 		c.inflight.Add(-1)
-		return fmt.Sprintf("skipped: %d profiled requests in flight (limit %d)", n-1, c.cfg.MaxConcurrent)
+		return fmt.Sprintf("skipped: %d profiled requests in flight or being stored (limit %d)", n-1, c.cfg.MaxConcurrent)
 	}
 	if !c.rate.allow() {
 		c.inflight.Add(-1)

@@ -226,13 +226,13 @@ func (u *Unit) EndWait(info Info) (*profile.Profile, error) {
 	return r.p, r.err
 }
 
-// release stops the timer and frees the slot; only the goroutine that
-// began the unit calls it.
+// release stops the timer; only the goroutine that began the unit calls
+// it. The slot is freed once the profile is stored (or discarded), so that
+// MaxConcurrent bounds the profiles being made, not only the requests.
 func (u *Unit) release() {
 	if u.timer != nil {
 		u.timer.Stop()
 	}
-	u.releaseSlot()
 }
 
 func (u *Unit) releaseSlot() {
@@ -265,6 +265,7 @@ func (u *Unit) discard() {
 	if u.stopped.CompareAndSwap(false, true) {
 		u.cap.Discard()
 	}
+	u.releaseSlot()
 	if u.done != nil {
 		u.done()
 	}
@@ -273,7 +274,6 @@ func (u *Unit) discard() {
 // truncate ends the capture at the maximum duration while the work goes
 // on, and stores what was captured.
 func (u *Unit) truncate() {
-	u.releaseSlot() // the slot is free for others while the work goes on
 	if u.slow && !u.c.slowRate.allow() {
 		u.discard()
 		return
@@ -294,6 +294,7 @@ func (u *Unit) stop(info Info, then func(*profile.Profile, error)) bool {
 	}
 	u.cap.StopFunc(func(p *profile.Profile, err error) {
 		u.c.persist(u.id, info, p, err)
+		u.releaseSlot()
 		u.done()
 		if then != nil {
 			then(p, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof"
+	"github.com/reqprof/reqprof/store"
 )
 
 // The runtime's tracer aborts the whole process (a fatal error, not a
@@ -52,7 +53,7 @@ func TestHugePathDoesNotCrash(t *testing.T) {
 		}
 	}
 	mw.Close()
-	ms, err := mw.Store().List(context.Background())
+	ms, err := mw.Store().List(context.Background(), store.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof"
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/store"
 )
 
@@ -284,11 +285,11 @@ func TestMiddlewarePanic(t *testing.T) {
 		wrapped.ServeHTTP(rec, req)
 	}()
 	mw.Close() // flushes pending profiles
-	ms, err := mw.Store().List(context.Background())
+	ms, err := mw.Store().List(context.Background(), store.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 1 || !ms[0].Panic {
+	if len(ms) != 1 || ms[0].Label(profile.AttrPanic) == "" {
 		t.Fatalf("stored %+v, want one profile marked as panicked", ms)
 	}
 }
@@ -513,11 +514,11 @@ func TestMiddlewareSlowCapture(t *testing.T) {
 		get(t, srv.URL+"/fast")
 	}
 	mw.Close()
-	ms, err := mw.Store().List(context.Background())
+	ms, err := mw.Store().List(context.Background(), store.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 1 || ms[0].Path != "/slow" || ms[0].Reason != "slow" || ms[0].Duration < 60*time.Millisecond {
+	if len(ms) != 1 || ms[0].Label(profile.AttrURL) != "/slow" || ms[0].Label(profile.AttrReason) != profile.ReasonSlow || ms[0].Duration < 60*time.Millisecond {
 		t.Fatalf("stored %+v, want only the slow request", ms)
 	}
 	p, _, err := mw.Store().Get(context.Background(), ms[0].ID)

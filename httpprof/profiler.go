@@ -343,6 +343,7 @@ func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool) serve
 	in.Set(profile.AttrStatus, strconv.Itoa(status))
 	in.Set(profile.AttrBytes, strconv.FormatInt(rec.bytes, 10))
 	in.Set(profile.AttrRemote, r.RemoteAddr)
+	in.Set(profile.AttrKind, profile.KindHTTP)
 	if !panicked && errors.Is(r.Context().Err(), context.Canceled) {
 		in.Set(profile.AttrOutcome, "client disconnected")
 	}

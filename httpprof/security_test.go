@@ -311,8 +311,8 @@ func TestGoexitIsNotAPanicAndReleases(t *testing.T) {
 	if capture.Default.Active() {
 		t.Fatal("the recorder is still running after a handler called runtime.Goexit")
 	}
-	ms, _ := p.Store().List(context.Background())
-	if len(ms) != 1 || ms[0].Panic {
+	ms, _ := p.Store().List(context.Background(), store.Filter{})
+	if len(ms) != 1 || ms[0].Label(profile.AttrPanic) != "" {
 		t.Fatalf("stored %+v, want one profile, not a panic", ms)
 	}
 	prof, _, err := p.Store().Get(context.Background(), ms[0].ID)
@@ -334,8 +334,8 @@ func TestPanicValueAndSiteRecorded(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}()
 	p.Close()
-	ms, _ := p.Store().List(context.Background())
-	if len(ms) != 1 || !ms[0].Panic || ms[0].Status != 500 {
+	ms, _ := p.Store().List(context.Background(), store.Filter{})
+	if len(ms) != 1 || ms[0].Label(profile.AttrPanic) == "" || ms[0].Label(profile.AttrStatus) != "500" {
 		t.Fatalf("stored %+v", ms)
 	}
 	prof, _, _ := p.Store().Get(context.Background(), ms[0].ID)
@@ -404,7 +404,7 @@ func TestSlowCaptureLeavesUpgradesOut(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 	p.Close()
-	ms, _ := p.Store().List(context.Background())
+	ms, _ := p.Store().List(context.Background(), store.Filter{})
 	if len(ms) != 1 {
 		t.Fatalf("stored %d profiles, want 1 (the request without Upgrade)", len(ms))
 	}

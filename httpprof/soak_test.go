@@ -96,7 +96,7 @@ func TestSustainedLoad(t *testing.T) {
 	if profiled.Load() < 10 || resolved.Load() != profiled.Load() {
 		t.Errorf("%d of %d profile URLs resolved", resolved.Load(), profiled.Load())
 	}
-	ms, err := p.Store().List(context.Background())
+	ms, err := p.Store().List(context.Background(), store.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
 package profile
 
-// Well-known attribute keys (Profile.Attrs). Delivery code sets them, the
-// store lists them as labels, views and renderers show them; other keys
-// are free-form.
+// Well-known attribute keys (Profile.Attrs). Delivery code (the HTTP
+// middleware, a gRPC interceptor, a job runner) sets them, the store lists
+// them as labels and filters by them, views and renderers show them; other
+// keys are free-form.
 const (
+	AttrKind     = "kind"           // what kind of work: KindHTTP, KindGRPC, KindJob, ...
 	AttrMethod   = "method"         // HTTP method, gRPC "POST"
-	AttrRoute    = "route"          // route pattern: "GET /users/{id}", "/pkg.Svc/Method"
+	AttrRoute    = "route"          // route pattern: "GET /users/{id}", "/pkg.Svc/Method", a job's name: what profiles are grouped by
 	AttrURL      = "url"            // request URL, redacted
-	AttrStatus   = "status"         // response status code
+	AttrStatus   = "status"         // response status code, gRPC code, "ok" or "error" for a job
 	AttrBytes    = "response bytes" // response body size
 	AttrRemote   = "remote"         // the client's address
 	AttrReason   = "reason"         // why the profile was taken: requested, slow, sampled
@@ -15,4 +17,18 @@ const (
 	AttrPanicAt  = "panic at"       // where the work panicked: function file:line
 	AttrOutcome  = "outcome"        // how the work ended when not by returning: goexit, client disconnected
 	AttrTruncate = "truncated"      // why the capture ended before the work did
+	AttrError    = "error"          // the error the work returned (bounded)
+)
+
+// Values of AttrKind.
+const (
+	KindHTTP = "http"
+	KindGRPC = "grpc"
+	KindJob  = "job"
+)
+
+// Values of AttrReason.
+const (
+	ReasonRequested = "requested" // the client or the caller asked for it
+	ReasonSlow      = "slow"      // slow-request capture kept it
 )

@@ -58,8 +58,10 @@ type Result struct {
 	Err error
 }
 
-// ErrTooLarge is the error of a profile larger than Config.MaxProfileBytes.
-var ErrTooLarge = errors.New("profile larger than the size limit")
+// ErrTooLarge is the error of a profile larger than Config.MaxProfileBytes;
+// it wraps store.ErrTooLarge, which stores return for profiles they cannot
+// keep.
+var ErrTooLarge = fmt.Errorf("%w: larger than the size limit", store.ErrTooLarge)
 
 // Core is the delivery core. Create it with New.
 type Core struct {

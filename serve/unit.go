@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,9 +105,9 @@ func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
 		return nil, err
 	}
 	if slow {
-		info.Set(profile.AttrReason, "slow")
+		info.Set(profile.AttrReason, profile.ReasonSlow)
 	} else {
-		info.Set(profile.AttrReason, "requested")
+		info.Set(profile.AttrReason, profile.ReasonRequested)
 	}
 	u := &Unit{c: c, id: store.NewID(cp.StartTime()), ctx: cctx, cap: cp, info: info, slow: slow}
 	return u, nil
@@ -351,27 +350,20 @@ func (c *Core) persist(id string, info Info, p *profile.Profile, err error) {
 	res.Meta = m
 }
 
-// metaOf is the store's summary of p.
+// metaOf is the store's summary of p: its numbers, and its attributes as
+// labels.
 func metaOf(id string, p *profile.Profile) store.Meta {
 	sum := view.Summarize(p)
-	status, _ := strconv.Atoi(p.Attr(profile.AttrStatus))
 	m := store.Meta{
 		ID: id, Time: p.Start, Name: p.Name,
-		Method: p.Attr(profile.AttrMethod), Path: pathOf(p.Attr(profile.AttrURL)), Route: p.Attr(profile.AttrRoute),
-		Status: status, Duration: time.Duration(p.Duration), CPU: time.Duration(sum.CPU),
-		Wait: time.Duration(sum.Waiting), Goroutines: sum.Goroutines,
-		Reason: p.Attr(profile.AttrReason), Panic: p.Attr(profile.AttrPanic) != "",
+		Summary: store.Summary{
+			Duration: time.Duration(p.Duration), CPU: time.Duration(sum.CPU), Waiting: time.Duration(sum.Waiting),
+			Runnable: time.Duration(sum.Runnable), Syscall: time.Duration(sum.Syscall), Goroutines: sum.Goroutines,
+		},
+		Labels: store.LabelsOf(p),
 	}
 	if m.Time.IsZero() {
 		m.Time = time.Now()
 	}
 	return m
-}
-
-// pathOf is a URL's path: what comes before its query.
-func pathOf(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
 }

@@ -3,15 +3,16 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reqprof/reqprof/profile"
@@ -21,7 +22,7 @@ import (
 // fields take the defaults.
 type Retention struct {
 	MaxCount int           // default 200
-	MaxBytes int64         // default 512 MiB
+	MaxBytes int64         // default 512 MiB; a larger profile is refused with ErrTooLarge
 	MaxAge   time.Duration // default 7 days
 }
 
@@ -41,40 +42,78 @@ func (r Retention) withDefaults() Retention {
 // Dir stores profiles as files in one directory: <id>.reqprof (the native
 // file) and <id>.json (its Meta). Writes are atomic (temporary file, then
 // rename), so readers never see half a file.
+//
+// A Dir reads the sidecars once, on first use, and keeps their Metas in
+// memory: Put and Get cost the same however many profiles are stored. List
+// also picks up profiles that another process added to the directory, or
+// removed from it. A directory deleted while in use is created again by
+// the next Put.
 type Dir struct {
 	path string
 	keep Retention
-	mu   sync.Mutex // serialises retention
-	now  func() time.Time
+	// base and guarded are set for the default directory: path is base
+	// joined with guarded, directories that must stay private to the user
+	// (see secureDir), checked again when Put recreates them.
+	base    string
+	guarded []string
+	now     func() time.Time
+
+	mu      sync.Mutex
+	loaded  bool
+	index   map[string]Meta
+	order   []string // the indexed ids, ascending: oldest first
+	total   int64    // sum of the indexed Sizes
+	skipped map[string]error
 }
 
-// DefaultDir returns the default directory: reqprof-<uid> under the OS
-// temporary directory.
-func DefaultDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("reqprof-%d", os.Getuid()))
-}
-
-// OpenDir opens (creating it, mode 0700) a directory store.
+// OpenDir opens a directory store, creating the directory (mode 0700) if
+// needed. An empty path opens the default directory (see DefaultDir), which
+// OpenDir refuses, with an error wrapping ErrUnsafeDir, when it is a
+// symbolic link, is not owned by the user, or is writable by others.
 func OpenDir(path string, keep Retention) (*Dir, error) {
+	d := &Dir{keep: keep.withDefaults(), now: time.Now}
 	if path == "" {
-		path = DefaultDir()
-	}
-	if err := os.MkdirAll(path, 0o700); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		if err := d.openDefault(); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		d.path = abs
 	}
 	// Temporary files of writes that a crash interrupted.
-	if old, _ := filepath.Glob(filepath.Join(abs, ".tmp-*")); len(old) > 0 {
+	if old, _ := filepath.Glob(filepath.Join(d.path, ".tmp-*")); len(old) > 0 {
 		for _, f := range old {
-			if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > time.Hour {
+			if st, err := os.Lstat(f); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) > time.Hour {
 				os.Remove(f)
 			}
 		}
 	}
-	return &Dir{path: abs, keep: keep.withDefaults(), now: time.Now}, nil
+	return d, nil
+}
+
+// openDefault sets d to the default directory, creating it: under the
+// user's cache directory, or, when there is none or it cannot be written,
+// under the temporary directory.
+func (d *Dir) openDefault() error {
+	if base, guarded := cacheLocation(); base != "" {
+		if err := os.MkdirAll(base, 0o700); err == nil {
+			p, _, err := secureDir(base, guarded)
+			if err == nil || errors.Is(err, ErrUnsafeDir) {
+				d.path, d.base, d.guarded = p, base, guarded
+				return err
+			}
+		}
+	}
+	base, guarded := tempLocation()
+	p, _, err := secureDir(base, guarded)
+	d.path, d.base, d.guarded = p, base, guarded
+	return err
 }
 
 // Path returns the directory.
@@ -87,9 +126,12 @@ func (d *Dir) file(id, ext string) (string, error) {
 	return filepath.Join(d.path, id+ext), nil
 }
 
-// Put implements Store. The profile is written before its summary, so a
+// Put implements Store. The profile is written before its Meta, so a
 // listed profile is always readable.
 func (d *Dir) Put(ctx context.Context, m Meta, p *profile.Profile) error {
+	if !ValidID(m.ID) {
+		return fmt.Errorf("%w: %q", ErrInvalidID, m.ID)
+	}
 	var buf bytes.Buffer
 	if err := p.Encode(&buf); err != nil {
 		return fmt.Errorf("store: encode %s: %w", m.ID, err)
@@ -105,28 +147,103 @@ func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 		return err
 	}
 	mf, _ := d.file(m.ID, ".json")
-	m.Size = int64(len(data))
-	if err := writeAtomic(pf, data); err != nil {
+	m, err = normalize(m)
+	if err != nil {
 		return err
 	}
-	js, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+	m.Size = int64(len(data))
+	if m.Size > d.keep.MaxBytes {
+		return fmt.Errorf("store: %s: %w: %s, more than the store keeps (%s)", m.ID, ErrTooLarge, sizeString(m.Size), sizeString(d.keep.MaxBytes))
 	}
-	if err := writeAtomic(mf, js); err != nil {
+	js, err := encodeSidecar(m)
+	if err != nil {
+		return err
+	}
+	if err := d.prepare(); err != nil {
+		return err
+	}
+	if err := d.write(pf, data); err != nil {
+		return err
+	}
+	if err := d.write(mf, js); err != nil {
 		os.Remove(pf)
 		return err
 	}
-	return d.enforce()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.addLocked(m)
+	return d.enforceLocked()
+}
+
+// prepare loads the index on first use. The default directory is checked
+// (and created again if it was deleted) before every write, so that a
+// directory planted in its place is refused, not written into.
+func (d *Dir) prepare() error {
+	created := false
+	if d.guarded != nil {
+		var err error
+		if _, created, err = secureDir(d.base, d.guarded); err != nil {
+			return err
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.loaded || created {
+		d.refreshLocked()
+	}
+	return nil
+}
+
+// write writes name atomically, creating the directory again if it was
+// deleted.
+func (d *Dir) write(name string, data []byte) error {
+	err := writeAtomic(name, data)
+	if !errors.Is(err, errNoDir) {
+		return err
+	}
+	if err := d.recreate(); err != nil {
+		return err
+	}
+	return writeAtomic(name, data)
+}
+
+// recreate creates the directory again after it was deleted, and forgets
+// the profiles that went with it.
+func (d *Dir) recreate() error {
+	var err error
+	if d.guarded != nil {
+		_, _, err = secureDir(d.base, d.guarded)
+	} else if err = os.MkdirAll(d.path, 0o700); err != nil {
+		err = fmt.Errorf("store: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.refreshLocked()
+	d.mu.Unlock()
+	return nil
+}
+
+// errNoDir reports that the directory of a file being written is gone.
+var errNoDir = errors.New("store directory missing")
+
+// writeFile writes data to f; a variable for the tests of write failures.
+var writeFile = func(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	return err
 }
 
 func writeAtomic(name string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		return errNoDir
+	}
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return writeError(name, err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(data)
+	werr := writeFile(f, data)
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
@@ -136,20 +253,33 @@ func writeAtomic(name string, data []byte) error {
 	}
 	if werr != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("store: write %s: %w", filepath.Base(name), werr)
+		return writeError(name, werr)
 	}
 	return nil
 }
 
+func writeError(name string, err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("store: write %s: %w: %w", filepath.Base(name), ErrNoSpace, err)
+	}
+	return fmt.Errorf("store: write %s: %w", filepath.Base(name), err)
+}
+
 // Get implements Store.
 func (d *Dir) Get(ctx context.Context, id string) (*profile.Profile, Meta, error) {
+	pf, err := d.file(id, ".reqprof")
+	if err != nil {
+		return nil, Meta{}, err
+	}
 	m, err := d.meta(id)
 	if err != nil {
 		return nil, Meta{}, err
 	}
-	pf, _ := d.file(id, ".reqprof")
 	f, err := os.Open(pf)
 	if errors.Is(err, fs.ErrNotExist) {
+		d.mu.Lock()
+		d.dropLocked(id)
+		d.mu.Unlock()
 		return nil, Meta{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
@@ -163,59 +293,74 @@ func (d *Dir) Get(ctx context.Context, id string) (*profile.Profile, Meta, error
 	return p, m, nil
 }
 
+// meta returns id's Meta from the index, or from its sidecar when another
+// process stored it.
 func (d *Dir) meta(id string) (Meta, error) {
-	mf, err := d.file(id, ".json")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.loaded {
+		d.refreshLocked()
+	}
+	if m, ok := d.index[id]; ok {
+		return m, nil
+	}
+	if err, ok := d.skipped[id]; ok {
+		return Meta{}, err
+	}
+	mf, _ := d.file(id, ".json")
+	m, err := readSidecar(mf, id)
 	if err != nil {
 		return Meta{}, err
 	}
-	b, err := os.ReadFile(mf)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Meta{}, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	if err != nil {
-		return Meta{}, fmt.Errorf("store: %w", err)
-	}
-	var m Meta
-	if err := json.Unmarshal(b, &m); err != nil {
-		return Meta{}, fmt.Errorf("store: %s.json: %w", id, err)
-	}
-	if m.ID != id {
-		return Meta{}, fmt.Errorf("store: %s.json holds id %q", id, m.ID)
-	}
+	d.addLocked(m)
 	return m, nil
 }
 
-// List implements Store.
-func (d *Dir) List(ctx context.Context) ([]Meta, error) {
-	ents, err := os.ReadDir(d.path)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+// List implements Store. Sidecars that cannot be read (damaged, too large)
+// are left out; Get of their id returns why.
+func (d *Dir) List(ctx context.Context, f Filter) ([]Meta, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.refreshLocked(); err != nil {
+		return nil, err
 	}
 	var out []Meta
-	for _, e := range ents {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !ValidID(id) {
-			continue
+	for i := len(d.order) - 1; i >= 0; i-- {
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
 		}
-		m, err := d.meta(id)
-		if err != nil {
-			continue // deleted meanwhile, or not ours
+		if m := d.index[d.order[i]]; f.Match(m) {
+			out = append(out, m)
 		}
-		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b Meta) int { return strings.Compare(b.ID, a.ID) })
 	return out, nil
+}
+
+// Skipped returns the sidecars that List leaves out, by id, with the
+// reason.
+func (d *Dir) Skipped() map[string]error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.skipped)
 }
 
 // Delete implements Store.
 func (d *Dir) Delete(ctx context.Context, id string) error {
-	mf, err := d.file(id, ".json")
-	if err != nil {
-		return err
+	if !ValidID(id) {
+		return fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.deleteLocked(id)
+}
+
+func (d *Dir) deleteLocked(id string) error {
+	mf, _ := d.file(id, ".json")
 	pf, _ := d.file(id, ".reqprof")
-	err = os.Remove(mf)
+	err := os.Remove(mf)
 	perr := os.Remove(pf)
+	d.dropLocked(id)
+	delete(d.skipped, id)
 	if errors.Is(err, fs.ErrNotExist) && errors.Is(perr, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -228,25 +373,111 @@ func (d *Dir) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// enforce applies the retention limits, deleting the oldest first.
-func (d *Dir) enforce() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ms, err := d.List(context.Background())
-	if err != nil {
-		return err
+// addLocked indexes m, replacing an entry with its id.
+func (d *Dir) addLocked(m Meta) {
+	if d.index == nil {
+		d.index = map[string]Meta{}
 	}
-	cutoff := d.now().Add(-d.keep.MaxAge)
-	var total int64
-	var errs []error
-	for i, m := range ms { // newest first
-		total += m.Size
-		if i < d.keep.MaxCount && total <= d.keep.MaxBytes && !m.Time.Before(cutoff) {
+	if old, ok := d.index[m.ID]; ok {
+		d.total -= old.Size
+	} else {
+		i, _ := slices.BinarySearch(d.order, m.ID)
+		d.order = slices.Insert(d.order, i, m.ID)
+	}
+	d.index[m.ID] = m
+	d.total += m.Size
+	delete(d.skipped, m.ID)
+}
+
+func (d *Dir) dropLocked(id string) {
+	m, ok := d.index[id]
+	if !ok {
+		return
+	}
+	delete(d.index, id)
+	d.total -= m.Size
+	if i, found := slices.BinarySearch(d.order, id); found {
+		d.order = slices.Delete(d.order, i, i+1)
+	}
+}
+
+// refreshLocked brings the index in line with the directory: it reads the
+// sidecars it has not indexed yet (all of them the first time), and forgets
+// the profiles whose sidecar is gone. A missing directory holds nothing.
+func (d *Dir) refreshLocked() error {
+	dirScans.Add(1)
+	ents, err := os.ReadDir(d.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		ents, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	d.loaded = true
+	present := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !ValidID(id) || !e.Type().IsRegular() {
 			continue
 		}
-		if err := d.Delete(context.Background(), m.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		present[id] = true
+		if _, ok := d.index[id]; ok {
+			continue
+		}
+		if _, ok := d.skipped[id]; ok {
+			continue
+		}
+		mf, _ := d.file(id, ".json")
+		m, err := readSidecar(mf, id)
+		switch {
+		case errors.Is(err, ErrNotFound): // deleted meanwhile
+		case err != nil:
+			if d.skipped == nil {
+				d.skipped = map[string]error{}
+			}
+			d.skipped[id] = err
+		default:
+			d.addLocked(m)
+		}
+	}
+	for _, id := range slices.Clone(d.order) {
+		if !present[id] {
+			d.dropLocked(id)
+		}
+	}
+	for id := range d.skipped {
+		if !present[id] {
+			delete(d.skipped, id)
+		}
+	}
+	return nil
+}
+
+// dirScans counts the directory listings, for the tests of the index.
+var dirScans atomic.Int64
+
+// enforceLocked applies the retention limits, deleting the oldest first.
+func (d *Dir) enforceLocked() error {
+	cutoff := d.now().Add(-d.keep.MaxAge)
+	var errs []error
+	for len(d.order) > 0 {
+		oldest := d.index[d.order[0]]
+		if len(d.order) <= d.keep.MaxCount && d.total <= d.keep.MaxBytes && !oldest.Time.Before(cutoff) {
+			break
+		}
+		if err := d.deleteLocked(oldest.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

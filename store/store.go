@@ -3,8 +3,11 @@
 // by count, bytes and age.
 //
 // A stored profile is its native .reqprof file plus a small JSON sidecar
-// with the summary the list page shows, so that listing never decodes
-// profiles.
+// holding its [Meta]: the numbers and labels a list shows and filters by,
+// so that listing never decodes profiles. Nothing in a Meta is specific to
+// HTTP: labels are the profile's attributes, under the well-known keys of
+// package profile ([profile.AttrRoute], [profile.AttrStatus], ...), so an
+// HTTP request, a gRPC call and a job are stored, listed and grouped alike.
 package store
 
 import (
@@ -20,33 +23,72 @@ import (
 	"github.com/reqprof/reqprof/profile"
 )
 
-// Meta summarises a stored profile.
+// Meta describes a stored profile.
 type Meta struct {
-	ID         string        `json:"id"`
-	Time       time.Time     `json:"time"`
-	Name       string        `json:"name"`
-	Method     string        `json:"method,omitempty"`
-	Path       string        `json:"path,omitempty"`
-	Route      string        `json:"route,omitempty"`
-	Status     int           `json:"status,omitempty"`
-	Duration   time.Duration `json:"duration"`
-	CPU        time.Duration `json:"cpu"`
-	Wait       time.Duration `json:"wait"`
-	Goroutines int           `json:"goroutines"`
-	Size       int64         `json:"size"`
-	// Reason says why the profile was taken: "requested", "slow".
-	Reason string `json:"reason,omitempty"`
-	Panic  bool   `json:"panic,omitempty"`
+	ID   string
+	Time time.Time // when the work started
+	Name string    // the profile's name: "GET /users/{id}", a job name
+	// Summary holds the numbers the caller computed from the profile
+	// (package store does not derive views); its fields are promoted, so
+	// m.Duration is m.Summary.Duration.
+	Summary
+	// Size is the size of the stored file in bytes; Put sets it.
+	Size int64
+	// Labels are the profile's attributes worth listing and filtering
+	// by, under the keys of package profile ([profile.AttrRoute], ...);
+	// see [LabelsOf]. Put bounds them: at most [MaxLabels] labels, keys
+	// of at most [MaxLabelKey] bytes, values cut to [MaxLabelValue] bytes.
+	Labels map[string]string
+}
+
+// Label returns the value of the label named key, or "".
+func (m Meta) Label(key string) string { return m.Labels[key] }
+
+// Summary is what a list of profiles shows about each: the wall time of the
+// work and how it was spent along its critical path (CPU + Waiting +
+// Runnable + Syscall = Duration), and how many goroutines took part.
+type Summary struct {
+	Duration   time.Duration
+	CPU        time.Duration // running on a CPU
+	Waiting    time.Duration // blocked: network, locks, channels, sleeps
+	Runnable   time.Duration // ready, waiting for a CPU
+	Syscall    time.Duration // in system calls
+	Goroutines int           // goroutines of the work (members)
+}
+
+// Bounds on a Meta's labels, which keep every sidecar small.
+const (
+	MaxLabels     = 32
+	MaxLabelKey   = 64
+	MaxLabelValue = 1 << 10
+	maxName       = 1 << 10
+)
+
+// LabelsOf returns the labels a stored profile carries: its attributes,
+// except the module path ([profile.ModuleAttr]), which says how to render
+// it, not what it was.
+func LabelsOf(p *profile.Profile) map[string]string {
+	l := make(map[string]string, len(p.Attrs))
+	for _, a := range p.Attrs {
+		if a.Key != profile.ModuleAttr {
+			l[a.Key] = a.Value
+		}
+	}
+	return l
 }
 
 // Store keeps profiles by id.
 type Store interface {
-	// Put stores p under m.ID, which must be a valid id (see NewID).
+	// Put stores p under m.ID, which must be a valid id (see NewID). It
+	// fails with an error wrapping ErrTooLarge for a profile the store
+	// cannot keep, ErrNoSpace when the disk is full, ErrInvalidID or
+	// ErrInvalidMeta for a bad m.
 	Put(ctx context.Context, m Meta, p *profile.Profile) error
-	// Get returns a stored profile and its summary; ErrNotFound if absent.
+	// Get returns a stored profile and its Meta; ErrNotFound if absent.
 	Get(ctx context.Context, id string) (*profile.Profile, Meta, error)
-	// List returns the summaries of the stored profiles, newest first.
-	List(ctx context.Context) ([]Meta, error)
+	// List returns the Metas of the stored profiles that f selects,
+	// newest first.
+	List(ctx context.Context, f Filter) ([]Meta, error)
 	// Delete removes a profile; ErrNotFound if absent.
 	Delete(ctx context.Context, id string) error
 }
@@ -58,11 +100,64 @@ type EncodedPutter interface {
 	PutEncoded(ctx context.Context, m Meta, data []byte) error
 }
 
+// Filter selects stored profiles. The zero Filter selects all of them.
+type Filter struct {
+	// Labels selects profiles having every one of these labels with
+	// exactly this value (a value of "" selects profiles without the
+	// label).
+	Labels map[string]string
+	// Name, if not empty, selects profiles with exactly this name.
+	Name string
+	// Since and Until, if not zero, select profiles whose Time is in
+	// [Since, Until).
+	Since, Until time.Time
+	// MinDuration and MaxDuration, if positive, select profiles whose
+	// Duration is in [MinDuration, MaxDuration].
+	MinDuration, MaxDuration time.Duration
+	// Limit, if positive, returns at most this many profiles, the newest.
+	Limit int
+}
+
+// Match reports whether f selects m (Limit aside).
+func (f Filter) Match(m Meta) bool {
+	switch {
+	case f.Name != "" && m.Name != f.Name,
+		!f.Since.IsZero() && m.Time.Before(f.Since),
+		!f.Until.IsZero() && !m.Time.Before(f.Until),
+		f.MinDuration > 0 && m.Duration < f.MinDuration,
+		f.MaxDuration > 0 && m.Duration > f.MaxDuration:
+		return false
+	}
+	for k, v := range f.Labels {
+		if m.Labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
 // ErrNotFound is returned for an id that is not stored.
 var ErrNotFound = errors.New("profile not found")
 
 // ErrInvalidID is returned for a string that is not an id.
 var ErrInvalidID = errors.New("invalid profile id")
+
+// ErrInvalidMeta is returned by Put for a Meta it cannot store (too many
+// labels, an empty or overlong label key).
+var ErrInvalidMeta = errors.New("invalid profile metadata")
+
+// ErrTooLarge is returned, wrapped, for a profile larger than the store
+// keeps (for Dir, larger than Retention.MaxBytes), and by callers that
+// enforce their own size limits before storing.
+var ErrTooLarge = errors.New("profile too large")
+
+// ErrNoSpace is returned, wrapped together with the system's error, when a
+// write fails because the disk (or the user's quota) is full.
+var ErrNoSpace = errors.New("no space left for profiles")
+
+// ErrCorrupt is returned, wrapped, for a stored sidecar that cannot be
+// read: damaged, too large, or holding another id.
+var ErrCorrupt = errors.New("corrupt stored metadata")
 
 // NewID returns a unique id that sorts by creation time: 16 hex digits of
 // Unix nanoseconds, a dash, 8 random hex digits.

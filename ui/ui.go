@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,6 +129,28 @@ type row struct {
 	store.Meta
 }
 
+func (r row) Method() string { return r.Label(profile.AttrMethod) }
+func (r row) Route() string  { return r.Label(profile.AttrRoute) }
+func (r row) Status() string { return r.Label(profile.AttrStatus) }
+func (r row) Reason() string { return r.Label(profile.AttrReason) }
+func (r row) Panic() bool    { return r.Label(profile.AttrPanic) != "" }
+
+// Path is what the work was: the request's URL, else the profile's name.
+func (r row) Path() string {
+	if u := r.Label(profile.AttrURL); u != "" {
+		return u
+	}
+	return r.Name
+}
+
+// StatusCode is the HTTP status, or 0.
+func (r row) StatusCode() int { return statusOf(r.Meta) }
+
+func statusOf(m store.Meta) int {
+	n, _ := strconv.Atoi(m.Label(profile.AttrStatus))
+	return n
+}
+
 type listPage struct {
 	Rows    []row
 	Routes  []string
@@ -142,9 +165,9 @@ type listPage struct {
 var sortKeys = map[string]func(a, b store.Meta) int{
 	"time":       func(a, b store.Meta) int { return strings.Compare(a.ID, b.ID) },
 	"duration":   func(a, b store.Meta) int { return cmp(a.Duration, b.Duration) },
-	"status":     func(a, b store.Meta) int { return cmp(a.Status, b.Status) },
+	"status":     func(a, b store.Meta) int { return cmp(statusOf(a), statusOf(b)) },
 	"cpu":        func(a, b store.Meta) int { return cmp(shareOf(a.CPU, a.Duration), shareOf(b.CPU, b.Duration)) },
-	"wait":       func(a, b store.Meta) int { return cmp(shareOf(a.Wait, a.Duration), shareOf(b.Wait, b.Duration)) },
+	"wait":       func(a, b store.Meta) int { return cmp(shareOf(a.Waiting, a.Duration), shareOf(b.Waiting, b.Duration)) },
 	"goroutines": func(a, b store.Meta) int { return cmp(a.Goroutines, b.Goroutines) },
 	"route":      func(a, b store.Meta) int { return strings.Compare(routeOf(a), routeOf(b)) },
 }
@@ -167,14 +190,14 @@ func shareOf(x, total time.Duration) float64 {
 }
 
 func routeOf(m store.Meta) string {
-	if m.Route != "" {
-		return m.Route
+	if r := m.Label(profile.AttrRoute); r != "" {
+		return r
 	}
-	return m.Method + " " + m.Path
+	return m.Name
 }
 
 func (u *ui) list(w http.ResponseWriter, r *http.Request) {
-	ms, err := u.cfg.Store.List(r.Context())
+	ms, err := u.cfg.Store.List(r.Context(), store.Filter{})
 	if err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return

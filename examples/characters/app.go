@@ -52,8 +52,8 @@ type Config struct {
 	// responses: "std" (encoding/json, the default) or "fast"
 	// (github.com/goccy/go-json).
 	JSON string
-	// Dir is where profiles are stored (default reqprof's: reqprof-<uid>
-	// under the OS temporary directory).
+	// Dir is where profiles are stored (default reqprof's:
+	// store.DefaultDir()).
 	Dir string
 	// Logger receives a line per profiled request and errors (default
 	// slog.Default()).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/examples/characters"
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/sqlprof"
 	"github.com/reqprof/reqprof/view"
@@ -97,8 +98,8 @@ func checkCharacterProfile(t *testing.T, s *server) (io sqlIO) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta.Route != "GET /characters/{id}" || meta.Status != 200 || stored.Duration != p.Duration || p.Name != "GET /characters/{id}" {
-		t.Errorf("stored: route %q, status %d, duration %d (native file: %d), name %q", meta.Route, meta.Status, stored.Duration, p.Duration, p.Name)
+	if meta.Label(profile.AttrRoute) != "GET /characters/{id}" || meta.Label(profile.AttrStatus) != "200" || stored.Duration != p.Duration || p.Name != "GET /characters/{id}" {
+		t.Errorf("stored: route %q, status %q, duration %d (native file: %d), name %q", meta.Label(profile.AttrRoute), meta.Label(profile.AttrStatus), stored.Duration, p.Duration, p.Name)
 	}
 
 	// The critical path covers the request's wall time exactly.

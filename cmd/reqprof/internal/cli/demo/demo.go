@@ -75,7 +75,7 @@ func NewCmdDemo(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	fl.StringVar(&opts.Addr, "addr", characters.DefaultAddr, "listen on `HOST:PORT`")
 	fl.StringVar(&opts.DB, "db", "", "the `database`: file:PATH (SQLite) or postgres://... (default: SQLite in a new temporary directory)")
 	fl.StringVar(&opts.JSON, "json", "std", "the JSON `library` for the characters' data: std (encoding/json) or fast (github.com/goccy/go-json)")
-	fl.StringVar(&opts.Dir, "dir", "", "the `directory` profiles are stored in (default: reqprof-<uid> in the OS temporary directory)")
+	fl.StringVar(&opts.Dir, "dir", "", "the `directory` profiles are stored in (default: reqprof/<program> in the user cache directory)")
 	return cmd
 }
 

@@ -1,0 +1,14 @@
+package store
+
+import "os"
+
+// Counters of the file system work the index saves.
+func SidecarReads() int64 { return sidecarReads.Load() }
+func DirScans() int64     { return dirScans.Load() }
+
+// SetWriteFile replaces how files are written, to simulate failures.
+func SetWriteFile(f func(*os.File, []byte) error) (restore func()) {
+	old := writeFile
+	writeFile = f
+	return func() { writeFile = old }
+}

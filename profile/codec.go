@@ -79,21 +79,22 @@ const (
 	formatName = "reqprof"
 )
 
-// maxDecodedSize caps the decompressed size of a .reqprof file, as a guard
-// against decompression bombs. It is a variable for tests.
-var maxDecodedSize int64 = 1 << 30
-
 // Encode writes p to w in the native .reqprof format: a gzip stream holding
 // the line "reqprof profile" and a JSON document whose "format" is "reqprof"
 // and whose "version" is [FormatVersion].
 //
 // Encode first checks p with [Profile.CheckValid] and refuses to write an
-// invalid profile, so whatever it writes, [Decode] reads back. Start must lie
+// invalid profile, or one that exceeds the bounds Decode applies by default
+// (see [DecodeOptions]; the error wraps [ErrLimit]), so whatever it writes,
+// [Decode] reads back. Start must lie
 // within years 0 through 9999; it is stored in UTC. Strings are stored as
 // JSON, so invalid UTF-8 in them is replaced by U+FFFD.
 func (p *Profile) Encode(w io.Writer) error {
 	if err := p.CheckValid(); err != nil {
 		return fmt.Errorf("cannot encode invalid profile: %w", err)
+	}
+	if err := p.checkLimits(DecodeOptions{}); err != nil {
+		return fmt.Errorf("cannot encode profile: %w", err)
 	}
 	wp, err := p.toWire()
 	if err != nil {
@@ -105,7 +106,8 @@ func (p *Profile) Encode(w io.Writer) error {
 	if _, err := io.WriteString(zw, magic); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(zw)
+	// The encoder writes the document at once: past the size bound, nothing.
+	enc := json.NewEncoder(&countingWriter{w: zw, n: int64(len(magic)), max: DefaultMaxSize})
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(wp); err != nil {
 		return err
@@ -128,8 +130,15 @@ var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 // hold a .reqprof file at all, with one wrapping [ErrUnsupportedVersion] when
 // the file's format version is newer than [FormatVersion], and with one
 // starting "corrupt reqprof file" when the file is damaged or its profile
-// is invalid. Files that decompress to more than 1 GiB are rejected.
+// is invalid, and with one wrapping [ErrLimit] when it exceeds the default
+// bounds of [DecodeOptions].
 func Decode(r io.Reader) (*Profile, error) {
+	return DecodeWith(r, DecodeOptions{})
+}
+
+// DecodeWith is [Decode] with the given bounds.
+func DecodeWith(r io.Reader, o DecodeOptions) (*Profile, error) {
+	o = o.withDefaults()
 	br := bufio.NewReader(r)
 	head, err := br.Peek(len(magic))
 	switch {
@@ -145,12 +154,12 @@ func Decode(r io.Reader) (*Profile, error) {
 		return nil, readError(err)
 	}
 	zr.Multistream(false)
-	body, err := io.ReadAll(io.LimitReader(zr, maxDecodedSize+1))
+	body, err := io.ReadAll(io.LimitReader(zr, o.MaxSize+1))
 	if err != nil {
 		return nil, readError(err)
 	}
-	if int64(len(body)) > maxDecodedSize {
-		return nil, fmt.Errorf("reqprof file too large: decompresses to more than %s (limit against decompression bombs)", formatSize(maxDecodedSize))
+	if int64(len(body)) > o.MaxSize {
+		return nil, tooLarge(o.MaxSize)
 	}
 	if _, err := br.ReadByte(); err == nil {
 		return nil, corrupt(errors.New("data after the end of the gzip stream"))
@@ -161,6 +170,16 @@ func Decode(r io.Reader) (*Profile, error) {
 		return nil, fmt.Errorf("not a reqprof file: content does not start with %q", magic)
 	}
 	body = body[len(magic):]
+	if err := scanRecords(body, o); err != nil {
+		// A different format or version may have other bounds.
+		var h wireHeader
+		if json.Unmarshal(body, &h) == nil {
+			if herr := h.check(); herr != nil {
+				return nil, herr
+			}
+		}
+		return nil, err
+	}
 
 	var wp wireProfile
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -199,6 +218,9 @@ func Decode(r io.Reader) (*Profile, error) {
 	}
 	if err := p.CheckValid(); err != nil {
 		return nil, corrupt(err)
+	}
+	if err := p.checkLimits(o); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -301,8 +301,6 @@ func TestDecodeReadError(t *testing.T) {
 }
 
 func TestDecodeSizeLimit(t *testing.T) {
-	defer func(old int64) { maxDecodedSize = old }(maxDecodedSize)
-
 	// A bomb: 2 MiB of JSON whitespace compresses to about 2 KiB.
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -316,23 +314,23 @@ func TestDecodeSizeLimit(t *testing.T) {
 	if len(bomb) > 10<<10 {
 		t.Fatalf("bomb is %d bytes", len(bomb))
 	}
-	maxDecodedSize = 1 << 20
-	_, err := Decode(bytes.NewReader(bomb))
+	_, err := DecodeWith(bytes.NewReader(bomb), DecodeOptions{MaxSize: 1 << 20})
 	want := "reqprof file too large: decompresses to more than 1 MiB (limit against decompression bombs)"
-	if err == nil || err.Error() != want {
+	if err == nil || err.Error() != want || !errors.Is(err, ErrLimit) {
 		t.Errorf("Decode(bomb) = %v, want %s", err, want)
+	}
+	if _, err := Decode(bytes.NewReader(bomb)); err != nil {
+		t.Errorf("Decode(2 MiB) with the default limit: %v", err)
 	}
 
 	// The limit is inclusive.
 	valid := encode(t, testProfile())
 	size := int64(len(content(t, valid)))
-	maxDecodedSize = size
-	if _, err := Decode(bytes.NewReader(valid)); err != nil {
+	if _, err := DecodeWith(bytes.NewReader(valid), DecodeOptions{MaxSize: size}); err != nil {
 		t.Errorf("Decode at exactly the limit: %v", err)
 	}
-	maxDecodedSize = size - 1
 	want = fmt.Sprintf("reqprof file too large: decompresses to more than %d bytes (limit against decompression bombs)", size-1)
-	if _, err := Decode(bytes.NewReader(valid)); err == nil || err.Error() != want {
+	if _, err := DecodeWith(bytes.NewReader(valid), DecodeOptions{MaxSize: size - 1}); err == nil || err.Error() != want {
 		t.Errorf("Decode one byte over the limit = %v, want %s", err, want)
 	}
 }

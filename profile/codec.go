@@ -154,31 +154,14 @@ func DecodeWith(r io.Reader, o DecodeOptions) (*Profile, error) {
 		return nil, readError(err)
 	}
 	zr.Multistream(false)
-	body, err := io.ReadAll(io.LimitReader(zr, o.MaxSize+1))
+	body, err := readBody(zr, o)
 	if err != nil {
-		return nil, readError(err)
-	}
-	if int64(len(body)) > o.MaxSize {
-		return nil, tooLarge(o.MaxSize)
+		return nil, err
 	}
 	if _, err := br.ReadByte(); err == nil {
 		return nil, corrupt(errors.New("data after the end of the gzip stream"))
 	} else if err != io.EOF {
 		return nil, readError(err)
-	}
-	if !bytes.HasPrefix(body, []byte(magic)) {
-		return nil, fmt.Errorf("not a reqprof file: content does not start with %q", magic)
-	}
-	body = body[len(magic):]
-	if err := scanRecords(body, o); err != nil {
-		// A different format or version may have other bounds.
-		var h wireHeader
-		if json.Unmarshal(body, &h) == nil {
-			if herr := h.check(); herr != nil {
-				return nil, herr
-			}
-		}
-		return nil, err
 	}
 
 	var wp wireProfile

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -453,11 +455,41 @@ func fuzzSeeds(t testing.TB) []string {
 	}
 }
 
+// hostileSeeds returns the hostile files of internal/hostile's corpus:
+// deep stacks, huge strings, ten million intervals, truncated files...
+// Those that Decode accepts and that inflate to more than 1 MiB are left
+// out: every execution of the fuzzer on them would take seconds.
+func hostileSeeds(t testing.TB) [][]byte {
+	files, err := filepath.Glob(filepath.Join("..", "internal", "hostile", "testdata", "*.reqprof"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no hostile corpus: %v", err)
+	}
+	var out [][]byte
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if n, _ := io.Copy(io.Discard, io.LimitReader(zr, 1<<20+1)); n > 1<<20 {
+				if _, err := Decode(bytes.NewReader(b)); err == nil {
+					continue
+				}
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // FuzzDecode fuzzes Decode on whole files, gzip layer included.
 func FuzzDecode(f *testing.F) {
 	valid := encode(f, testProfile())
 	f.Add(valid)
 	f.Add(valid[:len(valid)/2])
+	for _, b := range hostileSeeds(f) {
+		f.Add(b)
+	}
 	for _, s := range fuzzSeeds(f) {
 		f.Add(gzipBytes(f, s))
 		f.Add([]byte(s))
@@ -474,6 +506,14 @@ func FuzzDecode(f *testing.F) {
 func FuzzPayload(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
+	}
+	for _, b := range hostileSeeds(f) {
+		// The small ones: the fuzzer mutates every byte of a seed.
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if s, _ := io.ReadAll(io.LimitReader(zr, 256<<10+1)); len(s) <= 256<<10 {
+				f.Add(string(s))
+			}
+		}
 	}
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, s string) {

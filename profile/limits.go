@@ -1,9 +1,11 @@
 package profile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Decode limits. A .reqprof file may come from anywhere (a store
@@ -37,22 +39,33 @@ type DecodeOptions struct {
 
 // Defaults of DecodeOptions, and the bounds that do not change.
 const (
-	// DefaultMaxSize is the default decompressed size bound: 64 MiB, some
-	// 4 million intervals, 20 times a 200,000-interval profile.
+	// DefaultMaxSize is the default decompressed size bound: 64 MiB, 20
+	// times a 200,000-interval profile, room for long names and
+	// attributes.
 	DefaultMaxSize = 64 << 20
-	// DefaultMaxRecords is the default bound on the number of records.
-	DefaultMaxRecords = 1 << 20
+	// DefaultMaxRecords is the default bound on the number of records:
+	// 262,144, above the 200,000 intervals that every format is to render
+	// in 200 MB (BENCHMARKS.md's budget), so that what Decode accepts
+	// renders in bounded memory.
+	DefaultMaxRecords = 1 << 18
 	// MaxStackDepth is the most frames a stack may have: the runtime's own
 	// limit (internal/trace/tracev2.MaxFramesPerStack).
 	MaxStackDepth = 128
 	// MaxStringLen is the longest string the file may hold, in bytes, as
-	// decoded: names, attributes, frames' functions and files, reasons,
-	// warnings, region types, log categories and messages.
+	// decoded: the name, attributes, warnings.
 	MaxStringLen = 64 << 10
+	// MaxTraceStringLen is the longest string that comes from the
+	// execution trace: frames' functions and files, reasons, region
+	// types, log categories and messages. The runtime's tracer cuts every
+	// string to this length (tracev2.MaxEventTrailerDataSize); since
+	// renderers write function names once per event, it bounds their
+	// output too.
+	MaxTraceStringLen = 1 << 10
 )
 
 // ErrLimit is returned, wrapped, by Decode and DecodeWith for a file that
-// exceeds a bound of DecodeOptions, MaxStackDepth or MaxStringLen, and by
+// exceeds a bound of DecodeOptions, MaxStackDepth, MaxStringLen or
+// MaxTraceStringLen, and by
 // Encode for a profile that would make such a file. Test for it with
 // [errors.Is].
 var ErrLimit = errors.New("reqprof file exceeds a limit")
@@ -82,7 +95,67 @@ func tooLarge(max int64) error {
 	return &limitErr{fmt.Sprintf("reqprof file too large: decompresses to more than %s (limit against decompression bombs)", formatSize(max))}
 }
 
-// scanRecords checks the structure of a decompressed document before
+// readBody reads the decompressed document from zr, checking as it goes
+// that it starts with the magic line, stays within o.MaxSize and holds no
+// more records than o.MaxRecords (see scanner), so that a file over a
+// bound is refused as soon as that shows, not once inflated whole. It
+// returns the document after the magic line.
+func readBody(zr io.Reader, o DecodeOptions) ([]byte, error) {
+	buf := make([]byte, 0, 32<<10)
+	s := scanner{max: o.MaxRecords}
+	checked := false
+	for {
+		if len(buf) == cap(buf) {
+			// Grow as append would, but not past the bound.
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), o.MaxSize+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		// Read at most one byte past the bound.
+		room := buf[len(buf):cap(buf)]
+		if left := o.MaxSize + 1 - int64(len(buf)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := zr.Read(room)
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > o.MaxSize {
+			return nil, tooLarge(o.MaxSize)
+		}
+		eof := err == io.EOF
+		if err != nil && !eof {
+			return nil, readError(err)
+		}
+		if !checked && (len(buf) >= len(magic) || eof) {
+			if !bytes.HasPrefix(buf, []byte(magic)) {
+				return nil, fmt.Errorf("not a reqprof file: content does not start with %q", magic)
+			}
+			checked = true
+		}
+		if checked {
+			if err := s.scan(buf[len(magic):], eof); err != nil {
+				// A different format or version may have other bounds.
+				h := wireHeader{Format: s.format, Version: s.version}
+				if s.sawHeader {
+					if herr := h.check(); herr != nil {
+						return nil, herr
+					}
+				}
+				return nil, err
+			}
+		}
+		if eof {
+			return buf[len(magic):], nil
+		}
+	}
+}
+
+// scanRecords scans a whole document (see scanner).
+func scanRecords(doc []byte, o DecodeOptions) error {
+	s := scanner{max: o.MaxRecords}
+	return s.scan(doc, true)
+}
+
+// scanner checks the structure of a decompressed document before
 // encoding/json decodes it: decoding allocates per JSON value (a slice per
 // interval, a string per reason), some ten times the bytes the value takes
 // in the file, so the counts are bounded first. It counts the records —
@@ -90,53 +163,19 @@ func tooLarge(max int64) error {
 // goroutine's intervals) — and bounds the length of tuples (arrays in an
 // array: a stack's frames, an interval's or a sample's numbers) and the
 // nesting. It does not validate the document otherwise: encoding/json
-// does.
-func scanRecords(doc []byte, o DecodeOptions) error {
-	s := scanner{max: o.MaxRecords}
-	for i := 0; i < len(doc); i++ {
-		var err error
-		switch c := doc[i]; c {
-		case ' ', '\t', '\n', '\r', ',', ':':
-		case '"':
-			j := skipString(doc, i)
-			if s.inObject() && isKey(doc, j) {
-				if len(s.open) == 1 {
-					s.key = string(doc[i+1 : j-1])
-				}
-			} else {
-				err = s.value()
-			}
-			i = j - 1
-		case '[', '{':
-			if err = s.value(); err == nil {
-				err = s.push(c)
-			}
-		case ']', '}':
-			if len(s.open) == 0 {
-				return nil // unbalanced: encoding/json says so
-			}
-			s.open = s.open[:len(s.open)-1]
-		default: // a number or a literal
-			err = s.value()
-			for i+1 < len(doc) && !isDelim(doc[i+1]) {
-				i++
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// maxNesting bounds the nesting of a document; the format needs 5 levels.
-const maxNesting = 16
-
+// does. It scans as the document arrives, resuming where it stopped.
 type scanner struct {
 	open    []container
 	records int
 	max     int
+	pos     int    // the next byte to scan
+	tok     token  // the string, number or literal at pos
 	key     string // the last key of the top-level object
+	// The header, as far as seen: format and version are the first keys
+	// Encode writes.
+	format    string
+	version   int
+	sawHeader bool
 }
 
 type container struct {
@@ -145,14 +184,144 @@ type container struct {
 	bound int // for tuples: the most elements allowed
 }
 
+// maxRawString bounds a string as the document holds it, quotes and
+// escapes included: a string of MaxStringLen bytes takes at most six times
+// as many, all escaped (\u001f).
+const maxRawString = 6*MaxStringLen + 2
+
+// maxNesting bounds the nesting of a document; the format needs 5 levels.
+const maxNesting = 16
+
+// scan scans doc[s.pos:]. Unless final, it stops at a token that may go on
+// past the end of doc, to resume when more of the document has arrived.
+func (s *scanner) scan(doc []byte, final bool) error {
+	for s.pos < len(doc) {
+		c := doc[s.pos]
+		switch c {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			s.pos++
+			continue
+		case '[', '{':
+			if err := s.value(nil); err != nil {
+				return err
+			}
+			if err := s.push(c); err != nil {
+				return err
+			}
+			s.pos++
+			continue
+		case ']', '}':
+			if len(s.open) == 0 {
+				return nil // unbalanced: encoding/json says so
+			}
+			s.open = s.open[:len(s.open)-1]
+			s.pos++
+			continue
+		}
+		// A string, a number or a literal: find its end. A token cut
+		// by the end of doc is resumed where its scan stopped, so that
+		// a long one is not scanned again for every piece of it.
+		start := s.pos
+		t := &s.tok
+		if !t.active {
+			*t = token{active: true, resume: start + 1}
+		}
+		if t.end == 0 {
+			end, resume, complete := tokenEnd(doc, start, t.resume)
+			if !complete && !final {
+				if resume-start > maxRawString {
+					return limitError("a value of more than %d bytes", maxRawString)
+				}
+				t.resume = resume
+				return nil
+			}
+			t.end, t.look = end, end
+		}
+		end := t.end
+		if c == '"' {
+			k := t.look
+			for k < len(doc) && (doc[k] == ' ' || doc[k] == '\t' || doc[k] == '\n' || doc[k] == '\r') {
+				k++
+			}
+			t.look = k
+			if k == len(doc) && !final {
+				return nil // a key or a value: the next byte tells
+			}
+			if k < len(doc) && doc[k] == ':' && s.inObject() {
+				if len(s.open) == 1 {
+					s.key = ""
+					if end-start < 64 { // the format's keys are short
+						s.key = string(doc[start+1 : max(start+1, end-1)])
+					}
+				}
+				s.pos, t.active = end, false
+				continue
+			}
+		}
+		if err := s.value(doc[start:end]); err != nil {
+			return err
+		}
+		s.pos, t.active = end, false
+	}
+	return nil
+}
+
+// token is the state of the scan of a string, number or literal.
+type token struct {
+	active bool
+	resume int // where to go on looking for its end
+	end    int // its end, once found
+	look   int // for strings: how far the search for a colon after it got
+}
+
+// tokenEnd looks for the end of the string, number or literal starting at
+// doc[start], from doc[from] on. It returns the end and true, or, when doc
+// ends first, len(doc), where to resume, and false.
+func tokenEnd(doc []byte, start, from int) (end, resume int, complete bool) {
+	if doc[start] == '"' {
+		for j := from; j < len(doc); j++ {
+			switch doc[j] {
+			case '\\':
+				if j+1 == len(doc) {
+					return len(doc), j, false
+				}
+				j++
+			case '"':
+				return j + 1, 0, true
+			}
+		}
+		return len(doc), len(doc), false
+	}
+	for j := from; j < len(doc); j++ {
+		if isDelim(doc[j]) {
+			return j, 0, true
+		}
+	}
+	return len(doc), len(doc), false
+}
+
 func (s *scanner) inObject() bool {
 	return len(s.open) > 0 && s.open[len(s.open)-1].kind == '{'
 }
 
-// value counts a value in the innermost container.
-func (s *scanner) value() error {
+// value counts a value in the innermost container; tok is its text, nil
+// for an array or object.
+func (s *scanner) value(tok []byte) error {
 	if len(s.open) == 0 {
 		return nil
+	}
+	if len(tok) > maxRawString {
+		return limitError("a value of more than %d bytes", maxRawString)
+	}
+	if len(s.open) == 1 && tok != nil {
+		switch s.key {
+		case "format":
+			s.format, _ = strconv.Unquote(string(tok))
+			s.sawHeader = true
+		case "version":
+			s.version, _ = strconv.Atoi(string(tok))
+			s.sawHeader = true
+		}
 	}
 	c := &s.open[len(s.open)-1]
 	c.n++
@@ -195,34 +364,6 @@ func (s *scanner) push(c byte) error {
 	return nil
 }
 
-// skipString returns the index just past the string starting at doc[i].
-func skipString(doc []byte, i int) int {
-	for j := i + 1; j < len(doc); j++ {
-		switch doc[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(doc)
-}
-
-// isKey reports whether the string ending before doc[j] is an object key:
-// a colon follows it.
-func isKey(doc []byte, j int) bool {
-	for ; j < len(doc); j++ {
-		switch doc[j] {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case ':':
-			return true
-		}
-		return false
-	}
-	return false
-}
-
 func isDelim(c byte) bool {
 	switch c {
 	case ',', ']', '}', ' ', '\t', '\n', '\r', ':', '"', '[', '{':
@@ -243,8 +384,8 @@ func (p *Profile) checkLimits(o DecodeOptions) error {
 		records += len(p.Goroutines[i].Intervals)
 		for _, iv := range p.Goroutines[i].Intervals {
 			if iv.Reason != "" && !reasons[iv.Reason] {
-				if len(iv.Reason) > MaxStringLen {
-					return limitError("goroutine %d: a reason of %d bytes, more than %d", p.Goroutines[i].ID, len(iv.Reason), MaxStringLen)
+				if len(iv.Reason) > MaxTraceStringLen {
+					return limitError("goroutine %d: a reason of %d bytes, more than %d", p.Goroutines[i].ID, len(iv.Reason), MaxTraceStringLen)
 				}
 				reasons[iv.Reason] = true
 			}
@@ -254,25 +395,30 @@ func (p *Profile) checkLimits(o DecodeOptions) error {
 	if records > o.MaxRecords {
 		return limitError("%d records, more than %d", records, o.MaxRecords)
 	}
-	str := func(what, s string) error {
-		if len(s) > MaxStringLen {
-			return limitError("%s is %d bytes long, more than %d", what, len(s), MaxStringLen)
-		}
-		return nil
+	long := func(what string, n, max int) error {
+		return limitError("%s is %d bytes long, more than %d", what, n, max)
 	}
-	errs := []error{str("the name", p.Name), str("the Go version", p.GoVersion), str("the host", p.Host)}
+	for _, c := range []struct{ what, s string }{{"the name", p.Name}, {"the Go version", p.GoVersion}, {"the host", p.Host}} {
+		if len(c.s) > MaxStringLen {
+			return long(c.what, len(c.s), MaxStringLen)
+		}
+	}
 	for _, a := range p.Attrs {
-		errs = append(errs, str("an attribute key", a.Key), str(fmt.Sprintf("attribute %.40q", a.Key), a.Value))
+		if len(a.Key) > MaxStringLen {
+			return long("an attribute key", len(a.Key), MaxStringLen)
+		}
+		if len(a.Value) > MaxStringLen {
+			return long(fmt.Sprintf("attribute %.40q", a.Key), len(a.Value), MaxStringLen)
+		}
 	}
 	for _, w := range p.Warnings {
-		errs = append(errs, str("a warning", w))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+		if len(w) > MaxStringLen {
+			return long("a warning", len(w), MaxStringLen)
+		}
 	}
 	for i, f := range p.Frames {
-		if len(f.Func) > MaxStringLen || len(f.File) > MaxStringLen {
-			return limitError("frame %d: a function or file name of %d bytes, more than %d", i, max(len(f.Func), len(f.File)), MaxStringLen)
+		if n := max(len(f.Func), len(f.File)); n > MaxTraceStringLen {
+			return limitError("frame %d: a function or file name of %d bytes, more than %d", i, n, MaxTraceStringLen)
 		}
 	}
 	var text int64
@@ -290,13 +436,13 @@ func (p *Profile) checkLimits(o DecodeOptions) error {
 		return limitError("the stacks' function names add up to %s, more than %s", formatSize(text), formatSize(o.MaxSize))
 	}
 	for i, r := range p.Regions {
-		if err := str(fmt.Sprintf("region %d's type", i), r.Type); err != nil {
-			return err
+		if len(r.Type) > MaxTraceStringLen {
+			return long(fmt.Sprintf("region %d's type", i), len(r.Type), MaxTraceStringLen)
 		}
 	}
 	for i, l := range p.Logs {
-		if err := errors.Join(str(fmt.Sprintf("log %d's category", i), l.Category), str(fmt.Sprintf("log %d's message", i), l.Message)); err != nil {
-			return err
+		if n := max(len(l.Category), len(l.Message)); n > MaxTraceStringLen {
+			return long(fmt.Sprintf("log %d's category or message", i), n, MaxTraceStringLen)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -57,8 +58,11 @@ func TestDecodeLimits(t *testing.T) {
 		{"string at the limit", doc(t, 1, `"name":"`+long+`","stacks":[[]],`), DecodeOptions{}, ""},
 		{"long name", doc(t, 1, `"name":"`+long+`x","stacks":[[]],`), DecodeOptions{},
 			"reqprof file exceeds a limit: the name is 65537 bytes long, more than 65536"},
-		{"long function", doc(t, 1, `"frames":[{"func":"`+long+`x"}],"stacks":[[]],`), DecodeOptions{},
-			"reqprof file exceeds a limit: frame 0: a function or file name of 65537 bytes, more than 65536"},
+		{"function at the limit", doc(t, 1, `"frames":[{"func":"`+long[:MaxTraceStringLen]+`"}],"stacks":[[]],`), DecodeOptions{}, ""},
+		{"long function", doc(t, 1, `"frames":[{"func":"`+long[:MaxTraceStringLen]+`x"}],"stacks":[[]],`), DecodeOptions{},
+			"reqprof file exceeds a limit: frame 0: a function or file name of 1025 bytes, more than 1024"},
+		{"long log", doc(t, 1, `"stacks":[[]],"logs":[{"goroutine":1,"message":"`+long[:MaxTraceStringLen]+`x"}],`), DecodeOptions{},
+			"reqprof file exceeds a limit: log 0's category or message is 1025 bytes long, more than 1024"},
 		{"long attribute", doc(t, 1, `"attrs":[{"key":"url","value":"`+long+`x"}],"stacks":[[]],`), DecodeOptions{},
 			`reqprof file exceeds a limit: attribute "url" is 65537 bytes long, more than 65536`},
 		{"long warning", doc(t, 1, `"warnings":["`+long+`x"],"stacks":[[]],`), DecodeOptions{},
@@ -68,7 +72,7 @@ func TestDecodeLimits(t *testing.T) {
 		{"records over the limit", doc(t, 8, `"stacks":[[]],`), DecodeOptions{MaxRecords: 9},
 			"reqprof file exceeds a limit: more than 9 records"},
 		{"two million intervals", doc(t, 2_000_000, `"stacks":[[]],`), DecodeOptions{},
-			"reqprof file exceeds a limit: more than 1048576 records"},
+			"reqprof file exceeds a limit: more than 262144 records"},
 		{"many reasons", doc(t, 1, `"reasons":[`+strings.TrimSuffix(strings.Repeat(`"",`, 20), ",")+`],"stacks":[[]],`), DecodeOptions{MaxRecords: 20},
 			"reqprof file exceeds a limit: more than 20 records"},
 		{"long interval", doc(t, 1, `"stacks":[[]],"samples":[[`+strings.Repeat("0,", 1000)+`0]],`), DecodeOptions{},
@@ -137,11 +141,11 @@ func TestEncodeRefusesWhatDecodeRefuses(t *testing.T) {
 	deep.Stacks = append(deep.Stacks, Stack{Frames: make([]FrameID, MaxStackDepth+1)})
 	long := testProfile()
 	long.Name = strings.Repeat("x", MaxStringLen+1)
-	// 1,100 frames of 62 KiB names: a 67 MB document, sharing one string.
+	// 1,100 attributes of 62 KiB: a 67 MB document, sharing one string.
 	big := testProfile()
-	name := strings.Repeat("y", 62<<10)
-	for range 1100 {
-		big.Frames = append(big.Frames, Frame{Func: name})
+	value := strings.Repeat("y", 62<<10)
+	for i := range 1100 {
+		big.Attrs = append(big.Attrs, Attr{Key: fmt.Sprint("k", i), Value: value})
 	}
 	for name, c := range map[string]struct {
 		p    *Profile
@@ -156,5 +160,70 @@ func TestEncodeRefusesWhatDecodeRefuses(t *testing.T) {
 		if err == nil || err.Error() != c.want || !errors.Is(err, ErrLimit) {
 			t.Errorf("%s: Encode = %v, want %s", name, err, c.want)
 		}
+	}
+}
+
+// TestScanInPieces: the scan gives the same answer whatever pieces the
+// document arrives in, tokens cut anywhere.
+func TestScanInPieces(t *testing.T) {
+	long := strings.Repeat(`ab\"c\\`, 300)
+	docs := map[string]string{
+		"full":    content(t, encode(t, testProfile())),
+		"big":     content(t, encode(t, bigProfile(3, 40))),
+		"escapes": `{"format":"reqprof","version":1,"name":"` + long + `","warnings":["` + long + `", "x"  ,  "y"],"stacks" :[[],[0,1,2]]}`,
+		"spaces":  `{"format" ` + strings.Repeat(" ", 5000) + `: "reqprof", "stacks": [[` + strings.Repeat("0 , ", 600) + `0]]}`,
+		"records": `{"warnings":[` + strings.Repeat(`"",`, 40) + `""]}`,
+		"nesting": `{"warnings":` + strings.Repeat("[", 30) + strings.Repeat("]", 30) + `}`,
+		"numbers": `{"samples":[[` + strings.Repeat("1234567890", 300) + `,1,` + strings.Repeat("9", 3000) + `]]}`,
+	}
+	for name, d := range docs {
+		doc := []byte(strings.TrimPrefix(d, magic))
+		o := DecodeOptions{MaxRecords: 30}.withDefaults()
+		want := fmt.Sprint(scanRecords(doc, o))
+		for _, piece := range []int{1, 2, 3, 7, 64, 1000} {
+			s := scanner{max: o.MaxRecords}
+			var err error
+			for n := piece; n < len(doc) && err == nil; n += piece {
+				err = s.scan(doc[:n], false)
+			}
+			if err == nil {
+				err = s.scan(doc, true)
+			}
+			if got := fmt.Sprint(err); got != want {
+				t.Errorf("%s in pieces of %d: %s, whole: %s", name, piece, got, want)
+			}
+		}
+	}
+}
+
+// TestDecodeStopsEarly: a file over the records bound is refused once the
+// bound is passed, not once it has been inflated whole.
+func TestDecodeStopsEarly(t *testing.T) {
+	data := doc(t, 2_000_000, `"stacks":[[]],`) // 12 MB inflated
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := DecodeWith(bytes.NewReader(data), DecodeOptions{MaxRecords: 1000})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("DecodeWith = %v, want ErrLimit", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 2<<20 {
+		t.Errorf("refusing after 1,000 of 2,000,000 intervals allocated %d KiB", n>>10)
+	}
+}
+
+func TestScanRefusesHugeStrings(t *testing.T) {
+	data := doc(t, 1, `"name":"`+strings.Repeat("a", 16<<20)+`","stacks":[[]],`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Decode(bytes.NewReader(data))
+	runtime.ReadMemStats(&after)
+	if want := "reqprof file exceeds a limit: a value of more than 393218 bytes"; err == nil || err.Error() != want {
+		t.Errorf("Decode = %v, want %s", err, want)
+	}
+	// Decoding it would take 16 MiB for the document and as much for the
+	// string; the scan stops reading after some 400 KB.
+	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+		t.Errorf("refusing a 16 MiB string allocated %d KiB", n>>10)
 	}
 }

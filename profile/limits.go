@@ -31,7 +31,8 @@ type DecodeOptions struct {
 	MaxSize int64
 	// MaxRecords bounds the number of records in the file, all kinds
 	// together: goroutines, intervals, CPU samples, regions, logs,
-	// frames, stacks, attributes, warnings and distinct wait reasons
+	// frames, stacks, attributes, warnings, library prefixes and distinct
+	// wait reasons
 	// (default DefaultMaxRecords). It is checked before the records are
 	// decoded.
 	MaxRecords int
@@ -52,7 +53,7 @@ const (
 	// limit (internal/trace/tracev2.MaxFramesPerStack).
 	MaxStackDepth = 128
 	// MaxStringLen is the longest string the file may hold, in bytes, as
-	// decoded: the name, attributes, warnings.
+	// decoded: the name, attributes, warnings, library prefixes.
 	MaxStringLen = 64 << 10
 	// MaxTraceStringLen is the longest string that comes from the
 	// execution trace: frames' functions and files, reasons, region
@@ -378,7 +379,7 @@ func isDelim(c byte) bool {
 func (p *Profile) checkLimits(o DecodeOptions) error {
 	o = o.withDefaults()
 	records := len(p.Goroutines) + len(p.Samples) + len(p.Regions) + len(p.Logs) +
-		len(p.Frames) + len(p.Stacks) + len(p.Attrs) + len(p.Warnings)
+		len(p.Frames) + len(p.Stacks) + len(p.Attrs) + len(p.Warnings) + len(p.Library)
 	reasons := map[string]bool{}
 	for i := range p.Goroutines {
 		records += len(p.Goroutines[i].Intervals)
@@ -414,6 +415,11 @@ func (p *Profile) checkLimits(o DecodeOptions) error {
 	for _, w := range p.Warnings {
 		if len(w) > MaxStringLen {
 			return long("a warning", len(w), MaxStringLen)
+		}
+	}
+	for _, l := range p.Library {
+		if len(l) > MaxStringLen {
+			return long("a library prefix", len(l), MaxStringLen)
 		}
 	}
 	for i, f := range p.Frames {

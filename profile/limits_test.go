@@ -14,7 +14,7 @@ import (
 func doc(t testing.TB, n int, extra string) []byte {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, `%s{"format":"reqprof","version":1,"duration":%d,%s"goroutines":[{"id":1,"member":true,"end":%d,"intervals":[`, magic, n, extra, n)
+	fmt.Fprintf(&b, `%s{"format":"reqprof","version":%d,"duration":%d,%s"goroutines":[{"id":1,"member":true,"end":%d,"intervals":[`, magic, FormatVersion, n, extra, n)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
@@ -82,7 +82,7 @@ func TestDecodeLimits(t *testing.T) {
 		{"stack text", doc(t, 1, frames(10, strings.Repeat("f", 1000))+`"stacks":[[],`+strings.Repeat(stackOf(128)+",", 9)+stackOf(128)+`],`), DecodeOptions{MaxSize: 1 << 20},
 			"reqprof file exceeds a limit: the stacks' function names add up to 1281280 bytes, more than 1 MiB"},
 		{"future version first", gzipBytes(t, magic+`{"format":"reqprof","version":9,"stacks":[`+stackOf(1000)+`]}`), DecodeOptions{},
-			"unsupported reqprof format version: the file has version 9, this build of reqprof reads versions up to 1 (upgrade reqprof to read it)"},
+			fmt.Sprintf("unsupported reqprof format version: the file has version 9, this build of reqprof reads versions up to %d (upgrade reqprof to read it)", FormatVersion)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := DecodeWith(bytes.NewReader(c.data), c.o)

@@ -34,8 +34,9 @@ const keepMax = 100 << 10
 // purpose (a 200,000-interval profile renders in about 200 MB and 1 s per
 // format): they tell bounded from unbounded, not fast from slow. The time
 // is the process's CPU time (where the system reports it), so that a
-// loaded machine does not fail the test; the wall clock gets four times
-// as long.
+// loaded machine does not fail the test (on a 2-core machine shared with
+// others, the wall clock has run four times the CPU time); the wall clock
+// gets ten times as long.
 const (
 	maxHeap = 512 << 20
 	maxTime = 20 * time.Second
@@ -48,10 +49,7 @@ const (
 // them, naming the cost; with REQPROF_HOSTILE_VIEWCOST=1 it runs them,
 // skips those that still fail and says which now pass.
 var viewCost = map[string]string{
-	"nested-regions":   "chrome/critical passes 512 MiB: 20,000 nested regions cost quadratic memory",
-	"many-regions":     "chrome/critical alone takes more than 20 s of CPU for 80,000 regions one after the other: quadratic in regions",
-	"long-names":       "about 35 s of CPU for 4,000 intervals on 128-frame stacks of 1 KiB names: chrome writes every frame's name at every interval (1 GB per view), speedscope and folded take 2 s each",
-	"records-at-limit": "chrome needs some 2 KB per interval, speedscope 1.4 KB, folded 1 KB: 260,000 intervals pass 512 MiB",
+	"records-at-limit": "chrome peaks at some 500 MiB for 260,000 intervals (1.8 KB each; the budget is 1 KB), speedscope at 240 MiB",
 }
 
 func TestMain(m *testing.M) {
@@ -272,7 +270,7 @@ func child(name, path string) int {
 				over = fmt.Sprintf("heap at %d MiB while %s", ms.HeapAlloc>>20, *phase.Load())
 			case cpu > maxTime:
 				over = fmt.Sprintf("still %s after %v of CPU time", *phase.Load(), maxTime)
-			case cpu == 0 && wall > maxTime, wall > 4*maxTime:
+			case cpu == 0 && wall > maxTime, wall > 10*maxTime:
 				over = fmt.Sprintf("still %s after %v", *phase.Load(), wall.Round(time.Second))
 			}
 			if over != "" {

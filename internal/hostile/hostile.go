@@ -80,6 +80,9 @@ func (d *doc) f(format string, args ...any) *doc {
 	return d
 }
 
+// s writes a constant, faster than f for the millions of records.
+func (d *doc) s(text string) { d.b.WriteString(text) }
+
 // list writes ,"key":[item(0),item(1),...].
 func (d *doc) list(key string, n int, item func(i int)) *doc {
 	fmt.Fprintf(&d.b, `,%q:[`, key)
@@ -245,14 +248,14 @@ func hugeNumbers() []byte {
 func manyIntervals(n int) func() []byte {
 	return func() []byte {
 		d := newDoc(int64(n)).funcs(1).f(`,"stacks":[[],[0]]`)
-		return d.root(int64(n), n, func(int) { d.f("[1,1]") }).gzip()
+		return d.root(int64(n), n, func(int) { d.s("[1,1]") }).gzip()
 	}
 }
 
 // manyReasons: five million empty strings.
 func manyReasons() []byte {
 	d := newDoc(1).funcs(1).f(`,"stacks":[[],[0]]`)
-	d.list("reasons", 5_000_000, func(int) { d.f(`""`) })
+	d.list("reasons", 5_000_000, func(int) { d.s(`""`) })
 	return d.root(1, 1, func(int) { d.f("[1,1]") }).gzip()
 }
 
@@ -309,17 +312,17 @@ func pingPong(n int) func() []byte {
 		d.f(`,"goroutines":[{"id":1,"member":true,"entry":1,"end":%d`, end)
 		d.list("intervals", 2*n, func(i int) {
 			if i%2 == 0 {
-				d.f("[1000,1,1]")
+				d.s("[1000,1,1]")
 			} else {
-				d.f("[1000,3,1,1,2]") // woken by goroutine 2
+				d.s("[1000,3,1,1,2]") // woken by goroutine 2
 			}
 		})
 		d.f(`},{"id":2,"parent":1,"member":true,"created_at":1,"entry":2,"end":%d`, end)
 		d.list("intervals", 2*n, func(i int) {
 			if i%2 == 1 {
-				d.f("[1000,1,2]")
+				d.s("[1000,1,2]")
 			} else {
-				d.f("[1000,3,2,1,1]") // woken by goroutine 1
+				d.s("[1000,3,2,1,1]") // woken by goroutine 1
 			}
 		})
 		d.f("}]")
@@ -366,9 +369,9 @@ func manyRegions(n int) func() []byte {
 		d := newDoc(end).funcs(1).f(`,"stacks":[[],[0]],"reasons":["network"]`)
 		d.root(end, 2*n, func(i int) {
 			if i%2 == 0 {
-				d.f("[20,1,1]")
+				d.s("[20,1,1]")
 			} else {
-				d.f("[80,3,1,1]")
+				d.s("[80,3,1,1]")
 			}
 		})
 		d.list("regions", n, func(i int) {

@@ -62,10 +62,17 @@ func TestMain(m *testing.M) {
 // TestCorpus checks that testdata holds what the generator makes; run it
 // with -update to rewrite it.
 func TestCorpus(t *testing.T) {
+	if raceEnabled && !*update {
+		t.Skip("generating the corpus is deterministic and slow under the race detector")
+	}
 	kept := map[string]bool{}
 	for _, c := range hostile.Cases() {
-		data := generate(c)
 		path := filepath.Join("testdata", c.Name+".reqprof")
+		if _, err := os.Stat(path); err != nil && testing.Short() && !*update {
+			kept[path] = false
+			continue // not kept, or missing: the full run says which
+		}
+		data := generate(c)
 		if len(data) > keepMax {
 			continue
 		}
@@ -125,15 +132,18 @@ func inflate(data []byte) []byte {
 // in every format and view, in a child process that a watchdog ends as
 // soon as it goes past maxHeap or maxTime.
 func TestHostileFiles(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the bounds are for normal builds: the race detector multiplies memory and time")
-	}
 	dir := t.TempDir()
 	recheck := os.Getenv("REQPROF_HOSTILE_VIEWCOST") == "1"
 	for _, c := range hostile.Cases() {
 		t.Run(c.Name, func(t *testing.T) {
 			if cost, ok := viewCost[c.Name]; ok && !recheck {
 				t.Skipf("%s: view cost not yet bounded: %s", c.Name, cost)
+			}
+			if raceEnabled && c.Reject == "" {
+				t.Skip("the bounds of rendering are for normal builds: the race detector multiplies memory and time")
+			}
+			if testing.Short() && c.Reject == "" && len(generate(c)) > 4<<10 {
+				t.Skip("-short: the large valid profiles take seconds of CPU each")
 			}
 			path := filepath.Join(dir, c.Name+".reqprof")
 			if err := os.WriteFile(path, generate(c), 0o600); err != nil {

@@ -2,6 +2,7 @@ package formats_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -74,6 +75,9 @@ func TestRenderCostIsBounded(t *testing.T) {
 					var w countingWriter
 					var err error
 					got := allocated(func() { err = render.Write(&w, c.p, f, render.Options{View: k}) })
+					if err != nil && fmt.Sprint(f) == "reqprof" && errors.Is(err, profile.ErrLimit) {
+						return // the native file refuses what Decode would refuse
+					}
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -1,11 +1,13 @@
 package httpprof
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render/formats"
 	"github.com/reqprof/reqprof/serve"
 	"github.com/reqprof/reqprof/store"
@@ -19,7 +21,8 @@ type Options struct {
 	// REQPROF_ENABLED=1 (or true).
 	Enabled bool
 	// UIPath is where the middleware serves the profiles UI (default
-	// "/debug/reqprof/"); "-" serves no UI (mount Profiler.UI yourself).
+	// DefaultUIPath, "/debug/reqprof/"); "-" serves no UI (mount
+	// Profiler.UI yourself, and set ProfileURL).
 	UIPath string
 	// Dir is the directory the default store keeps profiles in (default
 	// store.DefaultDir()). Ignored with Store.
@@ -82,6 +85,39 @@ type Options struct {
 	// OnProfile, when set, is called for every profile made or failed,
 	// from a background goroutine.
 	OnProfile func(serve.Result)
+	// ProfileURL returns the URL given for profile id in the Reqprof-Url
+	// header (default UIPath + "p/" + id; none when UIPath is "-"). Set it
+	// when the UI is mounted elsewhere: on a router group, on a side
+	// listener, behind a proxy's prefix, as an absolute URL.
+	ProfileURL func(id string) string
+	// Hooks let an integration (package contrib/otel) take part in
+	// profiled requests.
+	Hooks Hooks
+}
+
+// DefaultUIPath is where the middleware serves the UI by default.
+const DefaultUIPath = "/debug/reqprof/"
+
+// Hooks let an integration take part in the requests the middleware sees.
+// Each is optional. They get the request's context (the handler's, when
+// profiled), so that adapters other than net/http's (gRPC) call them too.
+type Hooks struct {
+	// Sample is asked about every request that does not ask for a profile
+	// itself (on the request's goroutine, before the handler: keep it
+	// cheap). A non-empty result is the reason ("sampled", "baggage") to
+	// profile it, within the same limits, whoever the client: the profile
+	// is stored with that reason, and the client is told of it (the
+	// Reqprof-* headers) only when it is authorized.
+	Sample func(ctx context.Context) (reason string)
+	// Annotate is called with the handler's context when a profiled
+	// request (or a slow-capture candidate) ends, on its goroutine; the
+	// attributes it returns are recorded in the profile.
+	Annotate func(ctx context.Context) []profile.Attr
+	// OnProfiled is called on the request's goroutine, while the request
+	// is still being served, for every request a profile is made of: when
+	// its capture begins (asked for or sampled), or when it ends (kept as
+	// slow). url is what ProfileURL gives ("" when none).
+	OnProfiled func(ctx context.Context, id, url string)
 }
 
 // Response headers.

@@ -50,7 +50,7 @@ func New(opts Options) (*Profiler, error) {
 	p.enabled = opts.Enabled || envEnabled()
 	p.uiPath = opts.UIPath
 	if p.uiPath == "" {
-		p.uiPath = "/debug/reqprof/"
+		p.uiPath = DefaultUIPath
 	}
 	if p.uiPath != "-" && (!strings.HasPrefix(p.uiPath, "/") || !strings.HasSuffix(p.uiPath, "/") || len(p.uiPath) < 2) {
 		return nil, fmt.Errorf("reqprof: UIPath %q must start and end with / and not be the root", p.uiPath)
@@ -141,11 +141,26 @@ type wrapped struct {
 
 func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The fast path: no defers, no allocations, no query parsing.
-	if p := x.p; !p.core.SlowCapture() && !wants(r, p.opts.QueryOnly) && !p.isUI(r) {
+	if p := x.p; !p.core.SlowCapture() && !wants(r, p.opts.QueryOnly) && !p.isUI(r) && p.opts.Hooks.Sample == nil {
 		x.next.ServeHTTP(w, r)
 		return
 	}
 	x.p.Handle(w, r, x.next)
+}
+
+// Intercepts reports whether Handle would do anything for r but call next:
+// r asks for a profile, Hooks.Sample picks it, slow-request capture is on,
+// or r is for the UI. It is cheap and does not allocate (with no
+// Hooks.Sample, or a Sample that does not): adapters call it first, and
+// call Handle only when it is true.
+func (p *Profiler) Intercepts(r *http.Request) bool {
+	if !p.enabled || p.core.Closed() {
+		return false
+	}
+	if p.core.SlowCapture() || wants(r, p.opts.QueryOnly) || p.isUI(r) {
+		return true
+	}
+	return p.opts.Hooks.Sample != nil && p.opts.Hooks.Sample(r.Context()) != ""
 }
 
 // wants reports whether r asks for a profile, cheaply: the query string is
@@ -202,6 +217,12 @@ func (p *Profiler) Handle(w http.ResponseWriter, r *http.Request, next http.Hand
 		p.serveRequested(w, r, next)
 		return
 	}
+	if p.opts.Hooks.Sample != nil {
+		if reason := p.opts.Hooks.Sample(r.Context()); reason != "" {
+			p.serveSampled(w, r, next, reason)
+			return
+		}
+	}
 	if p.core.SlowCapture() && !isUpgrade(r) {
 		p.serveSlow(w, r, next)
 		return
@@ -224,8 +245,24 @@ func (p *Profiler) serveRequested(w http.ResponseWriter, r *http.Request, next h
 		format = f
 	}
 	respond = truthy(q.Get("profile_response"))
+	p.serveProfiled(w, r, next, "", true, respond, format)
+}
+
+// serveSampled profiles a request that Hooks.Sample picked, telling the
+// client only if it is authorized; over a limit it runs unprofiled,
+// silently.
+func (p *Profiler) serveSampled(w http.ResponseWriter, r *http.Request, next http.Handler, reason string) {
+	p.serveProfiled(w, r, next, reason, p.authorize(r) && !crossSite(r), false, "")
+}
+
+// serveProfiled profiles r (reason "" is the core's "requested"), telling
+// the client in headers if tell, replacing the response by the profile in
+// format if respond.
+func (p *Profiler) serveProfiled(w http.ResponseWriter, r *http.Request, next http.Handler, reason string, tell, respond bool, format formats.Format) {
 	if why := p.core.Admit(); why != "" {
-		w.Header().Set(HeaderStatus, why)
+		if tell {
+			w.Header().Set(HeaderStatus, why)
+		}
 		if p.core.SlowCapture() {
 			p.serveSlow(w, r, next)
 			return
@@ -236,29 +273,36 @@ func (p *Profiler) serveRequested(w http.ResponseWriter, r *http.Request, next h
 	// Everything that need not be in the profile's window happens first.
 	u, err := p.core.Begin(r.Context(), serve.Info{Name: r.Method + " " + r.URL.Path})
 	if err != nil {
-		w.Header().Set(HeaderStatus, "error: "+oneLine(err.Error()))
+		if tell {
+			w.Header().Set(HeaderStatus, "error: "+oneLine(err.Error()))
+		}
 		next.ServeHTTP(w, r)
 		return
 	}
 	var out http.ResponseWriter = w
 	if respond {
 		out = &bufferedWriter{header: http.Header{}}
-	} else {
+	} else if tell {
 		w.Header().Set(HeaderID, u.ID())
-		w.Header().Set(HeaderURL, p.profileURL(u.ID()))
+		if url := p.ProfileURL(u.ID()); url != "" {
+			w.Header().Set(HeaderURL, url)
+		}
 		w.Header().Set(HeaderStatus, "profiled")
 	}
 	rec := &recorder{w: out}
 	r2 := r.WithContext(u.Context())
+	if h := p.opts.Hooks.OnProfiled; h != nil {
+		h(r2.Context(), u.ID(), p.ProfileURL(u.ID()))
+	}
 	finished := false
 	defer func() {
 		if !finished { // a panic or runtime.Goexit: store what was captured
-			u.End(p.describe(r2, rec, u.Panicked()))
+			u.End(p.describe(r2, rec, u.Panicked(), reason))
 		}
 	}()
 	u.Run(func(context.Context) error { next.ServeHTTP(wrapWriter(rec), r2); return nil })
 	finished = true
-	info := p.describe(r2, rec, false)
+	info := p.describe(r2, rec, false, reason)
 	if !respond {
 		u.End(info)
 		return
@@ -278,7 +322,9 @@ func (p *Profiler) serveRequested(w http.ResponseWriter, r *http.Request, next h
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set(HeaderID, u.ID())
-	w.Header().Set(HeaderURL, p.profileURL(u.ID()))
+	if url := p.ProfileURL(u.ID()); url != "" {
+		w.Header().Set(HeaderURL, url)
+	}
 	status := "profiled"
 	if why := p.core.NotStored(u.ID()); why != "" {
 		status = "profiled, not stored: " + oneLine(why)
@@ -302,24 +348,41 @@ func (p *Profiler) serveSlow(w http.ResponseWriter, r *http.Request, next http.H
 	finished := false
 	defer func() {
 		if !finished {
-			u.End(p.describe(r2, rec, u.Panicked()))
+			u.End(p.describe(r2, rec, u.Panicked(), ""))
+			p.keptSlow(r2, u)
 		}
 	}()
 	u.Run(func(context.Context) error { next.ServeHTTP(wrapWriter(rec), r2); return nil })
 	finished = true
-	u.End(p.describe(r2, rec, false))
+	u.End(p.describe(r2, rec, false, ""))
+	p.keptSlow(r2, u)
 }
 
-func (p *Profiler) profileURL(id string) string {
+// keptSlow calls Hooks.OnProfiled for an ended slow candidate that is kept.
+func (p *Profiler) keptSlow(r *http.Request, u *serve.Unit) {
+	if h := p.opts.Hooks.OnProfiled; h != nil && u.Kept() {
+		h(r.Context(), u.ID(), p.ProfileURL(u.ID()))
+	}
+}
+
+// ProfileURL returns the URL of profile id that clients are given:
+// Options.ProfileURL's, else UIPath + "p/" + id, or "" when there is none.
+func (p *Profiler) ProfileURL(id string) string {
+	if p.opts.ProfileURL != nil {
+		return p.opts.ProfileURL(id)
+	}
 	if p.uiPath == "-" {
 		return ""
 	}
 	return p.uiPath + "p/" + id
 }
 
+// UIPath returns where the middleware serves the UI ("-" for nowhere).
+func (p *Profiler) UIPath() string { return p.uiPath }
+
 // describe is what the profile's metadata needs from a request, read on the
 // request's goroutine (routers such as chi recycle their state afterwards).
-func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool) serve.Info {
+func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool, reason string) serve.Info {
 	var route string
 	if p.opts.Route != nil {
 		route = p.opts.Route(r)
@@ -346,6 +409,14 @@ func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool) serve
 	in.Set(profile.AttrKind, profile.KindHTTP)
 	if !panicked && errors.Is(r.Context().Err(), context.Canceled) {
 		in.Set(profile.AttrOutcome, "client disconnected")
+	}
+	if reason != "" {
+		in.Set(profile.AttrReason, reason)
+	}
+	if h := p.opts.Hooks.Annotate; h != nil {
+		for _, a := range h(r.Context()) {
+			in.Set(a.Key, a.Value)
+		}
 	}
 	return in
 }

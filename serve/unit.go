@@ -57,6 +57,7 @@ type Unit struct {
 
 	timer   *time.Timer
 	stopped atomic.Bool // the capture was stopped (End or MaxDuration)
+	kept    atomic.Bool // ... to make a profile (not discarded)
 	ended   atomic.Bool
 	done    func() // ends tracking; set when tracked
 
@@ -109,7 +110,8 @@ func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
 	} else {
 		info.Set(profile.AttrReason, profile.ReasonRequested)
 	}
-	u := &Unit{c: c, id: store.NewID(cp.StartTime()), ctx: cctx, cap: cp, info: info, slow: slow}
+	u := &Unit{c: c, id: store.NewID(cp.StartTime()), info: info, slow: slow, cap: cp}
+	u.ctx = context.WithValue(cctx, unitKey{}, u)
 	return u, nil
 }
 
@@ -119,6 +121,24 @@ func (u *Unit) arm() {
 		u.timer = time.AfterFunc(d, u.truncate)
 	}
 }
+
+// unitKey is the context key of the unit a context's work belongs to.
+type unitKey struct{}
+
+// Profiled reports whether ctx is (derived from) the context of a unit
+// being profiled: a requested unit or a slow-capture candidate. Wrappers of
+// outgoing calls check it, after runtime/trace.IsEnabled, to do their work
+// only for profiled units. It does not allocate.
+func Profiled(ctx context.Context) bool {
+	u, _ := ctx.Value(unitKey{}).(*Unit)
+	return u != nil && !u.stopped.Load()
+}
+
+// Kept reports whether the unit's capture was stopped to make a profile:
+// true after End of a requested unit, or of a slow candidate that was slow
+// enough, or once the maximum duration ended the capture; false before,
+// and for a discarded slow candidate.
+func (u *Unit) Kept() bool { return u.kept.Load() }
 
 // ID returns the id the unit's profile is stored under.
 func (u *Unit) ID() string { return u.id }
@@ -288,6 +308,7 @@ func (u *Unit) stop(info Info, then func(*profile.Profile, error)) bool {
 	if !u.stopped.CompareAndSwap(false, true) {
 		return false
 	}
+	u.kept.Store(true)
 	if u.done == nil {
 		u.done = u.c.track(u.id)
 	}

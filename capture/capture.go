@@ -66,6 +66,8 @@ var library = []string{
 	"github.com/reqprof/reqprof/ui.",
 	"github.com/reqprof/reqprof/sqlprof.",
 	"github.com/reqprof/reqprof/sqlprof/",
+	"github.com/reqprof/reqprof/outcall.",
+	"github.com/reqprof/reqprof/contrib/",
 	"github.com/reqprof/reqprof/store.",
 	"github.com/reqprof/reqprof/view.",
 	"github.com/reqprof/reqprof/profile.",
@@ -74,7 +76,8 @@ var library = []string{
 
 // decodeOptions tell the decoder how a capture shows in the trace. Harness
 // is the code that wraps the work or a region (reqprof.Do, the delivery
-// core and the HTTP adapter, capture itself, sqlprof's region helpers):
+// core and the adapters, capture itself, sqlprof's and outcall's region
+// helpers):
 // trimmed from the leaf of the task's and the regions' stacks.
 var decodeOptions = tracedec.Options{
 	IDCategory:   idCategory,
@@ -85,6 +88,8 @@ var decodeOptions = tracedec.Options{
 		"github.com/reqprof/reqprof/serve.",
 		"github.com/reqprof/reqprof/httpprof.",
 		"github.com/reqprof/reqprof/sqlprof.",
+		"github.com/reqprof/reqprof/outcall.",
+		"github.com/reqprof/reqprof/contrib/",
 	},
 }
 

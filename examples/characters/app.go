@@ -31,6 +31,7 @@ import (
 
 	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/httpprof"
+	"github.com/reqprof/reqprof/outcall"
 	"github.com/reqprof/reqprof/store"
 )
 
@@ -129,7 +130,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("characters: %w", err)
 	}
 	hashInput()
-	a.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
+	// outcall names the dependency's calls in profiles ("HTTP: GET host/quote").
+	a.client = &http.Client{Transport: outcall.Transport(&http.Transport{MaxIdleConnsPerHost: 16}), Timeout: 10 * time.Second}
 
 	r := chi.NewRouter()
 	r.Get("/characters", a.listCharacters)

@@ -187,7 +187,14 @@ func TestProfileSlow(t *testing.T) {
 	if via == nil {
 		t.Fatalf("the wait for the fan-out is not explained by a goroutine of the handler:\n%s", dump(trees[0]))
 	}
-	if find(via, func(n *view.Node) bool { return strings.HasSuffix(n.Frame.Name, "characters.(*App).fetchQuote") }) == nil {
+	if fq := find(via, func(n *view.Node) bool { return strings.HasSuffix(n.Frame.Name, "characters.(*App).fetchQuote") }); fq != nil {
+		// The outgoing call is named after the dependency (outcall.Transport).
+		if find(fq, func(n *view.Node) bool {
+			return strings.HasPrefix(n.Frame.Name, "HTTP: GET 127.0.0.1:") && strings.HasSuffix(n.Frame.Name, "/quote")
+		}) == nil {
+			t.Errorf("no frame names the dependency's URL under fetchQuote:\n%s", dump(fq))
+		}
+	} else {
 		if raceEnabled {
 			t.Logf("with the race detector on, another goroutine was slower than the dependency:\n%s", dump(via))
 		} else {

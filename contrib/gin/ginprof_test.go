@@ -27,8 +27,8 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // app is a gin application with reqprof's middleware, served by gin's own
 // RunListener on a loopback port.
 type app struct {
-	p     *ginprof.Profiler
-	url   string
+	p        *ginprof.Profiler
+	url      string
 	calls    atomic.Int64 // handler runs
 	profiled atomic.Int64 // ... that had a profiled context
 }

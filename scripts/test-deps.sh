@@ -56,6 +56,18 @@ need_browser() {
 	fi
 }
 
+# Jaeger, for the OpenTelemetry end-to-end test (contrib/otel), built from
+# the Go module proxy by scripts/jaeger.sh. Built on CI; elsewhere the test
+# skips and says how to enable it.
+need_jaeger() {
+	if [ "${CI:-}" = "true" ]; then
+		bash scripts/jaeger.sh
+	elif [ ! -x .cache/jaeger/jaeger ] && [ -z "${REQPROF_JAEGER:-}" ]; then
+		echo "note: the Jaeger test will skip; run scripts/jaeger.sh to enable it"
+	fi
+}
+
 need_go
 need_cc
 need_browser
+need_jaeger

@@ -409,7 +409,9 @@ func TestServerFastPathAllocatesNothing(t *testing.T) {
 		t.Errorf("unprofiled call through the interceptor: %v allocations, want 0", n)
 	}
 	cin := grpcprof.UnaryClientInterceptor()
-	invoker := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, opts ...grpc.CallOption) error { return nil }
+	invoker := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, opts ...grpc.CallOption) error {
+		return nil
+	}
 	if n := testing.AllocsPerRun(1000, func() { cin(ctx, "/x.Y/Z", nil, nil, nil, invoker) }); n != 0 {
 		t.Errorf("unprofiled call through the client interceptor: %v allocations, want 0", n)
 	}

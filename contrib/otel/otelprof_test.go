@@ -296,4 +296,3 @@ func BenchmarkSample(b *testing.B) {
 		sample(ctx)
 	}
 }
-

@@ -61,6 +61,8 @@ func (h *health) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*
 		}
 	case "slow":
 		time.Sleep(20 * time.Millisecond)
+	case "slower":
+		time.Sleep(150 * time.Millisecond)
 	}
 	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
@@ -443,4 +445,59 @@ func BenchmarkServerInterceptor(b *testing.B) {
 			in(ctx, nil, info, handler)
 		}
 	})
+}
+
+func TestHooksAndSlowCapture(t *testing.T) {
+	var mu sync.Mutex
+	onProfiled := map[string]string{}
+	var stored []serve.Result
+	hooks := httpprof.Hooks{
+		Sample: func(ctx context.Context) string {
+			if len(metadata.ValueFromIncomingContext(ctx, "x-sample")) > 0 {
+				return "sampled"
+			}
+			return ""
+		},
+		Annotate: func(ctx context.Context) []profile.Attr { return []profile.Attr{{Key: "trace_id", Value: "abc"}} },
+		OnProfiled: func(ctx context.Context, id, url string) {
+			mu.Lock()
+			defer mu.Unlock()
+			onProfiled[id] = url
+		},
+	}
+	// /fast calls take microseconds: 100 ms is far beyond them even on a
+	// loaded machine with the race detector; "slower" sleeps 150 ms.
+	s := newServer(t, httpprof.Options{
+		Hooks: hooks, Authorize: httpprof.TokenAuth("s3cret"), CaptureSlowerThan: 100 * time.Millisecond,
+		OnProfile: func(r serve.Result) { mu.Lock(); stored = append(stored, r); mu.Unlock() },
+	}, nil)
+	// Sampled, unauthorized: profiled, told nothing.
+	if r := check(t, s.client, "", "x-sample", "1"); r.err != nil || len(r.reqprofs) != 0 {
+		t.Errorf("sampled, unauthorized: %v, reqprof metadata %v", r.err, r.reqprofs)
+	}
+	// Sampled, authorized: told.
+	if r := check(t, s.client, "", "x-sample", "1", "x-reqprof-token", "s3cret"); one(r.header, grpcprof.MetadataStatus) != "profiled" {
+		t.Errorf("sampled, authorized: %v", r.header)
+	}
+	check(t, s.client, "")       // fast: a discarded slow candidate
+	check(t, s.client, "slower") // kept as slow
+	s.p.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	reasons := map[string]int{}
+	for _, r := range stored {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		reasons[r.Meta.Reason]++
+		if r.Profile.Attr("trace_id") != "abc" {
+			t.Errorf("profile %s (%s) not annotated", r.ID, r.Meta.Reason)
+		}
+		if _, ok := onProfiled[r.ID]; !ok {
+			t.Errorf("OnProfiled not called for %s (%s)", r.ID, r.Meta.Reason)
+		}
+	}
+	if len(stored) != 3 || reasons["sampled"] != 2 || reasons["slow"] != 1 || len(onProfiled) != 3 {
+		t.Errorf("stored %v (reasons %v), OnProfiled for %d", len(stored), reasons, len(onProfiled))
+	}
 }

@@ -66,7 +66,8 @@ func TestProfiledAndKept(t *testing.T) {
 }
 
 func TestProfiledAllocatesNothing(t *testing.T) {
-	ctx := context.WithValue(context.Background(), struct{}{}, 1)
+	type other struct{}
+	ctx := context.WithValue(context.Background(), other{}, 1)
 	if n := testing.AllocsPerRun(1000, func() { serve.Profiled(ctx) }); n != 0 {
 		t.Errorf("Profiled: %v allocations, want 0", n)
 	}

@@ -105,7 +105,7 @@ func (s *server) serverSpan(t *testing.T, id trace.TraceID) tracetest.SpanStub {
 func attr(sp tracetest.SpanStub, key string) (string, bool) {
 	for _, a := range sp.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit(), true
+			return a.Value.String(), true
 		}
 	}
 	return "", false

@@ -72,3 +72,38 @@ func TestProfiledAllocatesNothing(t *testing.T) {
 		t.Errorf("Profiled: %v allocations, want 0", n)
 	}
 }
+
+// A slow candidate that outlives MaxDuration is stored when the capture
+// ends; its End, with the slow rate spent by then, must not end it again
+// (it closed an already closed channel).
+func TestTruncatedSlowCandidateEndsOnce(t *testing.T) {
+	st, err := store.OpenDir(t.TempDir(), store.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan serve.Result, 4)
+	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: time.Millisecond, SlowPerMinute: 1,
+		MaxDuration: 20 * time.Millisecond, OnProfile: func(r serve.Result) { results <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	u, err := core.BeginSlow(context.Background(), serve.Info{Name: "long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-results // stored at the maximum duration, the slow rate's one token spent
+	if r.Err != nil || r.ID != u.ID() {
+		t.Fatalf("truncated candidate: %+v", r)
+	}
+	u.End(serve.Info{})
+	if !u.Kept() {
+		t.Error("a truncated candidate is not Kept")
+	}
+	core.Close()
+	select {
+	case r := <-results:
+		t.Errorf("a second result: %+v", r)
+	default:
+	}
+}

@@ -280,14 +280,14 @@ func (u *Unit) keepSlow() bool {
 	return time.Since(u.cap.StartTime()) >= u.c.cfg.CaptureSlowerThan && u.c.slowRate.allow()
 }
 
+// discard drops a slow candidate's capture, unless the maximum duration
+// already stopped it to store it (then stop's callback ends the tracking:
+// a slow candidate is tracked only from stop on).
 func (u *Unit) discard() {
 	if u.stopped.CompareAndSwap(false, true) {
 		u.cap.Discard()
 	}
 	u.releaseSlot()
-	if u.done != nil {
-		u.done()
-	}
 }
 
 // truncate ends the capture at the maximum duration while the work goes

@@ -1,0 +1,5 @@
+//go:build race
+
+package echoprof_test
+
+func init() { raceEnabled = true }

@@ -12,6 +12,7 @@ import (
 
 	chiprof "github.com/reqprof/reqprof/contrib/chi"
 	"github.com/reqprof/reqprof/httpprof"
+	"github.com/reqprof/reqprof/profile"
 )
 
 // reqprof outermost, around a chi router: the profile has chi's route.
@@ -39,6 +40,6 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(meta.Name, meta.Route)
+	fmt.Println(meta.Name, meta.Label(profile.AttrRoute))
 	// Output: GET /users/{id} /users/{id}
 }

@@ -16,6 +16,7 @@ import (
 
 	grpcprof "github.com/reqprof/reqprof/contrib/grpc"
 	"github.com/reqprof/reqprof/httpprof"
+	"github.com/reqprof/reqprof/profile"
 )
 
 // A gRPC server with reqprof's interceptors, and the UI on a side
@@ -52,7 +53,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(header.Get(grpcprof.MetadataStatus), meta.Route, meta.Status)
+	fmt.Println(header.Get(grpcprof.MetadataStatus), meta.Label(profile.AttrRoute), meta.Label(profile.AttrStatus))
 	// The profile is at http://<uiLn>/debug/reqprof/p/<id>:
 	resp, err := http.Get("http://" + uiLn.Addr().String() + header.Get(grpcprof.MetadataURL)[0])
 	if err != nil {

@@ -489,12 +489,12 @@ func TestHooksAndSlowCapture(t *testing.T) {
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
-		reasons[r.Meta.Reason]++
+		reasons[r.Meta.Label(profile.AttrReason)]++
 		if r.Profile.Attr("trace_id") != "abc" {
-			t.Errorf("profile %s (%s) not annotated", r.ID, r.Meta.Reason)
+			t.Errorf("profile %s (%s) not annotated", r.ID, r.Meta.Label(profile.AttrReason))
 		}
 		if _, ok := onProfiled[r.ID]; !ok {
-			t.Errorf("OnProfiled not called for %s (%s)", r.ID, r.Meta.Reason)
+			t.Errorf("OnProfiled not called for %s (%s)", r.ID, r.Meta.Label(profile.AttrReason))
 		}
 	}
 	if len(stored) != 3 || reasons["sampled"] != 2 || reasons["slow"] != 1 || len(onProfiled) != 3 {

@@ -24,6 +24,7 @@ import (
 	"github.com/reqprof/reqprof/internal/adaptertest"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/formats"
+	"github.com/reqprof/reqprof/store"
 )
 
 var propagators = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
@@ -141,6 +142,11 @@ func TestRequestedProfileLinksItsSpan(t *testing.T) {
 	}
 	if v, _ := attr(sp, otelprof.SpanAttrProfileURL); v != resp.Header.Get(httpprof.HeaderURL) || v == "" {
 		t.Errorf("span attribute %s = %q, want %q", otelprof.SpanAttrProfileURL, v, resp.Header.Get(httpprof.HeaderURL))
+	}
+	// The store lists it by trace id (the UI's filter would use this).
+	ms, err := s.p.Store().List(context.Background(), store.Filter{Labels: map[string]string{otelprof.AttrTraceID: id.String()}})
+	if err != nil || len(ms) != 1 || ms[0].ID != pid {
+		t.Errorf("the store's profiles of trace %s: %v %v", id, ms, err)
 	}
 	// The text header shows them.
 	var b strings.Builder

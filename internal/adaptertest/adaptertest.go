@@ -7,6 +7,7 @@ package adaptertest
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ type Pending interface {
 // summary, failing the test if it is not stored within a minute (the
 // extraction of a small request takes milliseconds; a minute covers a
 // loaded machine with the race detector).
-func Stored(t testing.TB, c Pending, st store.Store, id string) (*profile.Profile, store.Meta) {
+func Stored(t testing.TB, c Pending, st store.Store, id string) (*profile.Profile, Meta) {
 	t.Helper()
 	if id == "" {
 		t.Fatal("no profile id")
@@ -43,13 +44,31 @@ func Stored(t testing.TB, c Pending, st store.Store, id string) (*profile.Profil
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, m
+	return p, MetaOf(m)
+}
+
+// Meta is what the adapters' tests read of a stored profile's metadata,
+// from its labels.
+type Meta struct {
+	store.Meta
+	Method, Route, Path, Reason string
+	Status                      int
+	Panic                       bool
+}
+
+// MetaOf reads m's labels.
+func MetaOf(m store.Meta) Meta {
+	status, _ := strconv.Atoi(m.Label(profile.AttrStatus))
+	path, _, _ := strings.Cut(m.Label(profile.AttrURL), "?")
+	return Meta{Meta: m,
+		Method: m.Label(profile.AttrMethod), Route: m.Label(profile.AttrRoute), Path: path,
+		Reason: m.Label(profile.AttrReason), Status: status, Panic: m.Label(profile.AttrPanic) != ""}
 }
 
 // Count returns how many profiles st holds.
 func Count(t testing.TB, st store.Store) int {
 	t.Helper()
-	ms, err := st.List(context.Background())
+	ms, err := st.List(context.Background(), store.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

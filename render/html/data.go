@@ -378,6 +378,13 @@ func goroutineRoots(p *profile.Profile, tls []view.Timeline, groups []ggroup) []
 			continue
 		}
 		r := rootSegs{name: fmt.Sprintf("%d goroutines: %s", len(g.idx), g.entry)}
+		n := 0
+		for _, i := range g.idx {
+			if tl := byID[p.Goroutines[i].ID]; tl != nil {
+				n += len(tl.Segments)
+			}
+		}
+		r.segs = make([]view.Segment, 0, n)
 		for _, i := range g.idx {
 			if tl := byID[p.Goroutines[i].ID]; tl != nil {
 				r.segs = append(r.segs, tl.Segments...)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
@@ -190,12 +191,21 @@ func TestReportInChromium(t *testing.T) {
 	if sel := js[string](pg, `document.querySelector('.rp-row[aria-selected="true"] .fn').textContent`); sel != "testprofile.Request" {
 		t.Errorf("after ↓ the selection is %q", sel)
 	}
+	deeper := func(rs []treeRow) int {
+		n := 0
+		for _, r := range rs {
+			if r.Level > 2 {
+				n++
+			}
+		}
+		return n
+	}
 	pg.Do(chromedp.KeyEvent(kb.ArrowLeft))
-	if r := rows(pg); len(r) != 2 || r[1].Open != "false" {
+	if r := rows(pg); findRow(t, r, "testprofile.Request").Open != "false" || deeper(r) != 0 {
 		t.Errorf("after ←: %v", r)
 	}
 	pg.Do(chromedp.KeyEvent(kb.ArrowRight))
-	if r := rows(pg); len(r) < 4 || r[1].Open != "true" {
+	if r := rows(pg); findRow(t, r, "testprofile.Request").Open != "true" || deeper(r) < 4 {
 		t.Errorf("after →: %v", r)
 	}
 	// Alt-click folds a whole subtree, and opens it all again.
@@ -490,6 +500,16 @@ func TestLibraryGroupInChromium(t *testing.T) {
 	}
 	if e := js[string](pg, `document.querySelector(".rp-tree button.hid").getAttribute("aria-expanded")`); e != "true" {
 		t.Errorf("group aria-expanded %q", e)
+	}
+	// A narrow window: the group, the list and the indentation fit.
+	if _, err := chromedp.Call(pg.Ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 360, Height: 800, DeviceScaleFactor: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if sw := js[int64](pg, `document.documentElement.scrollWidth`); sw > 361 {
+		t.Errorf("360 px wide, the tree is %d px wide", sw)
+	}
+	if _, err := chromedp.Call(pg.Ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+		t.Fatal(err)
 	}
 	click(pg, "#rp-group")
 	rs := rows(pg)

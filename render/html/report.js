@@ -443,8 +443,7 @@
       bar.append(solid, hatched);
       r.append(bar, el("span", { cls: "rp-num rp-self", text: t.s[i] > 0 && ch.length ? ms(t.s[i]) : "" }));
       const name = el("span", { cls: "rp-name" });
-      name.style.paddingLeft = (Math.min(level - 1, 40) * 14) + "px";
-      name.append(el("span", { cls: "tw", "aria-hidden": "true", text: ch.length ? (open ? "▾" : "▸") : "" }));
+      name.append(indent(level - 1), el("span", { cls: "tw", "aria-hidden": "true", text: ch.length ? (open ? "▾" : "▸") : "" }));
       if (TAGS[k]) {
         const tag = el("span", { cls: "rp-tag", text: TAGS[k] });
         tag.style.background = color;
@@ -470,12 +469,13 @@
       frag.append(r);
       rows.push(i);
       if (t.h[i] >= 0 && hid.has(i)) {
+        // In the frame column, under the row's frame.
         const ul = el("ul", { cls: "rp-hidden-list", role: "group", "aria-label": "hidden library frames" });
-        ul.style.marginLeft = (74 + 56 + 140 + 66 + 32 + Math.min(level, 40) * 14) + "px";
         const hl = t.hl[t.h[i]];
         for (const hf of hl.slice(1)) ul.append(el("li", { role: "treeitem", "aria-level": level + 1, title: FR[hf][0] }, shortFunc(FR[hf][0]), el("span", { cls: "fl", text: place(hf) })));
         if (hl[0] > hl.length - 1) ul.append(el("li", { text: "… and " + (hl[0] - hl.length + 1) + " more" }));
-        frag.append(ul);
+        frag.append(el("div", { cls: "rp-row rp-hrow", role: "none" }, el("span"), el("span"), el("span"), el("span", { cls: "rp-self" }),
+          el("span", { cls: "rp-name" }, indent(level), ul)));
       }
       if (open) {
         shown.forEach(function (j, n) { row(j, level + 1, n + 1, shown.length); });
@@ -484,9 +484,7 @@
           let ns = 0;
           for (const j of ch) if (t.t[j] < min) ns += t.t[j];
           const more = el("div", { cls: "rp-row rp-more", role: "none" }, el("span", { cls: "rp-num", text: ms(ns) }), el("span", { cls: "rp-num", text: pct(ns, total) }), el("span"), el("span"));
-          const nm = el("span", { cls: "rp-name", text: "… " + rest + " smaller node" + (rest > 1 ? "s" : "") + " under " + (S.threshold * 100) + "%" });
-          nm.style.paddingLeft = (Math.min(level, 40) * 14 + 19) + "px";
-          more.append(nm);
+          more.append(el("span", { cls: "rp-name" }, indent(level), el("span", { cls: "tw" }), el("span", { cls: "fn", text: "… " + rest + " smaller node" + (rest > 1 ? "s" : "") + " under " + (S.threshold * 100) + "%" })));
           frag.append(more);
         }
       }
@@ -503,6 +501,14 @@
       countOut.textContent = hits.length + " matching frame" + (hits.length === 1 ? "" : "s") + (shownHits < hits.length ? " (" + (hits.length - shownHits) + " under the threshold)" : "");
     } else countOut.textContent = "";
     treeBox.dataset.matches = hits ? hits.length : "";
+  }
+
+  // indent is the space before a frame at a depth: it shrinks before the
+  // frame's name does on a narrow window.
+  function indent(levels) {
+    const sp = el("span", { cls: "ind", "aria-hidden": "true" });
+    sp.style.width = (Math.min(levels, 40) * 14) + "px";
+    return sp;
   }
 
   function toggle(i, deep) {

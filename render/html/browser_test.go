@@ -191,10 +191,16 @@ func TestReportInChromium(t *testing.T) {
 	if sel := js[string](pg, `document.querySelector('.rp-row[aria-selected="true"] .fn').textContent`); sel != "testprofile.Request" {
 		t.Errorf("after ↓ the selection is %q", sel)
 	}
+	// deeper counts the rows shown under testprofile.Request.
 	deeper := func(rs []treeRow) int {
-		n := 0
+		n, in := 0, false
 		for _, r := range rs {
-			if r.Level > 2 {
+			switch {
+			case r.Name == "testprofile.Request":
+				in = true
+			case in && r.Level <= 2:
+				return n
+			case in:
 				n++
 			}
 		}

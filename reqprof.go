@@ -86,6 +86,9 @@ const (
 	// FormatChrome is Chrome Trace Event JSON, for Perfetto and
 	// chrome://tracing.
 	FormatChrome = formats.Chrome
+	// FormatHTML is a self-contained HTML report (call tree, flame graph,
+	// timeline), which opens offline.
+	FormatHTML = formats.HTML
 )
 
 // View selects a view of the profile.

@@ -1,7 +1,10 @@
 // Package ui is reqprof's profiles UI: a mountable sub-router over a
 // [store.Store] and the format registry. It lists the stored profiles
-// (filter by route, sort), shows one in any view, serves every format as a
-// download, and deletes profiles. It works without JavaScript.
+// (filter by route, sort, each with a bar of how its time divides between
+// CPU and waiting), shows one as the HTML report (package render/html,
+// with the UI's navigation around it), serves every format as a download,
+// and deletes profiles. The list works without JavaScript; without it the
+// report falls back to the text tree.
 //
 // Mount it under a prefix with http.StripPrefix:
 //
@@ -10,7 +13,8 @@
 //		Authorize: httpprof.LoopbackOnly,
 //	})))
 //
-// Every page carries no-store, no-framing and CSP headers; state changes
+// Every page carries no-store, no-framing and CSP headers (the report's
+// page adds the hashes of its inline script and style); state changes
 // (delete) are refused when a browser sends them on behalf of another site;
 // an unauthorized client gets a plain 404, as if nothing were there.
 package ui
@@ -34,6 +38,7 @@ import (
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/formats"
+	"github.com/reqprof/reqprof/render/html"
 	"github.com/reqprof/reqprof/render/text"
 	"github.com/reqprof/reqprof/store"
 	"github.com/reqprof/reqprof/view"
@@ -43,9 +48,8 @@ import (
 var files embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"dur":   func(d time.Duration) string { return text.Dur(int64(d)) },
-	"share": share,
-	"time":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
+	"dur":  func(d time.Duration) string { return text.Dur(int64(d)) },
+	"time": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
 }).ParseFS(files, "*.html"))
 
 // Pending is what the UI asks of the code that makes profiles (serve.Core
@@ -111,44 +115,106 @@ func New(cfg Config) http.Handler {
 	})
 }
 
+// formats lists the formats for downloads, the default first.
+func (u *ui) formats() []formats.Format {
+	fs := []formats.Format{u.cfg.DefaultFormat}
+	for _, f := range formats.All() {
+		if f != u.cfg.DefaultFormat {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
 func (u *ui) css(w http.ResponseWriter, r *http.Request) {
 	b, _ := files.ReadFile("style.css")
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Write(b)
 }
 
-func share(part, total time.Duration) string {
-	if total <= 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(total))
-}
-
-// row is a list entry.
+// row is a list entry: everything the list shows of one profile. rowOf is
+// the one place that reads store.Meta's summary fields.
 type row struct {
-	store.Meta
+	ID         string
+	Time       time.Time
+	Method     string
+	Path       string
+	Route      string // "METHOD /pattern": the filter's key
+	Status     int
+	Panic      bool
+	Duration   time.Duration
+	Goroutines int
+	Reason     string
+	Split      []splitPart
 }
 
-func (r row) Method() string { return r.Label(profile.AttrMethod) }
-func (r row) Route() string  { return r.Label(profile.AttrRoute) }
-func (r row) Status() string { return r.Label(profile.AttrStatus) }
-func (r row) Reason() string { return r.Label(profile.AttrReason) }
-func (r row) Panic() bool    { return r.Label(profile.AttrPanic) != "" }
+// splitPart is one part of a row's bar: its share of the duration.
+type splitPart struct {
+	Class, Label string
+	Dur          time.Duration
+	Share        float64
+	X, W         string // SVG percentages
+}
 
-// Path is what the work was: the request's URL, else the profile's name.
-func (r row) Path() string {
-	if u := r.Label(profile.AttrURL); u != "" {
-		return u
+// SplitText is the bar's text: "45% CPU · 53% waiting".
+func (r row) SplitText() string {
+	var ps []string
+	for _, p := range r.Split {
+		if p.Share >= 0.005 || p.Class == "s-run" || p.Class == "s-wait" {
+			ps = append(ps, fmt.Sprintf("%.0f%% %s", 100*p.Share, p.Label))
+		}
 	}
-	return r.Name
+	return strings.Join(ps, " · ")
 }
 
-// StatusCode is the HTTP status, or 0.
-func (r row) StatusCode() int { return statusOf(r.Meta) }
+func rowOf(m store.Meta) row {
+	status, _ := strconv.Atoi(m.Label(profile.AttrStatus))
+	path := m.Name
+	if u := m.Label(profile.AttrURL); u != "" {
+		path, _, _ = strings.Cut(u, "?")
+	}
+	method := m.Label(profile.AttrMethod)
+	r := row{
+		ID: m.ID, Time: m.Time, Method: method, Path: path, Status: status, Panic: m.Label(profile.AttrPanic) != "",
+		Duration: m.Duration, Goroutines: m.Goroutines, Reason: m.Label(profile.AttrReason),
+		Route: routeKey(method, m.Label(profile.AttrRoute), path),
+	}
+	// The critical path's split (view.Summary) as the store keeps it, by
+	// state, as in the report's header (which also tells sampled running
+	// time from unsampled, and waits by reason).
+	parts := []splitPart{
+		{Class: "s-run", Label: "CPU", Dur: m.CPU},
+		{Class: "s-wait", Label: "waiting", Dur: m.Waiting},
+		{Class: "s-runnable", Label: "runnable", Dur: m.Runnable},
+		{Class: "s-syscall", Label: "syscall", Dur: m.Syscall},
+	}
+	x := 0.0
+	for _, p := range parts {
+		if p.Dur <= 0 || m.Duration <= 0 {
+			continue
+		}
+		p.Share = float64(p.Dur) / float64(m.Duration)
+		p.X, p.W = fmt.Sprintf("%.2f", 100*x), fmt.Sprintf("%.2f", 100*p.Share)
+		x += p.Share
+		r.Split = append(r.Split, p)
+	}
+	return r
+}
 
-func statusOf(m store.Meta) int {
-	n, _ := strconv.Atoi(m.Label(profile.AttrStatus))
-	return n
+// routeKey names a route for the filter: the method and the route's path
+// ("GET /users/{id}" from http.ServeMux's "GET /users/{id}", chi's
+// "/users/{id}", gin's and echo's "/users/:id"), or the request's path when
+// no router said which route it was.
+func routeKey(method, route, path string) string {
+	if route == "" {
+		route = path
+	} else if i := strings.IndexByte(route, ' '); i >= 0 {
+		route = route[i+1:]
+	}
+	if method == "" {
+		return route
+	}
+	return method + " " + route
 }
 
 type listPage struct {
@@ -159,17 +225,20 @@ type listPage struct {
 	Desc    bool
 	Total   int
 	Formats []formats.Format
+	Origin  string // scheme://host of this request, for the empty page's curl line
 	Query   func(sort string) string
+	// AriaSort is the aria-sort value of a column.
+	AriaSort func(sort string) string
 }
 
-var sortKeys = map[string]func(a, b store.Meta) int{
-	"time":       func(a, b store.Meta) int { return strings.Compare(a.ID, b.ID) },
-	"duration":   func(a, b store.Meta) int { return cmp(a.Duration, b.Duration) },
-	"status":     func(a, b store.Meta) int { return cmp(statusOf(a), statusOf(b)) },
-	"cpu":        func(a, b store.Meta) int { return cmp(shareOf(a.CPU, a.Duration), shareOf(b.CPU, b.Duration)) },
-	"wait":       func(a, b store.Meta) int { return cmp(shareOf(a.Waiting, a.Duration), shareOf(b.Waiting, b.Duration)) },
-	"goroutines": func(a, b store.Meta) int { return cmp(a.Goroutines, b.Goroutines) },
-	"route":      func(a, b store.Meta) int { return strings.Compare(routeOf(a), routeOf(b)) },
+var sortKeys = map[string]func(a, b row) int{
+	"time":       func(a, b row) int { return strings.Compare(a.ID, b.ID) },
+	"duration":   func(a, b row) int { return cmp(a.Duration, b.Duration) },
+	"status":     func(a, b row) int { return cmp(a.Status, b.Status) },
+	"cpu":        func(a, b row) int { return cmp(shareOf(a, "s-run"), shareOf(b, "s-run")) },
+	"wait":       func(a, b row) int { return cmp(shareOf(a, "s-wait"), shareOf(b, "s-wait")) },
+	"goroutines": func(a, b row) int { return cmp(a.Goroutines, b.Goroutines) },
+	"route":      func(a, b row) int { return strings.Compare(a.Route, b.Route) },
 }
 
 func cmp[T int | time.Duration | float64](a, b T) int {
@@ -182,18 +251,13 @@ func cmp[T int | time.Duration | float64](a, b T) int {
 	return 0
 }
 
-func shareOf(x, total time.Duration) float64 {
-	if total <= 0 {
-		return 0
+func shareOf(r row, class string) float64 {
+	for _, p := range r.Split {
+		if p.Class == class {
+			return p.Share
+		}
 	}
-	return float64(x) / float64(total)
-}
-
-func routeOf(m store.Meta) string {
-	if r := m.Label(profile.AttrRoute); r != "" {
-		return r
-	}
-	return m.Name
+	return 0
 }
 
 func (u *ui) list(w http.ResponseWriter, r *http.Request) {
@@ -203,31 +267,35 @@ func (u *ui) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	pg := listPage{Route: q.Get("route"), Sort: q.Get("sort"), Desc: q.Get("order") != "asc", Total: len(ms), Formats: formats.All()}
+	pg := listPage{Route: q.Get("route"), Sort: q.Get("sort"), Desc: q.Get("order") != "asc", Total: len(ms), Formats: u.formats()}
+	pg.Origin = "http://" + r.Host
+	if r.TLS != nil {
+		pg.Origin = "https://" + r.Host
+	}
+	rows := make([]row, 0, len(ms))
 	seen := map[string]bool{}
 	for _, m := range ms {
-		if rt := routeOf(m); !seen[rt] {
-			seen[rt] = true
-			pg.Routes = append(pg.Routes, rt)
+		rw := rowOf(m)
+		if !seen[rw.Route] {
+			seen[rw.Route] = true
+			pg.Routes = append(pg.Routes, rw.Route)
+		}
+		if pg.Route == "" || rw.Route == pg.Route {
+			rows = append(rows, rw)
 		}
 	}
 	slices.Sort(pg.Routes)
-	if pg.Route != "" {
-		ms = slices.DeleteFunc(ms, func(m store.Meta) bool { return routeOf(m) != pg.Route })
-	}
 	key, ok := sortKeys[pg.Sort]
 	if !ok {
 		pg.Sort, key = "time", sortKeys["time"]
 	}
-	slices.SortStableFunc(ms, func(a, b store.Meta) int {
+	slices.SortStableFunc(rows, func(a, b row) int {
 		if pg.Desc {
 			return key(b, a)
 		}
 		return key(a, b)
 	})
-	for _, m := range ms {
-		pg.Rows = append(pg.Rows, row{Meta: m})
-	}
+	pg.Rows = rows
 	pg.Query = func(sort string) string {
 		v := url.Values{}
 		if pg.Route != "" {
@@ -239,15 +307,22 @@ func (u *ui) list(w http.ResponseWriter, r *http.Request) {
 		}
 		return "?" + v.Encode()
 	}
+	pg.AriaSort = func(sort string) string {
+		switch {
+		case sort != pg.Sort:
+			return "none"
+		case pg.Desc:
+			return "descending"
+		}
+		return "ascending"
+	}
 	u.page(w, "list.html", pg)
 }
 
-type profilePage struct {
-	Meta    store.Meta
-	Attrs   [][2]string
-	Tree    string
+// navData is the navigation the UI puts above a report.
+type navData struct {
+	ID      string
 	View    view.Kind
-	Views   []view.Kind
 	Formats []formats.Format
 }
 
@@ -308,25 +383,45 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", f.ContentType())
+		if f == formats.HTML {
+			allowReport(w.Header())
+		}
 		if q.Has("download") {
 			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "profile-"+m.ID+f.Extension()))
 		}
 		w.Write(b.Bytes())
 		return
 	}
-	var tree bytes.Buffer
-	if err := formats.Write(&tree, p, formats.Text, o); err != nil {
+	var nav bytes.Buffer
+	if err := templates.ExecuteTemplate(&nav, "nav", navData{ID: m.ID, View: o.View, Formats: u.formats()}); err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	pg := profilePage{Meta: m, Tree: tree.String(), View: o.View, Views: view.Kinds(), Formats: formats.All()}
-	if pg.View == "" {
-		pg.View = view.Critical
+	var b bytes.Buffer
+	if err := html.RenderPage(&b, p, o, html.Page{Nav: template.HTML(nav.String())}); err != nil {
+		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
+		return
 	}
-	for _, a := range p.Attrs {
-		pg.Attrs = append(pg.Attrs, [2]string{a.Key, a.Value})
+	allowReport(w.Header())
+	w.Header().Set("Content-Type", html.ContentType)
+	w.Write(b.Bytes())
+}
+
+// allowReport adds the report's inline script and style, by hash, to the
+// page's Content-Security-Policy.
+func allowReport(h http.Header) {
+	ds := strings.Split(h.Get("Content-Security-Policy"), ";")
+	for i, d := range ds {
+		d = strings.TrimSpace(d)
+		switch {
+		case strings.HasPrefix(d, "script-src "):
+			d += " " + html.ScriptSrc()
+		case strings.HasPrefix(d, "style-src "):
+			d += " " + html.StyleSrc()
+		}
+		ds[i] = d
 	}
-	u.page(w, "profile.html", pg)
+	h.Set("Content-Security-Policy", strings.Join(ds, "; "))
 }
 
 func (u *ui) delete(w http.ResponseWriter, r *http.Request) {

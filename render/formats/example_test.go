@@ -17,6 +17,7 @@ func Example() {
 	// Output:
 	// chrome     .trace.json      application/json                 timelines
 	// folded     .folded          text/plain; charset=utf-8        stacks
+	// html       .html            text/html; charset=utf-8         timelines
 	// pprof      .pb.gz           application/octet-stream         stacks
 	// reqprof    .reqprof         application/octet-stream         model
 	// speedscope .speedscope.json application/json                 timelines

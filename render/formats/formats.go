@@ -6,7 +6,7 @@
 // The registry is package render's ([render.Lookup], [render.ParseFormat],
 // [render.Formats]): each format package exports its [render.Descriptor]
 // and registers it when linked; this package links them all (text,
-// speedscope, pprof, folded, chrome; the native file's format is
+// speedscope, pprof, folded, chrome, html; the native file's format is
 // render's own). Its names are aliases of render's.
 package formats
 
@@ -17,6 +17,7 @@ import (
 	"github.com/reqprof/reqprof/render"
 	_ "github.com/reqprof/reqprof/render/chrome"     // "chrome"
 	_ "github.com/reqprof/reqprof/render/folded"     // "folded"
+	_ "github.com/reqprof/reqprof/render/html"       // "html"
 	_ "github.com/reqprof/reqprof/render/pprof"      // "pprof"
 	_ "github.com/reqprof/reqprof/render/speedscope" // "speedscope"
 	_ "github.com/reqprof/reqprof/render/text"       // "text"
@@ -36,6 +37,7 @@ const (
 	Pprof      Format = "pprof"      // gzipped profile.proto for go tool pprof
 	Folded     Format = "folded"     // folded stacks
 	Chrome     Format = "chrome"     // Chrome Trace Event JSON (Perfetto)
+	HTML       Format = "html"       // a self-contained HTML report
 )
 
 // All returns the formats, sorted by name.

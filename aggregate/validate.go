@@ -24,7 +24,7 @@ const maxTypes = 64
 //     Default indexes them.
 //   - Every FrameID is an index of Frames; frame kinds are in range.
 //   - Every stack has one value and one count per type, none negative, at
-//     least one not zero; Enter is in [0, len(Frames)]; its State is 0 or
+//     least one not zero; Enter is in [0, len(Frames)+1]; its State is 0 or
 //     a profile.State, with a Reason only when waiting or runnable.
 //   - Nodes[0] is the root (Parent -1, Frame -1); every other node's
 //     parent comes before it, its frame is a call tree's frame (line 0),
@@ -90,7 +90,7 @@ func (a *Aggregate) CheckValid() error {
 				return fmt.Errorf("aggregate: stack %d: frame ID %d out of range (have %d frames)", i, f, len(a.Frames))
 			}
 		}
-		if s.Enter < 0 || s.Enter > len(s.Frames) {
+		if s.Enter < 0 || s.Enter > len(s.Frames)+1 { // len+1: a stretch that goes on from the one before it throughout
 			return fmt.Errorf("aggregate: stack %d: enters at depth %d of %d", i, s.Enter, len(s.Frames))
 		}
 		if s.State > profile.Syscall {

@@ -103,7 +103,11 @@ func Compare(a, b *Aggregate, o DiffOptions) (*Diff, error) {
 	to := TreeOptions{NoGroup: o.NoGroup, User: o.User}
 	ta, tb := a.Tree(ia, to), b.Tree(ib, to)
 	d := &Diff{A: a, B: b, Type: ia}
-	d.Root = &DiffNode{Frame: view.Frame{Name: a.Title() + " → " + b.Title()}}
+	name := a.Title()
+	if bt := b.Title(); bt != name {
+		name += " → " + bt
+	}
+	d.Root = &DiffNode{Frame: view.Frame{Name: name}}
 	d.merge(d.Root, ta, ta.Root, tb, tb.Root)
 	sortDiff(d.Root)
 	return d, nil

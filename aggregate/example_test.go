@@ -58,7 +58,7 @@ func Example() {
 	fmt.Println(back.N(), "requests read back,", err)
 	// Output:
 	// GET /report 3 requests, p50 12ms
-	// GET /report → GET /report 12ms (+100%)
+	// GET /report 12ms (+100%)
 	//   main.report 12ms (+100%)
 	//     [wait: sleep] 12ms (+100%)
 	// 3 requests read back, <nil>

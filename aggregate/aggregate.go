@@ -202,12 +202,11 @@ func (a *Aggregate) Title() string {
 
 // From returns the aggregate of one profile.
 func From(p *profile.Profile, o Options) (*Aggregate, error) {
-	if p == nil {
-		return nil, errors.New("aggregate: nil profile")
+	m := NewMerger(o)
+	if err := m.AddProfile(p, o.Source); err != nil {
+		return nil, err
 	}
-	b := newBuilder(Types, DefaultType, !o.NoGroup)
-	b.addProfile(p, o)
-	return b.finish(), nil
+	return m.Aggregate(), nil
 }
 
 // Merge returns the aggregate of all the profiles of aggs. It fails when
@@ -217,18 +216,68 @@ func Merge(aggs ...*Aggregate) (*Aggregate, error) {
 	if len(aggs) == 0 {
 		return newBuilder(Types, DefaultType, true).finish(), nil
 	}
-	a0 := aggs[0]
-	b := newBuilder(a0.Types, a0.Default, a0.Grouped)
+	m := &Merger{b: newBuilder(aggs[0].Types, aggs[0].Default, aggs[0].Grouped)}
 	for _, a := range aggs {
-		if !slices.Equal(a.Types, a0.Types) || a.Default != a0.Default {
-			return nil, fmt.Errorf("aggregate: cannot merge aggregates of types %s and %s", strings.Join(a0.Types, ","), strings.Join(a.Types, ","))
+		if err := m.Add(a); err != nil {
+			return nil, err
 		}
-		if a.Grouped != a0.Grouped {
-			return nil, errors.New("aggregate: cannot merge an aggregate of grouped stacks with one of full stacks")
-		}
-		b.addAggregate(a)
 	}
-	return b.finish(), nil
+	return m.Aggregate(), nil
+}
+
+// A Merger merges profiles and aggregates one at a time, holding only
+// what it merged so far: the way to aggregate many files. The zero value
+// is not usable; use NewMerger.
+type Merger struct {
+	b    *builder
+	o    Options
+	done bool
+}
+
+// NewMerger returns a Merger of the default types, grouping stacks unless
+// o.NoGroup, with o's user code for the profiles added.
+func NewMerger(o Options) *Merger {
+	return &Merger{b: newBuilder(Types, DefaultType, !o.NoGroup), o: o}
+}
+
+// AddProfile adds one profile, recorded as coming from source.
+func (m *Merger) AddProfile(p *profile.Profile, source string) error {
+	if m.done {
+		return errors.New("aggregate: Merger used after Aggregate")
+	}
+	if p == nil {
+		return errors.New("aggregate: nil profile")
+	}
+	if !slices.Equal(m.b.types, Types) {
+		return errors.New("aggregate: profiles merge only into aggregates of the default types")
+	}
+	o := m.o
+	o.Source = source
+	m.b.addProfile(p, o)
+	return nil
+}
+
+// Add adds an aggregate's profiles. It fails when a differs from what
+// was added before in Types or Grouped.
+func (m *Merger) Add(a *Aggregate) error {
+	if m.done {
+		return errors.New("aggregate: Merger used after Aggregate")
+	}
+	if !slices.Equal(a.Types, m.b.types) || a.Default != m.b.def {
+		return fmt.Errorf("aggregate: cannot merge aggregates of types %s and %s", strings.Join(m.b.types, ","), strings.Join(a.Types, ","))
+	}
+	if a.Grouped != m.b.grouped {
+		return errors.New("aggregate: cannot merge an aggregate of grouped stacks with one of full stacks (see Options.NoGroup)")
+	}
+	m.b.addAggregate(a)
+	return nil
+}
+
+// Aggregate returns the aggregate of everything added. The Merger cannot
+// be used afterwards.
+func (m *Merger) Aggregate() *Aggregate {
+	m.done = true
+	return m.b.finish()
 }
 
 // Durations returns the profiles' durations, sorted.
@@ -330,7 +379,7 @@ func (a *Aggregate) Comments() []string {
 	if n == 0 {
 		return c
 	}
-	d := func(ns int64) string { return time.Duration(ns).String() }
+	d := func(ns int64) string { return round(ns).String() }
 	c = append(c, fmt.Sprintf("duration: mean %s, p50 %s, p90 %s, p99 %s, max %s",
 		d(a.Wall()/int64(n)), d(a.Percentile(0.5)), d(a.Percentile(0.9)), d(a.Percentile(0.99)), d(a.Percentile(1))))
 	var cpu, waiting, samples int64
@@ -358,6 +407,15 @@ func (a *Aggregate) Comments() []string {
 		c = append(c, "full stacks")
 	}
 	return c
+}
+
+// round rounds ns to three significant digits, for people.
+func round(ns int64) time.Duration {
+	m := int64(1)
+	for a := max(ns, -ns); a >= 1000; a /= 10 {
+		m *= 10
+	}
+	return time.Duration(ns).Round(time.Duration(m))
 }
 
 // --- building -------------------------------------------------------------

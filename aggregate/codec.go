@@ -123,7 +123,7 @@ func DecodeWith(r io.Reader, o DecodeOptions) (*Aggregate, error) {
 // recorded), telling them apart by their content.
 func Load(r io.Reader, source string) (*Aggregate, error) {
 	br := bufio.NewReader(r)
-	if isProfile(br) {
+	if IsProfile(br) {
 		p, err := profile.Decode(br)
 		if err != nil {
 			return nil, err
@@ -133,9 +133,10 @@ func Load(r io.Reader, source string) (*Aggregate, error) {
 	return Decode(br)
 }
 
-// isProfile reports whether br holds a gzip stream whose content begins
-// as a .reqprof file does, without consuming it.
-func isProfile(br *bufio.Reader) bool {
+// IsProfile reports whether br holds a gzip stream whose content begins
+// as a .reqprof file does, without consuming it: whether to read it with
+// profile.Decode rather than Decode.
+func IsProfile(br *bufio.Reader) bool {
 	head, _ := br.Peek(4096)
 	if len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b {
 		return false

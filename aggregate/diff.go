@@ -299,3 +299,27 @@ func (d *Diff) Waits() []WaitDiff {
 	})
 	return res
 }
+
+// SlowAndTypical picks, from the durations of a set of requests, the slow
+// ones — at or above the 90th percentile — and the typical ones — between
+// the 40th and 60th percentiles, around the median — so that diffing the
+// two shows what the slow requests do differently. It returns their
+// indexes in durations, in order. With fewer than 10 durations it returns
+// nothing.
+func SlowAndTypical(durations []int64) (typical, slow []int) {
+	if len(durations) < 10 {
+		return nil, nil
+	}
+	sorted := slices.Clone(durations)
+	slices.Sort(sorted)
+	p40, p60, p90 := Percentile(sorted, 0.4), Percentile(sorted, 0.6), Percentile(sorted, 0.9)
+	for i, d := range durations {
+		if d >= p90 {
+			slow = append(slow, i)
+		}
+		if d >= p40 && d <= p60 {
+			typical = append(typical, i)
+		}
+	}
+	return typical, slow
+}

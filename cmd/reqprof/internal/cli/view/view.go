@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -251,25 +250,21 @@ func slowVsTypical(each []*aggregate.Aggregate, durations []int64) (*aggregate.D
 	return aggregate.Compare(typical, slow, aggregate.DiffOptions{})
 }
 
-// metaOf is the listing's summary of a profile, as the middleware stores
-// it.
+// metaOf is the listing's summary of a profile, as the delivery core
+// stores it.
 func metaOf(p *profile.Profile) store.Meta {
 	sum := rview.Summarize(p)
-	status, _ := strconv.Atoi(p.Attr(profile.AttrStatus))
 	t := p.Start
 	if t.IsZero() {
 		t = time.Now()
 	}
-	path := p.Attr(profile.AttrURL)
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
 	return store.Meta{
 		ID: store.NewID(t), Time: t, Name: p.Name,
-		Method: p.Attr(profile.AttrMethod), Path: path, Route: p.Attr(profile.AttrRoute),
-		Status: status, Duration: time.Duration(p.Duration), CPU: time.Duration(sum.CPU),
-		Wait: time.Duration(sum.Waiting), Goroutines: sum.Goroutines,
-		Reason: p.Attr(profile.AttrReason), Panic: p.Attr(profile.AttrPanic) != "",
+		Summary: store.Summary{
+			Duration: time.Duration(p.Duration), CPU: time.Duration(sum.CPU), Waiting: time.Duration(sum.Waiting),
+			Runnable: time.Duration(sum.Runnable), Syscall: time.Duration(sum.Syscall), Goroutines: sum.Goroutines,
+		},
+		Labels: store.LabelsOf(p),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -61,6 +62,7 @@ func TestScripts(t *testing.T) {
 			"server":     server,
 			"fetch":      fetch,
 			"errline":    errline,
+			"setmatch":   setmatch,
 		},
 	})
 }
@@ -224,7 +226,7 @@ func server(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	prof, err := httpprof.New(httpprof.Options{Enabled: true, Store: st, MaxConcurrent: 1, PerMinute: 1000})
 	ts.Check(err)
-	h := prof.Wrap(locked(mux))
+	h := locked(prof.Wrap(mux))
 	srv := httptest.NewServer(h)
 	plain := httptest.NewServer(mux)
 	ts.Defer(func() { srv.Close(); plain.Close(); prof.Close() })
@@ -242,11 +244,12 @@ func locked(h http.Handler) http.Handler {
 	})
 }
 
-// fetch URLFILE PATH: GET PATH from the base URL written in URLFILE (waiting
-// for the file), printing the body; fails unless the status is 200.
+// fetch URLFILE PATH [FILE]: GET PATH from the base URL written in URLFILE
+// (waiting for the file), printing the body or writing it to FILE; fails
+// unless the status is 200.
 func fetch(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 2 {
-		ts.Fatalf("usage: fetch URLFILE PATH")
+	if len(args) != 2 && len(args) != 3 {
+		ts.Fatalf("usage: fetch URLFILE PATH [FILE]")
 	}
 	var base string
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -263,22 +266,42 @@ func fetch(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	ts.Stdout().Write(body)
+	if len(args) == 3 {
+		ts.Check(os.WriteFile(ts.MkAbs(args[2]), body, 0o644))
+	} else {
+		ts.Stdout().Write(body)
+	}
 	if ok := resp.StatusCode == http.StatusOK; ok == neg {
 		ts.Fatalf("fetch %s: %s", args[1], resp.Status)
 	}
 }
+
+// stackTrace matches what a Go stack trace has.
+var stackTrace = regexp.MustCompile(`goroutine \d+ \[|panic: |\.go:\d+ \+0x`)
 
 // errline: the last command's stderr is one line, "reqprof: ...", with no
 // stack trace.
 func errline(ts *testscript.TestScript, neg bool, args []string) {
 	s := ts.ReadFile("stderr")
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	bad := len(lines) != 1 || !strings.HasPrefix(lines[0], "reqprof: ") || strings.Contains(s, "goroutine ") || strings.Contains(s, "panic")
+	bad := len(lines) != 1 || !strings.HasPrefix(lines[0], "reqprof: ") || stackTrace.MatchString(s)
 	if len(lines) == 2 && strings.HasPrefix(lines[1], "Run 'reqprof") {
 		bad = !strings.HasPrefix(lines[0], "reqprof: ") // a usage error, with its hint
 	}
 	if bad != neg {
 		ts.Fatalf("stderr is not one error line:\n%s", s)
 	}
+}
+
+// setmatch NAME REGEXP: set $NAME to the first group of REGEXP's first
+// match in the last command's stdout.
+func setmatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: setmatch NAME REGEXP")
+	}
+	m := regexp.MustCompile("(?m)" + args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("setmatch: no match for %s", args[1])
+	}
+	ts.Setenv(args[0], m[1])
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/spf13/cobra"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -120,26 +121,61 @@ func openError(path string, err error) error {
 	return err
 }
 
-// Aggregate reads the files (profiles and aggregates) and merges them,
-// showing progress on a terminal.
-func Aggregate(ios *IOStreams, paths []string, o aggregate.Options) (*aggregate.Aggregate, error) {
+// Select chooses, among the profiles read, those to merge.
+type Select struct {
+	// Route and Reason, when set, keep the profiles whose route (or, with
+	// none, name) and reason attributes are these.
+	Route, Reason string
+}
+
+// Add registers the flags on cmd.
+func (s *Select) Add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&s.Route, "route", "", "only the profiles of this `ROUTE` (or name): 'GET /users/{id}'")
+	fl.StringVar(&s.Reason, "reason", "", "only the profiles taken for this `REASON`: requested, slow, sampled")
+}
+
+func (s Select) any() bool { return s.Route != "" || s.Reason != "" }
+
+// Match reports whether s keeps p.
+func (s Select) Match(p *profile.Profile) bool {
+	route := p.Attr(profile.AttrRoute)
+	if route == "" {
+		route = p.Name
+	}
+	return (s.Route == "" || route == s.Route) && (s.Reason == "" || p.Attr(profile.AttrReason) == s.Reason)
+}
+
+// Aggregate reads the files (profiles and aggregates) and merges those sel
+// keeps, showing progress on a terminal.
+func Aggregate(ios *IOStreams, paths []string, o aggregate.Options, sel Select) (*aggregate.Aggregate, error) {
 	m := aggregate.NewMerger(o)
 	prog := ios.Progress("reading", int64(len(paths)), "files")
 	defer prog.Done()
+	kept := 0
 	for i, path := range paths {
 		p, a, err := ReadAny(path)
 		if err != nil {
 			return nil, err
 		}
-		if p != nil {
+		switch {
+		case p != nil && !sel.Match(p):
+		case p != nil:
 			err = m.AddProfile(p, filepath.Base(path))
-		} else {
+			kept++
+		case sel.any():
+			return nil, fmt.Errorf("%s: --route and --reason select profiles, and an aggregate's cannot be told apart", path)
+		default:
 			err = m.Add(a)
+			kept++
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		prog.Set(int64(i + 1))
+	}
+	if kept == 0 {
+		return nil, fmt.Errorf("none of the %d profiles is of route %q and reason %q", len(paths), sel.Route, sel.Reason)
 	}
 	return m.Aggregate(), nil
 }

@@ -26,6 +26,7 @@ type Options struct {
 	Threshold float64
 	NoGroup   bool
 	Slow      bool
+	Select    cmdutil.Select
 }
 
 var formats = []string{"text", "html", "pprof"}
@@ -77,6 +78,7 @@ go tool pprof -top diff.pb.gz).`,
 	fl.StringVar(&opts.Type, "type", "", "the sample `type` compared: critical, wall, cpu, cpu_sampled (overrides --view)")
 	fl.Float64Var(&opts.Threshold, "threshold", 0, "text: hide nodes whose change is below this `fraction` of the total (default 0.01)")
 	fl.BoolVar(&opts.NoGroup, "no-group", false, "keep library and runtime frames instead of folding them")
+	opts.Select.Add(cmd)
 	fl.BoolVar(&opts.Slow, "slow", false, "compare the slow requests (p90 and above) of one set with its typical ones (p40 to p60)")
 	cmd.RegisterFlagCompletionFunc("format", cmdutil.CompleteFormats(func() []string { return formats }))
 	cmd.RegisterFlagCompletionFunc("type", cmdutil.CompleteFormats(func() []string { return aggregate.Types }))
@@ -99,9 +101,9 @@ func diffRun(opts *Options) error {
 	ao := aggregate.Options{NoGroup: opts.NoGroup}
 	var before, after *aggregate.Aggregate
 	if opts.Slow {
-		before, after, err = slowAndTypical(opts.IO, opts.Args[0], ao)
+		before, after, err = slowAndTypical(opts.IO, opts.Args[0], ao, opts.Select)
 	} else {
-		before, after, err = sides(opts.IO, opts.Args, ao)
+		before, after, err = sides(opts.IO, opts.Args, ao, opts.Select)
 	}
 	if err != nil {
 		return err
@@ -122,14 +124,14 @@ func diffRun(opts *Options) error {
 	})
 }
 
-func sides(ios *cmdutil.IOStreams, args []string, o aggregate.Options) (a, b *aggregate.Aggregate, err error) {
+func sides(ios *cmdutil.IOStreams, args []string, o aggregate.Options, sel cmdutil.Select) (a, b *aggregate.Aggregate, err error) {
 	var out [2]*aggregate.Aggregate
 	for i, arg := range args {
 		paths, err := cmdutil.Expand([]string{arg})
 		if err != nil {
 			return nil, nil, err
 		}
-		if out[i], err = cmdutil.Aggregate(ios, paths, o); err != nil {
+		if out[i], err = cmdutil.Aggregate(ios, paths, o, sel); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -145,7 +147,7 @@ func sides(ios *cmdutil.IOStreams, args []string, o aggregate.Options) (a, b *ag
 }
 
 // slowAndTypical splits the profiles of arg by duration.
-func slowAndTypical(ios *cmdutil.IOStreams, arg string, o aggregate.Options) (typical, slow *aggregate.Aggregate, err error) {
+func slowAndTypical(ios *cmdutil.IOStreams, arg string, o aggregate.Options, sel cmdutil.Select) (typical, slow *aggregate.Aggregate, err error) {
 	paths, err := cmdutil.Expand([]string{arg})
 	if err != nil {
 		return nil, nil, err
@@ -162,6 +164,9 @@ func slowAndTypical(ios *cmdutil.IOStreams, arg string, o aggregate.Options) (ty
 		if p == nil {
 			return nil, nil, fmt.Errorf("%s: --slow splits profiles by duration, and an aggregate cannot be split", path)
 		}
+		if !sel.Match(p) {
+			continue
+		}
 		o.Source = filepath.Base(path)
 		a, err := aggregate.From(p, o)
 		if err != nil {
@@ -173,7 +178,7 @@ func slowAndTypical(ios *cmdutil.IOStreams, arg string, o aggregate.Options) (ty
 	}
 	ti, si := aggregate.SlowAndTypical(durations)
 	if len(ti) == 0 {
-		return nil, nil, fmt.Errorf("%s: --slow needs at least 10 profiles, found %d", arg, len(paths))
+		return nil, nil, fmt.Errorf("%s: --slow needs at least 10 profiles, found %d", arg, len(each))
 	}
 	pick := func(idx []int, name string) (*aggregate.Aggregate, error) {
 		var as []*aggregate.Aggregate

@@ -93,7 +93,7 @@ profiles need; progress shows on a terminal.`,
 	fl.StringVar(&opts.All, "all", "", "extract every task of this `TYPE`, merged into an aggregate")
 	fl.StringVarP(&opts.Format, "format", "f", "", "the output `format` (default text, or -o's extension)")
 	fl.StringVarP(&opts.Out, "output", "o", "", "write to `FILE` (default standard output)")
-	fl.IntVarP(&opts.Lines, "lines", "n", 30, "list at most `N` tasks and goroutines")
+	fl.IntVarP(&opts.Lines, "lines", "n", 20, "list at most `N` tasks, and as many goroutines")
 	opts.Render.Add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cmdutil.CompleteFormats(func() []string { return cmdutil.Registered(cmdutil.AggregateFormat) }))
 	return cmd
@@ -302,7 +302,7 @@ func list(w io.Writer, name string, l *tracedec.Listing, n int) error {
 	}
 	fmt.Fprintf(w, "\nLongest goroutines (%d in the trace):\n%8s %10s %10s  %s\n", len(l.Goroutines), "id", "life", "running", "entry")
 	for i, g := range l.Goroutines {
-		if i == min(n, 10) {
+		if i == n {
 			break
 		}
 		life := d(g.End - g.Start)

@@ -21,6 +21,7 @@ type Options struct {
 	Format  string
 	Name    string
 	NoGroup bool
+	Select  cmdutil.Select
 }
 
 // NewCmdMerge returns the command; runF, when not nil, replaces its work.
@@ -55,6 +56,7 @@ text, folded or pprof. What was merged is summarised on stderr.`,
 	fl.StringVarP(&opts.Format, "format", "f", "", "the output `format`: reqagg (default), text, folded, pprof")
 	fl.StringVar(&opts.Name, "name", "", "name the aggregate (default: the route or name its profiles share)")
 	fl.BoolVar(&opts.NoGroup, "no-group", false, "keep library and runtime frames instead of folding them")
+	opts.Select.Add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cmdutil.CompleteFormats(formats))
 	return cmd
 }
@@ -78,7 +80,7 @@ func mergeRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := cmdutil.Aggregate(opts.IO, paths, aggregate.Options{NoGroup: opts.NoGroup})
+	a, err := cmdutil.Aggregate(opts.IO, paths, aggregate.Options{NoGroup: opts.NoGroup}, opts.Select)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ type Options struct {
 	Type    string
 	N       int
 	NoGroup bool
+	Select  cmdutil.Select
 }
 
 // NewCmdTop returns the command; runF, when not nil, replaces its work.
@@ -66,6 +67,7 @@ cpu_sampled (CPU profile samples, 10ms each).`,
 	fl.StringVar(&opts.Type, "type", "", "the sample `type`: "+strings.Join(aggregate.Types, ", ")+" (overrides --view)")
 	fl.IntVarP(&opts.N, "lines", "n", 15, "list `N` functions and regions")
 	fl.BoolVar(&opts.NoGroup, "no-group", false, "keep library and runtime frames instead of folding them")
+	opts.Select.Add(cmd)
 	cmd.RegisterFlagCompletionFunc("type", cmdutil.CompleteFormats(func() []string { return aggregate.Types }))
 	cmd.RegisterFlagCompletionFunc("view", cmdutil.CompleteFormats(func() []string { return []string{"critical", "all"} }))
 	return cmd
@@ -84,7 +86,7 @@ func topRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := cmdutil.Aggregate(opts.IO, paths, aggregate.Options{NoGroup: opts.NoGroup})
+	a, err := cmdutil.Aggregate(opts.IO, paths, aggregate.Options{NoGroup: opts.NoGroup}, opts.Select)
 	if err != nil {
 		return err
 	}

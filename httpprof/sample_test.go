@@ -3,6 +3,7 @@ package httpprof_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -69,3 +70,52 @@ func TestSampleWithSlowCapture(t *testing.T) {
 		t.Errorf("stored %q, want %q", got, want)
 	}
 }
+
+// BenchmarkSampledRequest measures the latency of an isolated request (the
+// previous one's profile stored, 20ms before) of a 1ms handler that the
+// sampler picks, with the recorder started for it (recorder-off) and with
+// it already running for slow-request capture (slow-capture), against one
+// nobody profiles (unsampled).
+func BenchmarkSampledRequest(b *testing.B) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond)
+		io.WriteString(w, "ok")
+	})
+	for _, c := range []struct {
+		name string
+		opts httpprof.Options
+	}{
+		{"unsampled", httpprof.Options{}},
+		{"recorder-off", httpprof.Options{Sample: httpprof.PerRoute(1<<30, time.Minute)}},
+		{"slow-capture", httpprof.Options{CaptureSlowerThan: time.Hour, Sample: httpprof.PerRoute(1<<30, time.Minute)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			c.opts.PerMinute, c.opts.MaxConcurrent = 1<<30, 1<<20
+			p := newProfilerB(b, c.opts)
+			h := p.Wrap(handler)
+			b.ResetTimer()
+			for range b.N {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+				b.StopTimer()
+				time.Sleep(20 * time.Millisecond)
+				b.StartTimer()
+			}
+			b.StopTimer()
+			p.Close()
+		})
+	}
+}
+
+func newProfilerB(b *testing.B, opts httpprof.Options) *httpprof.Profiler {
+	opts.Enabled = true
+	opts.Dir = b.TempDir()
+	opts.Retention = store.Retention{MaxCount: 100}
+	opts.Logger = discardLogger()
+	p, err := httpprof.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -89,7 +89,6 @@ func List(r io.Reader, progress Progress) (*Listing, error) {
 		info    GoroutineInfo
 		running bool
 		since   xtrace.Time
-		seen    bool
 	}
 	var (
 		first, last xtrace.Time

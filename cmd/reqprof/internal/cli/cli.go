@@ -108,7 +108,7 @@ merge many, and compare two sets:
   reqprof record -n 50 -o before.reqagg http://127.0.0.1:8080/characters/42
   reqprof top before.reqagg
   reqprof diff before.reqagg after.reqagg
-  reqprof view /tmp/reqprof-$(id -u)
+  reqprof view DIR      # the directory the demo lists under "profiles"
 
 Shell completion: reqprof completion bash|zsh|fish|powershell --help.`,
 		Version:       f.Version,

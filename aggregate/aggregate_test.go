@@ -236,6 +236,19 @@ func TestMergeAssociative(t *testing.T) {
 	if one := encode(t, merge(t, a)); !bytes.Equal(one, encode(t, a)) {
 		t.Error("merge(a) != a")
 	}
+	// A Merger fed the profiles one at a time makes the same aggregate.
+	m := aggregate.NewMerger(aggregate.Options{})
+	for _, p := range ps {
+		if err := m.AddProfile(p, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := encode(t, m.Aggregate()); !bytes.Equal(got, left) {
+		t.Error("a Merger of the profiles != the merge of their aggregates")
+	}
+	if err := m.AddProfile(ps[0], ""); err == nil {
+		t.Error("a Merger took a profile after Aggregate")
+	}
 }
 
 func TestMergeRefusesMismatch(t *testing.T) {

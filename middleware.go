@@ -3,8 +3,10 @@ package reqprof
 import (
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/reqprof/reqprof/httpprof"
+	"github.com/reqprof/reqprof/serve"
 )
 
 // The HTTP middleware lives in package httpprof; these names forward to it
@@ -34,6 +36,13 @@ func Middleware(opts Options) func(http.Handler) http.Handler { return httpprof.
 
 // New validates opts and returns the middleware; see [httpprof.New].
 func New(opts Options) (*httpprof.Profiler, error) { return httpprof.New(opts) }
+
+// PerRoute returns a sampler for Options.Sample: at most n requests per
+// period of each route profiled without anyone asking, stored with reason
+// "sampled"; see [httpprof.PerRoute].
+//
+//	reqprof.Middleware(reqprof.Options{Sample: reqprof.PerRoute(2, time.Minute)})
+func PerRoute(n int, period time.Duration) *serve.Sampler { return httpprof.PerRoute(n, period) }
 
 // LoopbackOnly is the default authorization; see [httpprof.LoopbackOnly].
 func LoopbackOnly(r *http.Request) bool { return httpprof.LoopbackOnly(r) }

@@ -76,6 +76,20 @@ type Options struct {
 	// session, email, ...). Matching is by whole word of the name,
 	// case-insensitive. Redaction is a best effort.
 	RedactParams []string
+	// Sample, when set, profiles some requests that nobody asked about:
+	// PerRoute(2, time.Minute) keeps at most two a minute of each route,
+	// stored with reason "sampled", so that every route accumulates a
+	// representative set of profiles (see aggregate, reqprof merge). With
+	// CaptureSlowerThan set, the recorder runs anyway: the requests that
+	// were not slow are sampled by their route after they end, and a
+	// sampled request costs only its extraction. Otherwise the choice is
+	// made before the handler runs, by the route as far as it is known then
+	// (r.Pattern when the middleware runs inside a ServeMux route, else
+	// the method and the path with its id-like segments as "{}"), and a
+	// sampled request is profiled like one Hooks.Sample picks: within
+	// MaxConcurrent and PerMinute, the client told of it only when
+	// authorized.
+	Sample *serve.Sampler
 	// Manager runs the captures (default capture.Default). Its Config
 	// bounds the recorder's window for slow-request capture.
 	Manager *capture.Manager

@@ -79,7 +79,7 @@ func New(opts Options) (*Profiler, error) {
 	core, err := serve.New(serve.Config{
 		Store: p.store, MaxConcurrent: opts.MaxConcurrent, PerMinute: opts.PerMinute,
 		MaxProfileBytes: opts.MaxProfileBytes, MaxDuration: opts.MaxDuration,
-		CaptureSlowerThan: opts.CaptureSlowerThan, SlowPerMinute: opts.SlowPerMinute,
+		CaptureSlowerThan: opts.CaptureSlowerThan, SlowPerMinute: opts.SlowPerMinute, Sample: opts.Sample,
 		Manager: opts.Manager, Logger: opts.Logger, OnProfile: opts.OnProfile,
 	})
 	if err != nil {
@@ -141,7 +141,7 @@ type wrapped struct {
 
 func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The fast path: no defers, no allocations, no query parsing.
-	if p := x.p; !p.core.SlowCapture() && !wants(r, p.opts.QueryOnly) && !p.isUI(r) && p.opts.Hooks.Sample == nil {
+	if p := x.p; !p.core.SlowCapture() && !wants(r, p.opts.QueryOnly) && !p.isUI(r) && p.opts.Hooks.Sample == nil && p.opts.Sample == nil {
 		x.next.ServeHTTP(w, r)
 		return
 	}
@@ -149,15 +149,19 @@ func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Intercepts reports whether Handle would do anything for r but call next:
-// r asks for a profile, Hooks.Sample picks it, slow-request capture is on,
-// or r is for the UI. It is cheap and does not allocate (with no
-// Hooks.Sample, or a Sample that does not): adapters call it first, and
-// call Handle only when it is true.
+// r asks for a profile, Hooks.Sample or Options.Sample picks it,
+// slow-request capture is on, or r is for the UI. It is cheap and does not
+// allocate (with no Hooks.Sample, or a Sample that does not, and no
+// Options.Sample or a request whose r.Pattern is set): adapters call it
+// first, and call Handle only when it is true.
 func (p *Profiler) Intercepts(r *http.Request) bool {
 	if !p.enabled || p.core.Closed() {
 		return false
 	}
 	if p.core.SlowCapture() || wants(r, p.opts.QueryOnly) || p.isUI(r) {
+		return true
+	}
+	if p.opts.Sample != nil && !isUpgrade(r) && p.opts.Sample.Due(preRoute(r)) {
 		return true
 	}
 	return p.opts.Hooks.Sample != nil && p.opts.Hooks.Sample(r.Context()) != ""
@@ -225,6 +229,10 @@ func (p *Profiler) Handle(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 	if p.core.SlowCapture() && !isUpgrade(r) {
 		p.serveSlow(w, r, next)
+		return
+	}
+	if p.opts.Sample != nil && !isUpgrade(r) && p.opts.Sample.Take(preRoute(r)) {
+		p.serveSampled(w, r, next, profile.ReasonSampled)
 		return
 	}
 	next.ServeHTTP(w, r)

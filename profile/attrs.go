@@ -31,4 +31,5 @@ const (
 const (
 	ReasonRequested = "requested" // the client or the caller asked for it
 	ReasonSlow      = "slow"      // slow-request capture kept it
+	ReasonSampled   = "sampled"   // a sampler picked it (see serve.PerRoute)
 )

@@ -36,6 +36,12 @@ type Config struct {
 	// at most SlowPerMinute per minute (default 6).
 	CaptureSlowerThan time.Duration
 	SlowPerMinute     int
+	// Sample, when set, picks units to profile that nobody asked about
+	// (see PerRoute). With slow-request capture on, Core applies it to
+	// every slow-capture candidate that was not slow, after it ends, by its
+	// route (AttrRoute); the adapter applies it to the others before they
+	// begin. Picked units are stored with reason "sampled".
+	Sample *Sampler
 	// Manager runs the captures (default capture.Default).
 	Manager *capture.Manager
 	// Logger receives errors no client can be told (default slog.Default()).

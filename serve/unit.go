@@ -219,8 +219,15 @@ func (u *Unit) End(info Info) {
 	u.release()
 	info = u.merge(info)
 	if u.slow && !u.keepSlow() {
-		u.discard()
-		return
+		route := info.Get(profile.AttrRoute)
+		if route == "" {
+			route = info.Name
+		}
+		if !u.c.cfg.Sample.Take(route) {
+			u.discard()
+			return
+		}
+		info.Set(profile.AttrReason, profile.ReasonSampled)
 	}
 	u.stop(info, nil)
 }

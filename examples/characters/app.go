@@ -32,6 +32,7 @@ import (
 	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/httpprof"
 	"github.com/reqprof/reqprof/outcall"
+	"github.com/reqprof/reqprof/serve"
 	"github.com/reqprof/reqprof/store"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// Logger receives a line per profiled request and errors (default
 	// slog.Default()).
 	Logger *slog.Logger
+	// Sample, when set, profiles requests nobody asked about, per route
+	// (reqprof.PerRoute), stored with reason "sampled".
+	Sample *serve.Sampler
 }
 
 // App is the demo API.
@@ -106,6 +110,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Dir:     cfg.Dir,
 		Route:   routeOf,
 		Logger:  a.log,
+		Sample:  cfg.Sample,
 	})
 	if err != nil {
 		return nil, err

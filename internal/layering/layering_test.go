@@ -62,7 +62,10 @@ func TestImportsFlowOneWay(t *testing.T) {
 		// capture engine or the trace parser.
 		"view":   {"net/http", mod + "/capture", "golang.org/x/exp/trace", mod + "/render", mod + "/store", mod + "/serve", mod + "/httpprof", mod + "/ui"},
 		"render": {"net/http", mod + "/capture", "golang.org/x/exp/trace", mod + "/store", mod + "/serve", mod + "/httpprof", mod + "/ui"},
-		"store":  {"net/http", mod + "/capture", "golang.org/x/exp/trace", mod + "/view", mod + "/render", mod + "/serve", mod + "/httpprof", mod + "/ui"},
+		// Aggregates are model-level: many profiles as stack sets, above
+		// the views, below every renderer.
+		"aggregate": {"net/http", mod + "/capture", "golang.org/x/exp/trace", mod + "/render", mod + "/store", mod + "/serve", mod + "/httpprof", mod + "/ui"},
+		"store":     {"net/http", mod + "/capture", "golang.org/x/exp/trace", mod + "/view", mod + "/render", mod + "/serve", mod + "/httpprof", mod + "/ui"},
 		// The delivery core knows no HTTP.
 		"serve": {"net/http", mod + "/httpprof", mod + "/ui"},
 		// The capture engine knows nothing above the model.
@@ -128,7 +131,7 @@ func goBin(t *testing.T) string {
 func TestModelNamesNoDelivery(t *testing.T) {
 	fset := token.NewFileSet()
 	files := 0
-	for _, dir := range []string{"profile", "view", "render"} {
+	for _, dir := range []string{"profile", "view", "aggregate", "render"} {
 		err := filepath.WalkDir(filepath.Join("../..", dir), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") || strings.HasSuffix(p, "migrate.go") {
 				return err

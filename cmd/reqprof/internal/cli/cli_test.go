@@ -22,6 +22,14 @@ func TestRun(t *testing.T) {
 		{args: "demo --nope", status: 2, inErr: "unknown flag: --nope"},
 		{args: "nope", status: 2, inErr: "unknown command \"nope\""},
 		{args: "demo --db mysql://x --addr 127.0.0.1:0", status: 1, inErr: "reqprof: characters: unsupported database"},
+		// Usage mistakes exit 2, failures 1, both with one line.
+		{args: "diff only-one", status: 2, inErr: "reqprof: want BEFORE and AFTER, got 1 arguments (quote glob patterns)\nRun 'reqprof diff --help' for usage.\n"},
+		{args: "extract --task 1 --all x trace.out", status: 2, inErr: "select one thing"},
+		{args: "record -n 0 http://127.0.0.1:1/", status: 2, inErr: "invalid value 0 for -n"},
+		{args: "view --addr 10.0.0.1:80 x", status: 2, inErr: "loopback addresses only"},
+		{args: "convert missing.reqprof", status: 1, inErr: "reqprof: missing.reqprof: no such file\n"},
+		{args: "top missing", status: 1, inErr: "reqprof: missing: no such file or directory\n"},
+		{args: "extract missing.out", status: 1, inErr: "reqprof: missing.out: no such file\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

@@ -15,11 +15,26 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// OutTTY and ErrTTY report whether Out and ErrOut are terminals:
+	// progress is shown only on a terminal, binary output never written
+	// to one.
+	OutTTY, ErrTTY bool
 }
 
 // System returns the process's standard streams.
 func System() *IOStreams {
-	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr)}
+}
+
+// isTerminal reports whether f is a character device (a terminal), which
+// is what the REQPROF_PROGRESS=1 environment variable pretends for
+// stderr in tests.
+func isTerminal(f *os.File) bool {
+	if f == os.Stderr && os.Getenv("REQPROF_PROGRESS") == "1" {
+		return true
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // Test returns in-memory streams and their buffers: input, output, errors.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/cmd/reqprof/internal/cli/cmdutil"
 	"github.com/reqprof/reqprof/examples/characters"
 )
@@ -28,6 +29,9 @@ type Options struct {
 	DB   string
 	JSON string
 	Dir  string
+	// Sample is how many requests a minute of each route are profiled
+	// without being asked (0: none).
+	Sample int
 }
 
 // NewCmdDemo returns the demo command. runF, when not nil, replaces the
@@ -55,11 +59,15 @@ func NewCmdDemo(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Example: `  $ reqprof demo
   $ curl -i 'http://127.0.0.1:8080/characters/42?profile=true'
   $ reqprof demo --json fast --addr 127.0.0.1:8081
+  $ reqprof demo --sample 60 --dir /tmp/profiles   # then: reqprof merge -o route.reqagg /tmp/profiles
   $ reqprof demo --db 'postgres://user:password@localhost:5432/demo'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(characters.JSONLibraries(), opts.JSON) {
 				return cmdutil.FlagErrorf("invalid value %q for --json: want one of %s", opts.JSON, strings.Join(characters.JSONLibraries(), ", "))
+			}
+			if opts.Sample < 0 {
+				return cmdutil.FlagErrorf("invalid value %d for --sample: want a number of requests a minute", opts.Sample)
 			}
 			if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
 				return cmdutil.FlagErrorf("invalid value %q for --addr: want HOST:PORT", opts.Addr)
@@ -76,6 +84,7 @@ func NewCmdDemo(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	fl.StringVar(&opts.DB, "db", "", "the `database`: file:PATH (SQLite) or postgres://... (default: SQLite in a new temporary directory)")
 	fl.StringVar(&opts.JSON, "json", "std", "the JSON `library` for the characters' data: std (encoding/json) or fast (github.com/goccy/go-json)")
 	fl.StringVar(&opts.Dir, "dir", "", "the `directory` profiles are stored in (default: reqprof/<program> in the user cache directory)")
+	fl.IntVar(&opts.Sample, "sample", 0, "also profile up to `N` requests a minute of each route nobody asked about (stored with reason sampled)")
 	return cmd
 }
 
@@ -93,7 +102,11 @@ func demoRun(opts *Options) error {
 		return err
 	}
 	fmt.Fprintln(out, "reqprof demo: the characters API, profiled per request")
-	app, err := characters.New(ctx, characters.Config{DB: opts.DB, JSON: opts.JSON, Dir: opts.Dir, Logger: log})
+	cfg := characters.Config{DB: opts.DB, JSON: opts.JSON, Dir: opts.Dir, Logger: log}
+	if opts.Sample > 0 {
+		cfg.Sample = reqprof.PerRoute(opts.Sample, time.Minute)
+	}
+	app, err := characters.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		return err
@@ -107,6 +120,9 @@ func demoRun(opts *Options) error {
 	fmt.Fprintf(out, "  database  %s (%s)\n", info.Database, seeded)
 	fmt.Fprintf(out, "  JSON      %s\n", info.JSON)
 	fmt.Fprintf(out, "  profiles  %s\n", info.Profiles)
+	if cfg.Sample != nil {
+		fmt.Fprintf(out, "  sampling  %d requests a minute of each route\n", opts.Sample)
+	}
 	fmt.Fprintf(out, "\nListening on %s/\n", base)
 	fmt.Fprintf(out, "Profiles:   %s/debug/reqprof/\n", base)
 	fmt.Fprintf(out, "\nProfile a request (its Reqprof-Url header says where the profile is):\n")

@@ -70,6 +70,14 @@ type Profile struct {
 	// views never count as user code. See [IsLibrary].
 	Library []string
 
+	// SamplePeriod is how much running time one CPU sample stands for,
+	// in nanoseconds: the running time of every goroutine in the trace the
+	// profile was extracted from divided by the samples taken on them (the
+	// kernel honours fewer samples per second than asked for, and a
+	// thread waiting for a CPU runs up trace time without CPU time). 0 when
+	// unknown (no samples).
+	SamplePeriod int64
+
 	// Warnings are notes on how the profile was made that a reader should
 	// know (CPU samples unavailable, a goroutine that outlived the window).
 	Warnings []string
@@ -137,6 +145,11 @@ type Goroutine struct {
 	CreatedAt StackID
 	// Entry is the goroutine's stack when it started: its entry function.
 	Entry StackID
+	// Task names, for a goroutine outside the work, the other unit of
+	// work (a runtime/trace task, such as another profiled request: "GET
+	// /w/4") it belonged to when it woke one of the work's goroutines; ""
+	// when it belonged to none.
+	Task string
 	// Start and End bound the goroutine's life inside the window.
 	Start, End int64
 	// Exited reports whether the goroutine ended before the window did.
@@ -185,10 +198,12 @@ type Interval struct {
 	// for Running intervals, the stack observed by a CPU sample or at a
 	// state transition.
 	Stack StackID
-	// Inferred marks a Running interval whose stack was not observed
-	// throughout: the stacks known at its two ends (CPU samples, state
-	// changes, events) differ, and the interval carries the frames common
-	// to both, or, next to a CPU sample, that sample's stack.
+	// Inferred marks a Running interval that no CPU sample observed
+	// (unsampled): Stack is then the deepest frame credibly running (see
+	// package view's "How running time is attributed"), not a function
+	// that ran the whole time, and views show the interval as
+	// "[running, unsampled]" under it. A Running interval that is not
+	// Inferred is a CPU sample's share of the running time around it.
 	Inferred bool
 	// Waker is the goroutine that made a Waiting interval end (0 when the
 	// runtime itself did: timers, the network poller).
@@ -221,6 +236,12 @@ type Log struct {
 	Category  string
 	Message   string
 }
+
+// PreemptedReason is the reason of a goroutine the runtime stopped at an
+// arbitrary point of its work: preempted by the scheduler, or suspended to
+// scan its stack. Such a goroutine is runnable — waiting for the runtime,
+// not for anything the program did.
+const PreemptedReason = "preempted"
 
 // ExplainedByWaker reports whether a wait with this runtime reason is
 // explained by what the goroutine that ended it did meanwhile. A sleep

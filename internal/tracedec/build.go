@@ -40,6 +40,9 @@ type builder struct {
 	B, E xtrace.Time
 	in   *interner
 
+	code  *profile.Code
+	users []uint8 // by FrameID: 0 unknown, 1 user code, 2 not
+
 	members map[xtrace.GoID]bool
 	order   []xtrace.GoID
 	hull    map[xtrace.GoID]span // goroutines outside the work, and their needed window
@@ -71,6 +74,10 @@ func (b *builder) build(name string) *profile.Profile {
 	p.Stacks = []profile.Stack{{}}
 	p.Base = b.in.stack(p, b.tk.stack, true)
 	p.Work = b.work(p)
+	b.code = profile.NewCode(b.t.o.Module, b.t.o.Library, p.Frames)
+	if b.t.samples > 0 {
+		p.SamplePeriod = b.t.period
+	}
 
 	for _, id := range b.order {
 		g := b.t.gs[id]
@@ -101,7 +108,7 @@ func (b *builder) build(name string) *profile.Profile {
 		a, e := b.B+xtrace.Time(pg.Start), b.B+xtrace.Time(pg.End)
 		if pg.Member {
 			for _, pt := range g.points {
-				if pt.cpu && pt.t >= a && pt.t <= e {
+				if pt.kind == sampled && pt.t >= a && pt.t <= e {
 					p.Samples = append(p.Samples, profile.Sample{Time: int64(pt.t - b.B), Goroutine: pg.ID, Stack: b.in.stack(p, pt.stack, false)})
 				}
 			}

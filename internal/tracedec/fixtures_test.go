@@ -36,6 +36,8 @@ var fixtureOptions = tracedec.Options{
 		"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/serve.",
 		"github.com/reqprof/reqprof/httpprof.", "github.com/reqprof/reqprof/sqlprof.",
 	},
+	Module:  "github.com/reqprof/reqprof",
+	Library: []string{"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture."},
 }
 
 // A fixture is a unit of known work. setup runs before the task begins

@@ -1,22 +1,94 @@
 package tracedec
 
+// How running time is attributed
+//
+// The trace gives every running interval exactly, but where the goroutine
+// ran inside it only at points: CPU samples, and the stacks of its state
+// changes and events. Each running interval is cut into pieces:
+//
+//   - A CPU sample's share: the running time nearer to the sample than to
+//     any other sample of the interval, at most half a sample period
+//     (profile.Profile.SamplePeriod) on each side, and never past a point
+//     whose stack shows the sample's code had returned (or not yet been
+//     called): the sampled function is not on it. The piece has the
+//     sample's stack and is not Inferred. This is what a sampling profiler
+//     does — each sample stands for a period of running time — with the
+//     exact running intervals as its bounds; frames are compared by
+//     function, not by line, so two samples in one function at different
+//     lines each keep their own leaf.
+//   - What no sample covers is unsampled: Inferred, with the stack of the
+//     deepest frame credibly running through it (credible). Views show it
+//     as "[running, unsampled]" under that frame, never as a function's
+//     own time.
+//
+// credible takes the frames common to the stacks known at the stretch's
+// two ends (compared by function), the ends' blocking machinery left out
+// (the standard-library frames of a blocking call, where a goroutine
+// resumes and stops, are not where it ran). When those frames end above
+// the user's code — in the harness that called the work, a framework's
+// dispatch, a library's goroutine — the stretch goes under the first user
+// frame below them on the stack it ended in, or else on the one it began
+// in: that frame was entered during the stretch (or left during it), the
+// frames above it were only passing control. It is the shallowest user
+// frame, not the deepest: the shallowest contains everything the stretch
+// may have run after entering it, a deeper one only part of it.
+
 import (
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/reqprof/reqprof/profile"
 	xtrace "golang.org/x/exp/trace"
 )
 
-// point is a stack known at a moment of a running goroutine.
+// pointKind says what a point is and how much of its stack tells where the
+// goroutine ran.
+type pointKind uint8
+
+const (
+	exact    pointKind = iota // a stack the goroutine was at: a preemption, a go statement, an entry
+	sampled                   // a CPU sample
+	blocking                  // where it stopped in (or resumed from) a wait or system call
+	event                     // a trace event's stack (a log, a region, a task, a mark)
+)
+
+// point is a stack known at a moment of a goroutine.
 type point struct {
 	t     xtrace.Time
 	stack xtrace.Stack
-	cpu   bool // a CPU profile sample
-	// random marks a point that fell at an arbitrary moment of the work (a
-	// CPU sample, a preemption), as opposed to one the code itself reached
-	// (a blocking call, a log, a region): between two points, time is more
-	// likely spent on a random point's side.
-	random bool
+	kind  pointKind
+}
+
+// Sample periods: fewer samples than minPeriodSamples in a trace do not
+// measure the period; the default is runtime/pprof's (100 Hz).
+const (
+	minPeriodSamples = 8
+	defaultPeriod    = 10 * time.Millisecond
+)
+
+// samplePeriod returns the running time one CPU sample stands for: the
+// running time of the trace's goroutines over the samples taken on them.
+// The kernel caps the rate of CPU profiling signals (at its tick, 250 Hz
+// here, whatever rate was asked), and a thread that waits for a CPU runs
+// up trace time without CPU time: the measured period covers both. With
+// too few samples to measure, it is the period asked for (nominal).
+func samplePeriod(running int64, samples int, nominal time.Duration) int64 {
+	if samples >= minPeriodSamples && running > 0 {
+		return running / int64(samples)
+	}
+	if nominal > 0 {
+		return int64(nominal)
+	}
+	return int64(defaultPeriod)
+}
+
+// obs is a point of a running interval, its stacks interned.
+type obs struct {
+	t      xtrace.Time
+	full   profile.StackID // as observed
+	at     profile.StackID // where it tells the goroutine ran (see pointKind)
+	sample bool
 }
 
 // outermost returns the outermost function of a stack, "" if empty.
@@ -28,47 +100,244 @@ func (b *builder) outermost(p *profile.Profile, s xtrace.Stack) string {
 	return p.Frames[fs[0]].Func
 }
 
-// usable reports whether a point's stack can be trusted for attribution. A
-// CPU sample taken in the middle of the runtime's own work (or with a cut
-// traceback) can lack the goroutine's outer frames: its stack would make
-// the time around it look like it ran nowhere.
-func (b *builder) usable(p *profile.Profile, pt point, outer string) bool {
-	if !pt.cpu {
-		return true
+// observe interns a point. A CPU sample taken in the middle of the
+// runtime's own work (or with a cut traceback) can lack the goroutine's
+// outer frames (those of outer, the interval's outermost function): its
+// stack would make the time around it look like it ran nowhere, so it is
+// not used (ok false).
+func (b *builder) observe(p *profile.Profile, pt point, outer string) (o obs, ok bool) {
+	o = obs{t: pt.t, full: b.in.stack(p, pt.stack, false), sample: pt.kind == sampled}
+	o.at = o.full
+	fs := p.Stacks[o.full].Frames
+	switch pt.kind {
+	case sampled:
+		if len(fs) == 0 || (outer != "" && p.Frames[fs[0]].Func != outer) {
+			return o, false
+		}
+	case blocking:
+		n := len(fs)
+		for n > 1 && isStd(p.Frames[fs[n-1]].Func) {
+			n--
+		}
+		o.at = b.in.intern(p, fs[:n])
+	case event:
+		// The profiler's frames (a region helper's, the tracer's) are not
+		// where it ran, but the work's boundary is where the work begins.
+		floor := 0
+		w := p.Stacks[p.Work].Frames
+		for floor < len(w) && floor < len(fs) && sameFuncs(p, fs[floor:floor+1], w[floor:floor+1]) {
+			floor++
+		}
+		n := len(fs)
+		for n > floor && b.in.harness(p.Frames[fs[n-1]].Func) {
+			n--
+		}
+		for n > 0 && isTracer(p.Frames[fs[n-1]].Func) {
+			n--
+		}
+		o.at = b.in.intern(p, fs[:n])
 	}
-	o := b.outermost(p, pt.stack)
-	return o != "" && (outer == "" || o == outer)
+	return o, true
 }
 
-// running appends a running interval [s, e) whose ends are the known
-// points x and y, merging with the previous piece when it has the same
-// stack. With the same stack at both ends, the piece has that stack.
-// Otherwise it gets the frames common to both; when exactly one end is a
-// random point (a CPU sample, a preemption), which is evidence of where CPU
-// time goes, it gets that point's stack down to its deepest frame outside
-// the standard library, as a sampling profiler would. Either way the piece
-// is marked Inferred.
-func (b *builder) running(p *profile.Profile, pg *profile.Goroutine, s, e xtrace.Time, x, y point) {
-	sx := b.in.stack(p, x.stack, false)
-	sy := sx
-	if y.stack != x.stack {
-		sy = b.in.stack(p, y.stack, false)
+// isTracer reports whether fn is the runtime's tracing API.
+func isTracer(fn string) bool { return strings.HasPrefix(fn, tracer) }
+
+// runningInterval appends the pieces of g's running interval iv clipped to
+// [s, en): CPU samples' shares and unsampled stretches, as the comment at
+// the top of this file says.
+func (b *builder) runningInterval(p *profile.Profile, pg *profile.Goroutine, g *gor, iv rawInterval, s, en xtrace.Time) {
+	outer := b.outermost(p, iv.stack)
+	half := xtrace.Time(b.t.period / 2)
+	// The interval's points that can matter to [s, en): those within half
+	// a period of it, and the nearest one on each side (the ends of the
+	// unsampled stretches at its edges).
+	pts := g.points
+	i0 := sort.Search(len(pts), func(k int) bool { return pts[k].t >= iv.start })
+	i1 := sort.Search(len(pts), func(k int) bool { return pts[k].t > iv.end })
+	i := max(i0, sort.Search(len(pts), func(k int) bool { return pts[k].t >= s-half }))
+	if i > i0 {
+		i--
 	}
-	st, inferred := sx, false
-	if sy != sx {
-		toward := profile.StackID(-1)
-		switch {
-		case x.random && !y.random:
-			toward = sx
-		case y.random && !x.random:
-			toward = sy
-		}
-		st = b.in.common(p, sx, sy, toward)
-		if toward < 0 && pg.ID == int64(b.tk.g) {
-			st = b.intoWork(p, st, sx, sy)
-		}
-		inferred = true
+	last := min(i1, sort.Search(len(pts), func(k int) bool { return pts[k].t > en+half }))
+	if last < i1 {
+		last++
 	}
+	var os []obs
+	if i == i0 && (i == len(pts) || pts[i].t > iv.start) && iv.stack != xtrace.NoStack {
+		os = append(os, obs{t: iv.start, full: b.in.stack(p, iv.stack, false)})
+		os[0].at = os[0].full
+	}
+	for ; i < last; i++ {
+		if o, ok := b.observe(p, pts[i], outer); ok {
+			os = append(os, o)
+		}
+	}
+	// Each sample's share, [lo, hi).
+	type share struct {
+		k      int // index in os
+		lo, hi xtrace.Time
+	}
+	var shares []share
+	for k, o := range os {
+		if !o.sample {
+			continue
+		}
+		lo, hi := max(iv.start, o.t-half), min(iv.end, o.t+half)
+		if n := len(shares); n > 0 {
+			prev := os[shares[n-1].k].t
+			mid := prev + (o.t-prev)/2
+			lo = max(lo, mid)
+			shares[n-1].hi = min(shares[n-1].hi, mid)
+		}
+		// Not past a point where the sampled code is known not to run.
+		for j := k - 1; j >= 0 && os[j].t > lo; j-- {
+			if !os[j].sample && !b.extends(p, os[j].full, o.full) {
+				lo = os[j].t
+				break
+			}
+		}
+		for j := k + 1; j < len(os) && os[j].t < hi; j++ {
+			if !os[j].sample && !b.extends(p, os[j].full, o.full) {
+				hi = os[j].t
+				break
+			}
+		}
+		shares = append(shares, share{k, lo, max(lo, hi)})
+	}
+	// Walk the interval: shares, and unsampled stretches between the
+	// points around them.
+	cur := iv.start
+	var left *obs
+	emit := func(a, e xtrace.Time, st profile.StackID, inferred bool) {
+		a, e = max(a, s), min(e, en)
+		if a < e {
+			b.appendRunning(pg, a, e, st, inferred)
+		}
+	}
+	gap := func(a, e xtrace.Time, x, y *obs) {
+		if a < e {
+			emit(a, e, b.credible(p, pg, a, e, x, y), true)
+		}
+	}
+	si := 0
+	for k := range os {
+		o := &os[k]
+		if o.sample {
+			sh := shares[si]
+			si++
+			if sh.lo > cur {
+				gap(cur, sh.lo, left, o)
+				cur = sh.lo
+			}
+			if sh.hi > cur {
+				emit(cur, sh.hi, o.full, false)
+				cur = sh.hi
+			}
+			left = o
+			continue
+		}
+		// A point inside a sample's share says nothing the sample does
+		// not (its stack extends the sample's).
+		if si < len(shares) && shares[si].lo < o.t && o.t < shares[si].hi {
+			continue
+		}
+		if o.t < cur {
+			continue
+		}
+		if o.t > cur {
+			gap(cur, o.t, left, o)
+			cur = o.t
+		}
+		left = o
+	}
+	if cur < iv.end {
+		gap(cur, iv.end, left, nil)
+	}
+}
+
+// extends reports whether stack x runs through every function of stack
+// sample, outermost first: the sampled code may still be running at x.
+func (b *builder) extends(p *profile.Profile, x, sample profile.StackID) bool {
+	xs, ss := p.Stacks[x].Frames, p.Stacks[sample].Frames
+	return len(xs) >= len(ss) && sameFuncs(p, xs[:len(ss)], ss)
+}
+
+// credible returns the stack under which an unsampled stretch [a, e)
+// between the points x and y (either may be nil: unknown) goes; see the
+// comment at the top of this file. On the root goroutine, a stretch
+// between the marks around the work is the work's, even when no point
+// inside it shows where: it goes under the work's boundary
+// (profile.Work), not above it, where views would show the profiler's own
+// time.
+func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrace.Time, x, y *obs) profile.StackID {
+	switch {
+	case x == nil && y == nil:
+		return 0
+	case x == nil:
+		x = y
+	case y == nil:
+		y = x
+	}
+	xs, ys := p.Stacks[x.at].Frames, p.Stacks[y.at].Frames
+	n := 0
+	for n < len(xs) && n < len(ys) && (xs[n] == ys[n] || p.Frames[xs[n]].Func == p.Frames[ys[n]].Func) {
+		n++
+	}
+	if n == 0 || !b.user(p, xs[n-1]) {
+		// Above the user's code: down to the first user frame of the
+		// stack the stretch ended in, or began in (below the work's
+		// boundary, whose delivery closure is not the work).
+		for _, fs := range [][]profile.FrameID{ys, xs} {
+			from := n
+			if w := p.Stacks[p.Work].Frames; pg.ID == int64(b.tk.g) && len(w) > 0 && len(fs) >= len(w) && sameFuncs(p, fs[:len(w)], w) {
+				from = max(n, len(w))
+			}
+			for k := from; k < len(fs); k++ {
+				if b.user(p, fs[k]) {
+					return b.in.intern(p, fs[:k+1])
+				}
+			}
+		}
+	}
+	st := b.in.intern(p, xs[:n])
+	if pg.ID == int64(b.tk.g) {
+		st = b.intoWork(p, st, x.at, y.at)
+		if w := p.Stacks[p.Work].Frames; len(w) > 0 && b.tk.mark != xtrace.NoStack && a >= b.tk.markT && e <= b.workEnd() {
+			if fs := p.Stacks[st].Frames; len(fs) < len(w) || !sameFuncs(p, fs[:len(w)], w) {
+				st = p.Work
+			}
+		}
+	}
+	return st
+}
+
+// workEnd returns when the work ended on the root goroutine: the end mark,
+// or the task's end when the work left no end mark (it panicked).
+func (b *builder) workEnd() xtrace.Time {
+	if b.tk.endMarkT > b.tk.markT {
+		return b.tk.endMarkT
+	}
+	return b.E
+}
+
+// user reports whether frame f is user code, remembering the answer.
+func (b *builder) user(p *profile.Profile, f profile.FrameID) bool {
+	for int(f) >= len(b.users) {
+		b.users = append(b.users, 0)
+	}
+	if b.users[f] == 0 {
+		b.users[f] = 2
+		if fr := p.Frames[f]; !b.in.harness(fr.Func) && b.code.User(fr.Func, fr.File) {
+			b.users[f] = 1
+		}
+	}
+	return b.users[f] == 1
+}
+
+// appendRunning appends a running piece to pg, merging it with the
+// previous piece when that has the same stack and marking.
+func (b *builder) appendRunning(pg *profile.Goroutine, s, e xtrace.Time, st profile.StackID, inferred bool) {
 	iv := profile.Interval{Start: int64(s - b.B), End: int64(e - b.B), State: profile.Running, Stack: st, Inferred: inferred}
 	if n := len(pg.Intervals); n > 0 {
 		last := &pg.Intervals[n-1]
@@ -103,41 +372,4 @@ func (b *builder) intoWork(p *profile.Profile, common, x, y profile.StackID) pro
 		return b.in.intern(p, p.Stacks[y].Frames[:len(w)+1])
 	}
 	return common
-}
-
-// runningInterval appends the pieces of g's running interval iv clipped to
-// [s, en): it is cut at every usable point, and each piece gets the frames
-// the stacks at its two ends tell (see running).
-func (b *builder) runningInterval(p *profile.Profile, pg *profile.Goroutine, g *gor, iv rawInterval, s, en xtrace.Time) {
-	pts := g.points
-	pi := sort.Search(len(pts), func(k int) bool { return pts[k].t >= iv.start })
-	cur := point{stack: iv.stack}
-	outer := b.outermost(p, iv.stack)
-	for ; pi < len(pts) && pts[pi].t <= s; pi++ {
-		if b.usable(p, pts[pi], outer) {
-			cur = pts[pi]
-		}
-	}
-	curT := s
-	for ; pi < len(pts) && pts[pi].t < en; pi++ {
-		pt := pts[pi]
-		if !b.usable(p, pt, outer) {
-			continue
-		}
-		if pt.t > curT {
-			b.running(p, pg, curT, pt.t, cur, pt)
-			curT = pt.t
-		}
-		cur = pt
-	}
-	end := cur
-	for ; pi < len(pts) && pts[pi].t == en; pi++ {
-		if b.usable(p, pts[pi], outer) {
-			end = pts[pi]
-			break
-		}
-	}
-	if en > curT {
-		b.running(p, pg, curT, en, cur, end)
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/reqprof/reqprof/profile"
 )
@@ -31,10 +32,24 @@ type Options struct {
 	// and ends, on the task's goroutine: the first one's stack, down to the
 	// function that logged it, is the work's boundary.
 	MarkCategory string
+	// PointCategory is the category of the logs left only for their stack
+	// (a point where the goroutine's stack is known, such as the first
+	// write of a response): they are not user logs.
+	PointCategory string
 	// Harness lists function-name prefixes of the profiler's own code,
 	// trimmed from the leaf of the task's and regions' stacks (runtime/trace
 	// always is) and skipped when inferring where running time went.
 	Harness []string
+	// Module is the profiled program's main module and Library the
+	// function-name prefixes of the profiler's packages: they tell user
+	// code (see [profile.Code]), under which unsampled running time goes
+	// when the frames around it are the harness's or a framework's.
+	Module  string
+	Library []string
+	// SamplePeriod is the running time one CPU sample stands for when the
+	// trace has too few samples to measure it (the period asked of the
+	// runtime); 0 means the runtime/pprof default, 10ms.
+	SamplePeriod time.Duration
 }
 
 // tracer is the prefix of the runtime's tracing API, whose frames are never

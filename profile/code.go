@@ -35,11 +35,19 @@ type Code struct {
 
 // Code returns p's code classifier.
 func (p *Profile) Code() *Code {
-	c := &Code{module: p.Attr(ModuleAttr), library: p.Library}
+	return NewCode(p.Attr(ModuleAttr), p.Library, p.Frames)
+}
+
+// NewCode returns the classifier of the code of a program whose main
+// module is module ("" when unknown) and whose profiler packages are
+// library; frames, when they include one of the runtime's, tell where the
+// Go root is.
+func NewCode(module string, library []string, frames []Frame) *Code {
+	c := &Code{module: module, library: library}
 	if c.module == "command-line-arguments" {
 		c.module = ""
 	}
-	for _, f := range p.Frames {
+	for _, f := range frames {
 		if !strings.HasPrefix(f.Func, "runtime.") {
 			continue
 		}
@@ -49,16 +57,6 @@ func (p *Profile) Code() *Code {
 		}
 	}
 	return c
-}
-
-// NewCode returns the classifier of a profile whose main module is module
-// and whose profiler packages are library, knowing nothing of its files'
-// locations.
-func NewCode(module string, library []string) *Code {
-	if module == "command-line-arguments" {
-		module = ""
-	}
-	return &Code{module: module, library: library}
 }
 
 // User reports whether the function fn, written in file ("" when unknown),

@@ -43,7 +43,7 @@ func TestCodeUser(t *testing.T) {
 	}
 	// Without the main module, code outside the standard library and
 	// golang.org/x is the user's.
-	c := NewCode("", nil)
+	c := NewCode("", nil, nil)
 	for fn, want := range map[string]bool{"github.com/me/app.F": true, "golang.org/x/sync/errgroup.(*Group).Go": false, "net/http.Get": false, "main.main": true} {
 		if got := c.User(fn, ""); got != want {
 			t.Errorf("module unknown: User(%q) = %v, want %v", fn, got, want)

@@ -251,6 +251,87 @@ func ExplainedByWaker(reason string) bool {
 	return reason != "sleep" && reason != "network"
 }
 
+// FollowWaker reports whether the critical path explains the wait iv of a
+// goroutine of p by what its waker (whose entry function is wakerEntry)
+// did meanwhile. It does when the wait's reason is explained by a waker
+// ([ExplainedByWaker]) and the wait says something about the work:
+//
+//   - not a wait inside the runtime's timers and scheduler (the blocking
+//     call is a function of package time, or of package runtime other
+//     than a channel operation or select), nor one ended by the runtime's
+//     own goroutines (wakerEntry in package runtime): whoever ends those
+//     happened to run the timer or the scheduler;
+//   - not a wait inside the tracer (runtime/trace) or on the profiler's
+//     own locks (the blocking call is made by a function of
+//     [Profile.Library]): they are shared by every profiled unit, and
+//     following them leads into other units' work.
+//
+// The blocking call is the outermost frame of the standard library's
+// machinery at the leaf of the wait's stack (the runtime, sync, time and
+// internal packages): sync.(*Mutex).Lock, runtime.chanrecv1, time.Sleep.
+func (p *Profile) FollowWaker(iv *Interval, wakerEntry string) bool {
+	if iv.State != Waiting || iv.Waker == 0 || !ExplainedByWaker(iv.Reason) || strings.HasPrefix(wakerEntry, "runtime.") {
+		return false
+	}
+	caller, call := p.BlockingCall(iv.Stack)
+	if call == "" {
+		return true // no blocking call known
+	}
+	switch pkg := funcPackage(call); {
+	case pkg == "time" || pkg == "runtime/trace":
+		return false
+	case pkg == "runtime" && !chanOps[call]:
+		return false
+	}
+	return !IsLibrary(p.Library, caller)
+}
+
+// BlockingCall returns, for the stack of a wait, the blocking call — the
+// outermost frame of the standard library's machinery at its leaf (the
+// runtime, sync, time and internal packages): sync.(*Mutex).Lock,
+// runtime.chanrecv1, time.Sleep — and the function that made it. Both are
+// "" when the stack shows no such call (or is out of range).
+func (p *Profile) BlockingCall(id StackID) (caller, call string) {
+	if id < 0 || int(id) >= len(p.Stacks) {
+		return "", ""
+	}
+	fs := p.Stacks[id].Frames
+	for _, f := range fs {
+		if f < 0 || int(f) >= len(p.Frames) {
+			return "", ""
+		}
+	}
+	k := len(fs)
+	for k > 0 && machinery(p.Frames[fs[k-1]].Func) {
+		k--
+	}
+	if k == len(fs) {
+		return "", ""
+	}
+	if k > 0 {
+		caller = p.Frames[fs[k-1]].Func
+	}
+	return caller, p.Frames[fs[k]].Func
+}
+
+// chanOps are the runtime's functions that block on channels.
+var chanOps = map[string]bool{
+	"runtime.chanrecv1": true, "runtime.chanrecv2": true, "runtime.chansend1": true,
+	"runtime.selectgo": true, "runtime.block": true,
+}
+
+// machinery reports whether fn belongs to the packages a blocking call
+// goes through: the runtime, sync, time and the internal packages.
+func machinery(fn string) bool {
+	switch pkg := funcPackage(fn); {
+	case pkg == "runtime", pkg == "sync", pkg == "sync/atomic", pkg == "time", pkg == "runtime/trace":
+		return true
+	case strings.HasPrefix(pkg, "internal/"):
+		return true
+	}
+	return false
+}
+
 // FollowDepth bounds the chains of wakers that the critical path follows
 // (a waker's wait explained by its own waker, and so on): the decoder keeps
 // the goroutines outside the work down to this depth, and views follow them

@@ -61,23 +61,23 @@ func (b *builder) build(name string) *profile.Profile {
 		p.Start = w
 	}
 	b.findMembers()
-	// Goroutines outside the work that the critical path needs.
-	b.hull = map[xtrace.GoID]span{}
-	b.seen = map[followKey]bool{}
-	b.follow(b.tk.g, b.B, b.E, 0)
-	var others []xtrace.GoID
-	for id := range b.hull {
-		others = append(others, id)
-	}
-	slices.Sort(others)
-
 	p.Stacks = []profile.Stack{{}}
+	p.Library = b.t.o.Library
 	p.Base = b.in.stack(p, b.tk.stack, true)
 	p.Work = b.work(p)
 	b.code = profile.NewCode(b.t.o.Module, b.t.o.Library, p.Frames)
 	if b.t.samples > 0 {
 		p.SamplePeriod = b.t.period
 	}
+	// Goroutines outside the work that the critical path needs.
+	b.hull = map[xtrace.GoID]span{}
+	b.seen = map[followKey]bool{}
+	b.follow(p, b.tk.g, b.B, b.E, 0)
+	var others []xtrace.GoID
+	for id := range b.hull {
+		others = append(others, id)
+	}
+	slices.Sort(others)
 
 	for _, id := range b.order {
 		g := b.t.gs[id]
@@ -97,7 +97,9 @@ func (b *builder) build(name string) *profile.Profile {
 	for _, id := range others {
 		g := b.t.gs[id]
 		h := b.hull[id]
-		p.Goroutines = append(p.Goroutines, b.goroutine(p, g, h.a, h.b, false))
+		pg := b.goroutine(p, g, h.a, h.b, false)
+		pg.Task = b.t.taskOf(g, h.a, b.tk)
+		p.Goroutines = append(p.Goroutines, pg)
 	}
 	// Drop goroutines left empty (no known state in their window).
 	p.Goroutines = slices.DeleteFunc(p.Goroutines, func(g profile.Goroutine) bool {

@@ -46,11 +46,12 @@ type timeline struct {
 	ids       map[string]xtrace.TaskID // capture id -> task
 	clocks    []clock
 	last      xtrace.Time
-	genStart  xtrace.Time // the current generation's first event
-	begun     bool        // a task has begun: from now on, history matters
-	sure      bool        // a wanted task has begun
-	samples   int         // CPU samples on goroutines since a task began
-	period    int64       // running time per CPU sample (see samplePeriod)
+	genStart  xtrace.Time             // the current generation's first event
+	begun     bool                    // a task has begun: from now on, history matters
+	sure      bool                    // a wanted task has begun
+	byG       map[xtrace.GoID][]*task // tasks by the goroutine they began on
+	samples   int                     // CPU samples on goroutines since a task began
+	period    int64                   // running time per CPU sample (see samplePeriod)
 }
 
 // g returns the goroutine id, creating its record on first sight.
@@ -111,6 +112,12 @@ func read(data io.Reader, reqs []Request, o *Options) (*timeline, error) {
 		}
 	}
 	t.period = samplePeriod(int64(running), t.samples, o.SamplePeriod)
+	t.byG = map[xtrace.GoID][]*task{}
+	for _, id := range t.taskOrder {
+		if tk := t.tasks[id]; tk.hasBegin {
+			t.byG[tk.g] = append(t.byG[tk.g], tk)
+		}
+	}
 	return t, nil
 }
 

@@ -301,7 +301,7 @@ type sliceBuilder struct {
 }
 
 func isState(k view.FrameKind) bool {
-	return k == view.Wait || k == view.Syscall || k == view.Runnable || k == running
+	return k == view.Wait || k == view.Syscall || k == view.Runnable || k == view.Unsampled || k == running
 }
 
 func (b *sliceBuilder) segment(s view.Segment) {

@@ -131,6 +131,13 @@ func Parse(trace []byte, reqs []Request, o Options) (*Trace, error) {
 	return &Trace{t}, nil
 }
 
+// SamplePeriod returns the running time one CPU sample stands for in the
+// trace (see [profile.Profile.SamplePeriod]), and whether the trace had
+// enough samples to measure it (else it is Options.SamplePeriod).
+func (t *Trace) SamplePeriod() (period time.Duration, measured bool) {
+	return time.Duration(t.t.period), t.t.samples >= minPeriodSamples
+}
+
 // Build returns the profile of request r, one of those the trace was parsed
 // for (a request whose task is missing from the trace is an error wrapping
 // [ErrTaskNotFound]). Builds only read the parsed trace: the profiles of

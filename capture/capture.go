@@ -160,9 +160,9 @@ type Manager struct {
 	cpuOwned bool
 	// period is the running time per CPU sample last measured in a
 	// snapshot, in nanoseconds (0 before one had enough samples).
-	period atomic.Int64
-	pending  []*Capture
-	working  bool
+	period  atomic.Int64
+	pending []*Capture
+	working bool
 
 	// buf holds snapshots; only the worker uses it, while working, and
 	// reusing it spares the process megabytes of garbage per profile (and

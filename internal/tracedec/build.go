@@ -164,6 +164,8 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 		pg.Entry = b.in.stack(p, g.entryStack, false)
 	}
 	i := sort.Search(len(g.ivs), func(i int) bool { return g.ivs[i].end > a })
+	var pieces []piece // of the run the running intervals up to runEnd belong to
+	runEnd := -1
 	for ; i < len(g.ivs) && g.ivs[i].start < e; i++ {
 		iv := g.ivs[i]
 		s, en := max(iv.start, a), min(iv.end, e)
@@ -181,7 +183,12 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 			})
 			continue
 		}
-		b.runningInterval(p, &pg, g, iv, s, en)
+		if i > runEnd {
+			r := runAt(g.ivs, i)
+			runEnd = i + 2*(len(r.ivs)-1)
+			pieces = b.attribute(p, &pg, g, &r, a, e)
+		}
+		b.emitPieces(&pg, pieces, iv, s, en)
 	}
 	// Fill a gap at the start (state unknown before the trace began).
 	if len(pg.Intervals) > 0 && pg.Intervals[0].Start > pg.Start {

@@ -47,8 +47,9 @@ import (
 type pointKind uint8
 
 const (
-	exact    pointKind = iota // a stack the goroutine was at: a preemption, a go statement, an entry
+	exact    pointKind = iota // a stack the goroutine reached: a go statement, an entry, an exit
 	sampled                   // a CPU sample
+	preempt                   // where it was preempted (or resumed after a preemption): an arbitrary moment
 	blocking                  // where it stopped in (or resumed from) a wait or system call
 	event                     // a trace event's stack (a log, a region, a task, a mark)
 )
@@ -83,12 +84,42 @@ func samplePeriod(running int64, samples int, nominal time.Duration) int64 {
 	return int64(defaultPeriod)
 }
 
-// obs is a point of a running interval, its stacks interned.
+// period returns the running time one of g's CPU samples stands for: its
+// own running time over its samples when it has enough of them (threads
+// wait for a CPU more or less: samples are denser in the trace time of
+// some goroutines than of others), else the trace's (all).
+func (g *gor) period(all int64) int64 {
+	g.periodOnce.Do(func() {
+		n := 0
+		for _, pt := range g.points {
+			if pt.kind == sampled {
+				n++
+			}
+		}
+		var running xtrace.Time
+		for _, iv := range g.ivs {
+			if iv.state == profile.Running {
+				running += iv.end - iv.start
+			}
+		}
+		if n >= minPeriodSamples && running > 0 {
+			g.ownPeriod = int64(running) / int64(n)
+		}
+	})
+	if g.ownPeriod > 0 {
+		return g.ownPeriod
+	}
+	return all
+}
+
+// obs is a point of a run, its stacks interned.
 type obs struct {
 	t      xtrace.Time
+	off    int64           // the run's running time before it
 	full   profile.StackID // as observed
 	at     profile.StackID // where it tells the goroutine ran (see pointKind)
 	sample bool
+	bounds bool // a point the code reached: it bounds the shares of samples whose code it is not in
 }
 
 // outermost returns the outermost function of a stack, "" if empty.
@@ -106,7 +137,7 @@ func (b *builder) outermost(p *profile.Profile, s xtrace.Stack) string {
 // stack would make the time around it look like it ran nowhere, so it is
 // not used (ok false).
 func (b *builder) observe(p *profile.Profile, pt point, outer string) (o obs, ok bool) {
-	o = obs{t: pt.t, full: b.in.stack(p, pt.stack, false), sample: pt.kind == sampled}
+	o = obs{t: pt.t, full: b.in.stack(p, pt.stack, false), sample: pt.kind == sampled, bounds: pt.kind != sampled && pt.kind != preempt}
 	o.at = o.full
 	fs := p.Stacks[o.full].Frames
 	switch pt.kind {
@@ -143,81 +174,185 @@ func (b *builder) observe(p *profile.Profile, pt point, outer string) (o obs, ok
 // isTracer reports whether fn is the runtime's tracing API.
 func isTracer(fn string) bool { return strings.HasPrefix(fn, tracer) }
 
+// A run is a goroutine's running time between two stops it made itself:
+// running intervals separated only by preemptions (the scheduler, or the
+// runtime suspending it, stopped it at an arbitrary point and it resumed
+// there). Its CPU samples' shares are measured in running time, across the
+// preemptions.
+type run struct {
+	ivs []rawInterval // running, in order
+	cum []int64       // running time before each interval
+}
+
+// off returns the running time of the run before trace time t.
+func (r *run) off(t xtrace.Time) int64 {
+	k := sort.Search(len(r.ivs), func(k int) bool { return r.ivs[k].end >= t })
+	if k == len(r.ivs) {
+		k--
+	}
+	iv := r.ivs[k]
+	return r.cum[k] + int64(min(max(t, iv.start), iv.end)-iv.start)
+}
+
+// at returns the trace time at which the run has run o.
+func (r *run) at(o int64) xtrace.Time {
+	k := sort.Search(len(r.ivs), func(k int) bool { return r.cum[k]+int64(r.ivs[k].end-r.ivs[k].start) >= o })
+	if k == len(r.ivs) {
+		k--
+	}
+	return r.ivs[k].start + xtrace.Time(o-r.cum[k])
+}
+
+// piece is a stretch of a run's running time, in trace time (it may span
+// a preemption: the pieces are cut at the run's intervals when emitted).
+type piece struct {
+	start, end xtrace.Time
+	stack      profile.StackID
+	inferred   bool
+}
+
+// runAt returns the run of g's raw interval i (a running one): it and the
+// running intervals after it that only preemptions separate.
+func runAt(ivs []rawInterval, i int) run {
+	j := i
+	for j+2 < len(ivs) && ivs[j+1].state == profile.Runnable && ivs[j+1].reason == profile.PreemptedReason && ivs[j+2].state == profile.Running {
+		j += 2
+	}
+	r := run{}
+	var total int64
+	for k := i; k <= j; k += 2 {
+		r.ivs = append(r.ivs, ivs[k])
+		r.cum = append(r.cum, total)
+		total += int64(ivs[k].end - ivs[k].start)
+	}
+	return r
+}
+
 // runningInterval appends the pieces of g's running interval iv clipped to
-// [s, en): CPU samples' shares and unsampled stretches, as the comment at
-// the top of this file says.
+// [s, en), attributing it as a run of its own.
 func (b *builder) runningInterval(p *profile.Profile, pg *profile.Goroutine, g *gor, iv rawInterval, s, en xtrace.Time) {
-	outer := b.outermost(p, iv.stack)
-	half := xtrace.Time(b.t.period / 2)
-	// The interval's points that can matter to [s, en): those within half
-	// a period of it, and the nearest one on each side (the ends of the
+	r := run{ivs: []rawInterval{iv}, cum: []int64{0}}
+	b.emitPieces(pg, b.attribute(p, pg, g, &r, s, en), iv, s, en)
+}
+
+// emitPieces appends the pieces' parts inside the running interval iv and
+// [s, en) to pg.
+func (b *builder) emitPieces(pg *profile.Goroutine, pcs []piece, iv rawInterval, s, en xtrace.Time) {
+	a, e := max(s, iv.start), min(en, iv.end)
+	k := sort.Search(len(pcs), func(k int) bool { return pcs[k].end > a })
+	for ; k < len(pcs) && pcs[k].start < e; k++ {
+		if ps, pe := max(pcs[k].start, a), min(pcs[k].end, e); ps < pe {
+			b.appendRunning(pg, ps, pe, pcs[k].stack, pcs[k].inferred)
+		}
+	}
+}
+
+// attribute returns the pieces of run r that can matter to [s, en): CPU
+// samples' shares and unsampled stretches, as the comment at the top of
+// this file says.
+func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r *run, s, en xtrace.Time) []piece {
+	first, last := r.ivs[0], r.ivs[len(r.ivs)-1]
+	outer := b.outermost(p, first.stack)
+	half := g.period(b.t.period) / 2
+	// The run's points that can matter to [s, en): those within half a
+	// period of it, and the nearest one on each side (the ends of the
 	// unsampled stretches at its edges).
 	pts := g.points
-	i0 := sort.Search(len(pts), func(k int) bool { return pts[k].t >= iv.start })
-	i1 := sort.Search(len(pts), func(k int) bool { return pts[k].t > iv.end })
-	i := max(i0, sort.Search(len(pts), func(k int) bool { return pts[k].t >= s-half }))
+	i0 := sort.Search(len(pts), func(k int) bool { return pts[k].t >= first.start })
+	i1 := sort.Search(len(pts), func(k int) bool { return pts[k].t > last.end })
+	lo, hi := r.off(max(s, first.start))-half, r.off(min(en, last.end))+half
+	i := max(i0, sort.Search(len(pts), func(k int) bool { return pts[k].t >= r.at(max(lo, 0)) }))
 	if i > i0 {
 		i--
 	}
-	last := min(i1, sort.Search(len(pts), func(k int) bool { return pts[k].t > en+half }))
-	if last < i1 {
-		last++
+	end := i1
+	if hi < r.off(last.end) {
+		end = min(i1, sort.Search(len(pts), func(k int) bool { return pts[k].t > r.at(hi) }))
+		if end < i1 {
+			end++
+		}
 	}
 	var os []obs
-	if i == i0 && (i == len(pts) || pts[i].t > iv.start) && iv.stack != xtrace.NoStack {
-		os = append(os, obs{t: iv.start, full: b.in.stack(p, iv.stack, false)})
+	if i == i0 && (i == len(pts) || pts[i].t > first.start) && first.stack != xtrace.NoStack {
+		os = append(os, obs{t: first.start, full: b.in.stack(p, first.stack, false)})
 		os[0].at = os[0].full
 	}
-	for ; i < last; i++ {
+	// A preemption's stack is an arbitrary instant's, taken by unwinding
+	// frame pointers: it misses the caller of a function that had not set
+	// up its frame yet (a leaf's), so it ends no stretch when the run has
+	// CPU samples, which say the same with their weight.
+	hasSample := false
+	for k := i; k < end && !hasSample; k++ {
+		hasSample = pts[k].kind == sampled
+	}
+	for ; i < end; i++ {
+		if pts[i].kind == preempt && hasSample {
+			continue
+		}
 		if o, ok := b.observe(p, pts[i], outer); ok {
+			o.off = r.off(o.t)
 			os = append(os, o)
 		}
 	}
-	// Each sample's share, [lo, hi).
+	total := r.off(last.end)
+	// Each sample's share, [lo, hi) in running time.
 	type share struct {
 		k      int // index in os
-		lo, hi xtrace.Time
+		lo, hi int64
 	}
 	var shares []share
 	for k, o := range os {
 		if !o.sample {
 			continue
 		}
-		lo, hi := max(iv.start, o.t-half), min(iv.end, o.t+half)
+		lo, hi := max(0, o.off-half), min(total, o.off+half)
 		if n := len(shares); n > 0 {
-			prev := os[shares[n-1].k].t
-			mid := prev + (o.t-prev)/2
+			prev := os[shares[n-1].k].off
+			mid := prev + (o.off-prev)/2
 			lo = max(lo, mid)
 			shares[n-1].hi = min(shares[n-1].hi, mid)
 		}
-		// Not past a point where the sampled code is known not to run.
-		for j := k - 1; j >= 0 && os[j].t > lo; j-- {
-			if !os[j].sample && !b.extends(p, os[j].full, o.full) {
-				lo = os[j].t
+		// Not past a point the code reached where the sampled code is
+		// known not to run.
+		for j := k - 1; j >= 0 && os[j].off > lo; j-- {
+			if os[j].bounds && !b.extends(p, os[j].full, o.full) {
+				lo = os[j].off
 				break
 			}
 		}
-		for j := k + 1; j < len(os) && os[j].t < hi; j++ {
-			if !os[j].sample && !b.extends(p, os[j].full, o.full) {
-				hi = os[j].t
+		for j := k + 1; j < len(os) && os[j].off < hi; j++ {
+			if os[j].bounds && !b.extends(p, os[j].full, o.full) {
+				hi = os[j].off
 				break
 			}
 		}
 		shares = append(shares, share{k, lo, max(lo, hi)})
 	}
-	// Walk the interval: shares, and unsampled stretches between the
-	// points around them.
-	cur := iv.start
+	// Walk the run: shares, and unsampled stretches between the points
+	// around them.
+	var out []piece
+	cur := int64(0)
 	var left *obs
-	emit := func(a, e xtrace.Time, st profile.StackID, inferred bool) {
-		a, e = max(a, s), min(e, en)
-		if a < e {
-			b.appendRunning(pg, a, e, st, inferred)
+	emit := func(a, e int64, st profile.StackID, inferred bool) {
+		if a >= e {
+			return
 		}
+		pc := piece{start: r.at(a), end: r.at(e), stack: st, inferred: inferred}
+		if a == 0 {
+			pc.start = first.start
+		}
+		if e == total {
+			pc.end = last.end
+		}
+		if n := len(out); n > 0 && out[n-1].stack == st && out[n-1].inferred == inferred && out[n-1].end == pc.start {
+			out[n-1].end = pc.end
+			return
+		}
+		out = append(out, pc)
 	}
-	gap := func(a, e xtrace.Time, x, y *obs) {
+	gap := func(a, e int64, x, y *obs) {
 		if a < e {
-			emit(a, e, b.credible(p, pg, a, e, x, y), true)
+			emit(a, e, b.credible(p, pg, r.at(a), r.at(e), x, y), true)
 		}
 	}
 	si := 0
@@ -238,22 +373,20 @@ func (b *builder) runningInterval(p *profile.Profile, pg *profile.Goroutine, g *
 			continue
 		}
 		// A point inside a sample's share says nothing the sample does
-		// not (its stack extends the sample's).
-		if si < len(shares) && shares[si].lo < o.t && o.t < shares[si].hi {
+		// not.
+		if o.off < cur || (si < len(shares) && shares[si].lo < o.off && o.off < shares[si].hi) {
 			continue
 		}
-		if o.t < cur {
-			continue
-		}
-		if o.t > cur {
-			gap(cur, o.t, left, o)
-			cur = o.t
+		if o.off > cur {
+			gap(cur, o.off, left, o)
+			cur = o.off
 		}
 		left = o
 	}
-	if cur < iv.end {
-		gap(cur, iv.end, left, nil)
+	if cur < total {
+		gap(cur, total, left, nil)
 	}
+	return out
 }
 
 // extends reports whether stack x runs through every function of stack

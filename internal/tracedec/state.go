@@ -1,6 +1,8 @@
 package tracedec
 
 import (
+	"sync"
+
 	"github.com/reqprof/reqprof/profile"
 	xtrace "golang.org/x/exp/trace"
 )
@@ -26,6 +28,7 @@ type gor struct {
 	exited      bool
 	exit        xtrace.Time
 	blocked     bool // stopped by a wait or a system call, not yet running again
+	preempted   bool // stopped by a preemption, not yet running again
 
 	// the open interval
 	state  profile.State
@@ -35,6 +38,9 @@ type gor struct {
 
 	ivs     []rawInterval
 	points  []point
+
+	periodOnce sync.Once // builds may run at once: the period is computed once
+	ownPeriod  int64
 	regions []rawRegion
 	open    []int // indexes of open regions
 	logs    []rawLog
@@ -133,10 +139,16 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 	}
 	if g.state == profile.Running && st.Stack != xtrace.NoStack {
 		k := exact
-		if ns == profile.Waiting || ns == profile.Syscall {
+		switch {
+		case ns == profile.Waiting || ns == profile.Syscall:
 			k = blocking
+		case st.Reason == profile.PreemptedReason:
+			k = preempt
 		}
 		g.points = append(g.points, point{t: ts, stack: st.Stack, kind: k})
+	}
+	if g.state == profile.Running {
+		g.preempted = ns == profile.Runnable && st.Reason == profile.PreemptedReason
 	}
 	wasWaiting := g.state == profile.Waiting
 	if g.state == profile.Waiting || g.state == profile.Syscall {
@@ -154,10 +166,13 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		// It resumes where it stopped: in the blocking call it made, or
 		// where it was preempted or created.
 		k := exact
-		if g.blocked {
+		switch {
+		case g.blocked:
 			k = blocking
+		case g.preempted:
+			k = preempt
 		}
 		g.points = append(g.points, point{t: ts, stack: stack, kind: k})
-		g.blocked = false
+		g.blocked, g.preempted = false, false
 	}
 }

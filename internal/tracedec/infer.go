@@ -7,8 +7,10 @@ package tracedec
 // changes and events. Each running interval is cut into pieces:
 //
 //   - A CPU sample's share: the running time nearer to the sample than to
-//     any other sample of the interval, at most half a sample period
-//     (profile.Profile.SamplePeriod) on each side, and never past a point
+//     any other sample of its run (running intervals that only preemptions
+//     separate), at most one sample period (see period) on each side — one
+//     sample never carries more than a period of an unsampled stretch —,
+//     and never past a point the code reached (a blocking call, an event)
 //     whose stack shows the sample's code had returned (or not yet been
 //     called): the sampled function is not on it. The piece has the
 //     sample's stack and is not Inferred. This is what a sampling profiler
@@ -84,10 +86,16 @@ func samplePeriod(running int64, samples int, nominal time.Duration) int64 {
 	return int64(defaultPeriod)
 }
 
-// period returns the running time one of g's CPU samples stands for: its
-// own running time over its samples when it has enough of them (threads
-// wait for a CPU more or less: samples are denser in the trace time of
-// some goroutines than of others), else the trace's (all).
+// priorSamples weighs the trace's sample period in a goroutine's: as many
+// samples' worth.
+const priorSamples = 4
+
+// period returns the running time one of g's CPU samples stands for, from
+// g's own running time and samples (threads wait for a CPU more or less:
+// samples are denser in the trace time of some goroutines than of others)
+// and the trace's period (all), which counts as priorSamples samples: a
+// goroutine with few samples has about the trace's period, one with many
+// its own.
 func (g *gor) period(all int64) int64 {
 	g.periodOnce.Do(func() {
 		n := 0
@@ -102,14 +110,9 @@ func (g *gor) period(all int64) int64 {
 				running += iv.end - iv.start
 			}
 		}
-		if n >= minPeriodSamples && running > 0 {
-			g.ownPeriod = int64(running) / int64(n)
-		}
+		g.ownRunning, g.ownSamples = int64(running), n
 	})
-	if g.ownPeriod > 0 {
-		return g.ownPeriod
-	}
-	return all
+	return (g.ownRunning + priorSamples*all) / int64(g.ownSamples+priorSamples)
 }
 
 // obs is a point of a run, its stacks interned.
@@ -253,14 +256,14 @@ func (b *builder) emitPieces(pg *profile.Goroutine, pcs []piece, iv rawInterval,
 func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r *run, s, en xtrace.Time) []piece {
 	first, last := r.ivs[0], r.ivs[len(r.ivs)-1]
 	outer := b.outermost(p, first.stack)
-	half := g.period(b.t.period) / 2
-	// The run's points that can matter to [s, en): those within half a
-	// period of it, and the nearest one on each side (the ends of the
+	reach := g.period(b.t.period)
+	// The run's points that can matter to [s, en): those within a period
+	// of it, and the nearest one on each side (the ends of the
 	// unsampled stretches at its edges).
 	pts := g.points
 	i0 := sort.Search(len(pts), func(k int) bool { return pts[k].t >= first.start })
 	i1 := sort.Search(len(pts), func(k int) bool { return pts[k].t > last.end })
-	lo, hi := r.off(max(s, first.start))-half, r.off(min(en, last.end))+half
+	lo, hi := r.off(max(s, first.start))-reach, r.off(min(en, last.end))+reach
 	i := max(i0, sort.Search(len(pts), func(k int) bool { return pts[k].t >= r.at(max(lo, 0)) }))
 	if i > i0 {
 		i--
@@ -305,7 +308,7 @@ func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r
 		if !o.sample {
 			continue
 		}
-		lo, hi := max(0, o.off-half), min(total, o.off+half)
+		lo, hi := max(0, o.off-reach), min(total, o.off+reach)
 		if n := len(shares); n > 0 {
 			prev := os[shares[n-1].k].off
 			mid := prev + (o.off-prev)/2

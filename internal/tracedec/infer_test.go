@@ -68,6 +68,7 @@ func (tt inferTest) run(t *testing.T) []string {
 	}
 	b.code = profile.NewCode("example.com/app", []string{"github.com/reqprof/reqprof/"}, p.Frames)
 	g := &gor{id: 1, points: tt.pts}
+	g.periodOnce.Do(func() {}) // no running time of its own: the trace's period
 	pg := profile.Goroutine{ID: 1, Member: true, End: int64(end)}
 	b.runningInterval(p, &pg, g, rawInterval{start: 0, end: end, state: profile.Running, stack: tt.iv}, 0, end)
 	var out []string
@@ -184,8 +185,8 @@ func TestInferSampled(t *testing.T) {
 			"40-100:main.main;main.handler;main.hash;crypto/sha256.block:12",
 		},
 	}, {
-		name:   "a single sample carries at most half a period on each side",
-		period: 40,
+		name:   "a single sample carries at most a period of an unsampled stretch",
+		period: 30,
 		iv:     a,
 		pts: []point{
 			{t: 0, stack: a},
@@ -193,9 +194,9 @@ func TestInferSampled(t *testing.T) {
 			{t: 100, stack: a},
 		},
 		want: []string{
-			"0-30:main.main;main.handler:unsampled",
-			"30-70:main.main;main.handler;main.hash;crypto/sha256.block:10",
-			"70-100:main.main;main.handler:unsampled",
+			"0-20:main.main;main.handler:unsampled",
+			"20-80:main.main;main.handler;main.hash;crypto/sha256.block:10",
+			"80-100:main.main;main.handler:unsampled",
 		},
 	}, {
 		name:   "a sample's share stops where its function is known not to run",
@@ -295,6 +296,24 @@ func TestInferAboveUserCode(t *testing.T) {
 		},
 		want: []string{"0-100:database/sql.(*DB).connectionOpener:unsampled"},
 	}})
+}
+
+// A goroutine's sample period is its own running time per sample, the
+// trace's weighing as priorSamples samples.
+func TestGoroutinePeriod(t *testing.T) {
+	g := &gor{
+		ivs:    []rawInterval{{start: 0, end: 1000, state: profile.Running}, {start: 1000, end: 5000, state: profile.Waiting}, {start: 5000, end: 6000, state: profile.Running}},
+		points: make([]point, 9),
+	}
+	for i := range g.points {
+		g.points[i].kind = sampled
+	}
+	if got, want := g.period(40), int64((2000+priorSamples*40)/(9+priorSamples)); got != want {
+		t.Errorf("period = %d, want %d", got, want)
+	}
+	if got := (&gor{}).period(40); got != 40 {
+		t.Errorf("without samples or running time: %d, want the trace's 40", got)
+	}
 }
 
 func TestSamplePeriod(t *testing.T) {

@@ -36,14 +36,15 @@ type gor struct {
 	reason string
 	stack  xtrace.Stack
 
-	ivs     []rawInterval
-	points  []point
+	ivs    []rawInterval
+	points []point
 
-	periodOnce sync.Once // builds may run at once: the period is computed once
-	ownPeriod  int64
-	regions []rawRegion
-	open    []int // indexes of open regions
-	logs    []rawLog
+	periodOnce sync.Once // builds may run at once: computed once
+	ownRunning int64     // running time, for the sample period
+	ownSamples int
+	regions    []rawRegion
+	open       []int // indexes of open regions
+	logs       []rawLog
 }
 
 // set closes g's open interval at ts and opens one in the given state.

@@ -9,7 +9,35 @@
 // one profile per requested id: the task's window, the root goroutine, every
 // goroutine it created (transitively) during the window, their state
 // intervals with stacks, the CPU samples, user regions and logs, and the
-// goroutines outside the work that woke one of its goroutines.
+// goroutines outside the work that woke one of its goroutines (named with
+// their own unit of work, [profile.Goroutine.Task], when they belong to
+// another task), as far as the critical path follows wakers
+// ([profile.Profile.FollowWaker]).
+//
+// # Attribution
+//
+// States come from the trace's transitions, exactly. A CPU sample changes
+// no state (the signal that took it is not ordered with the goroutine's
+// transitions), and a goroutine the runtime suspends (a "preempted" wait)
+// is runnable, like one the scheduler preempts.
+//
+// Running time is cut into CPU samples' shares and unsampled stretches
+// (infer.go): each sample has the running time nearer to it than to
+// another sample of its run (running intervals separated only by
+// preemptions), at most its goroutine's sample period on each side (the
+// goroutine's own running time per sample, weighed with the trace's,
+// [profile.Profile.SamplePeriod], when it has few samples), and not past a
+// point
+// the code reached — a blocking call, an event — whose stack shows the
+// sampled function had returned. What no share covers is Inferred
+// (unsampled), under the deepest frame credibly running: the frames
+// common to the stacks at its two known ends (blocking calls' own frames
+// and the profiler's left out; preemption stacks, unwound by frame
+// pointers at an arbitrary instruction, used only in runs with no sample),
+// or, when those end above the user's code ([profile.Code]), the first
+// user frame of the stack the stretch ended in, else began in. On the
+// root goroutine, running time between the marks around the work is the
+// work's.
 package tracedec
 
 import (

@@ -253,7 +253,7 @@ func TestHousekeeping(t *testing.T) {
 		t.Fatalf("%d lanes", len(tls))
 	}
 	each := view.EachGoroutine(p)
-	if len(each) != len(p.Goroutines) || each[2].ShownIn != 2 || len(each[2].Segments) != 0 || each[1].ShownIn != 0 {
+	if len(each) != len(p.Goroutines) || each[2].ShownIn != 2 || len(each[2].Segments) == 0 || each[1].ShownIn != 0 {
 		t.Errorf("EachGoroutine: %+v", each)
 	}
 	var per int64

@@ -331,39 +331,38 @@ func GroupPath(path []Frame, user UserCode) []Frame {
 // ("github.com/x/y/db.(*Conn).Query" → "db.(*Conn).Query"), but kept as far
 // as needed to tell apart two packages of fns that end alike (an app's own
 // "http" package next to net/http: "app/http.Serve", "net/http.Serve").
-// Names not among fns are shortened fully.
+// Names not among fns are shortened fully. It costs time linear in the
+// length of fns' package paths.
 func ShortNames(fns []string) func(fn string) string {
-	// The packages by their last element.
-	byLast := map[string][]string{}
+	pkgs := map[string]bool{}
 	for _, fn := range fns {
-		pkg := Package(fn)
-		last := pkg[strings.LastIndexByte(pkg, '/')+1:]
-		if ps := byLast[last]; !slices.Contains(ps, pkg) {
-			byLast[last] = append(ps, pkg)
+		pkgs[Package(fn)] = true
+	}
+	// How many packages end with each suffix of whole path elements.
+	ends := map[string]int{}
+	for pkg := range pkgs {
+		for i := len(pkg); i >= 0; i-- {
+			if i == 0 || pkg[i-1] == '/' {
+				ends[pkg[i:]]++
+			}
 		}
 	}
-	short := map[string]string{} // package -> its shortest distinct suffix
-	for _, ps := range byLast {
-		if len(ps) == 1 {
+	short := map[string]string{} // package -> its shortest distinct suffix, when not its last element
+	for pkg := range pkgs {
+		last := pkg[strings.LastIndexByte(pkg, '/')+1:]
+		if ends[last] == 1 {
 			continue
 		}
-		for _, pkg := range ps {
-			elems := strings.Split(pkg, "/")
-			for k := len(elems) - 1; k >= 0; k-- {
-				suffix := strings.Join(elems[k:], "/")
-				unique := true
-				for _, other := range ps {
-					if other != pkg && (other == suffix || strings.HasSuffix(other, "/"+suffix)) {
-						unique = false
-						break
-					}
-				}
-				if unique || k == 0 {
-					short[pkg] = suffix
+		s := pkg
+		for i := len(pkg) - len(last) - 1; i >= 0; i-- {
+			if i == 0 || pkg[i-1] == '/' {
+				if ends[pkg[i:]] == 1 {
+					s = pkg[i:]
 					break
 				}
 			}
 		}
+		short[pkg] = s
 	}
 	return func(fn string) string {
 		pkg := Package(fn)

@@ -242,8 +242,7 @@ type Timeline struct {
 	// goroutine of the group; Goroutine is the one shown.
 	Goroutines []int64
 	// ShownIn is, in [EachGoroutine], for a housekeeping goroutine whose
-	// group another goroutine's lane shows, that goroutine (the timeline
-	// is then empty); 0 otherwise.
+	// group another goroutine's lane shows, that goroutine; 0 otherwise.
 	ShownIn  int64
 	Segments []Segment
 	// Notes say what the view left out to stay linear in the profile's
@@ -894,9 +893,10 @@ func PerGoroutine(p *profile.Profile) []Timeline {
 // order: the members as in PerGoroutine, then the goroutines outside the
 // work that woke one of its goroutines, named so ("goroutine 9:
 // main.holder (outside the work; woke goroutine 1)"). The i-th timeline is
-// that of p.Goroutines[i]. A group of housekeeping goroutines is shown
-// once, as in PerGoroutine: the timelines of the others are empty and
-// named for the lane that shows them.
+// that of p.Goroutines[i]. Housekeeping goroutines are grouped as in
+// PerGoroutine: the one shown is named for the group, the others say, in
+// ShownIn, which one shows them (a renderer with one lane per goroutine
+// leaves their lanes empty).
 func EachGoroutine(p *profile.Profile) []Timeline {
 	x := newPaths(p)
 	hk := Housekeeping(p)
@@ -924,8 +924,9 @@ func EachGoroutine(p *profile.Profile) []Timeline {
 			out = append(out, x.timeline(g, laneName(p, g, size[i])))
 		default:
 			by := p.Goroutines[shown[i]].ID
-			out = append(out, Timeline{Goroutine: g.ID, ShownIn: by,
-				Name: fmt.Sprintf("%s (housekeeping; shown as goroutine %d)", goroutineName(p, g), by)})
+			t := x.timeline(g, fmt.Sprintf("%s (housekeeping; shown as goroutine %d)", goroutineName(p, g), by))
+			t.ShownIn = by
+			out = append(out, t)
 		}
 	}
 	return out

@@ -121,8 +121,8 @@ type renderer struct {
 func shortNames(trees ...*view.Node) func(string) string {
 	var fns []string
 	for _, t := range trees {
-		t.Walk(func(n *view.Node, _ int) {
-			if n.Frame.Kind == view.Func {
+		t.Walk(func(n *view.Node, depth int) {
+			if n.Frame.Kind == view.Func && depth > 0 { // the root is a name
 				fns = append(fns, n.Frame.Name)
 			}
 			for _, h := range n.Hidden {

@@ -163,7 +163,17 @@ func ViaTaskName(id int64, task, fn string) string {
 	if fn == "" {
 		fn = "?"
 	}
-	return fmt.Sprintf("[via goroutine %d, request %s: %s]", id, bound(task, maxTaskName), fn)
+	return fmt.Sprintf("[via goroutine %d, request %s: %s]", id, bound(task, maxTaskName), shortFunc(fn))
+}
+
+// shortFunc drops the directories of a function's import path
+// ("github.com/x/app/users.Get" → "users.Get").
+func shortFunc(fn string) string {
+	pkg := Package(fn)
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
 }
 
 // ConvoyName returns the pseudo-frame name of a wait explained by a
@@ -662,6 +672,9 @@ type critical struct {
 	*paths
 	budget  int
 	stopped bool // the budget ran out
+	// memberWait is the wait of the work's own goroutine that the time
+	// being explained explains, the nearest on the chain.
+	memberWait *WaitRef
 }
 
 // explain appends what goroutine g did in [a, b), under pre. chain lists
@@ -707,6 +720,10 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 		start := len(out)
 		others := 0
 		wchain := append(chain[:len(chain):len(chain)], w.ID)
+		outer := c.memberWait
+		if g.Member {
+			c.memberWait = &WaitRef{Goroutine: g.ID, Interval: i, Reason: iv.Reason}
+		}
 		if site := c.site(iv); c.convoyAt(w, ws, we, site, wchain) {
 			// A convoy: the waker waited at the same place for another,
 			// and so on. One node for them all, their work flat under it.
@@ -723,14 +740,16 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 			c.frames += len(via)
 			out = c.explain(out, w, ws, we, prefix{via, regs}, wchain)
 		}
-		if others > 0 {
-			ref := &WaitRef{Goroutine: g.ID, Interval: i, Reason: iv.Reason}
+		// Another unit's work explains the wait: the work's own goroutine
+		// nearest on the chain was waiting.
+		if ref := c.memberWait; others > 0 && ref != nil {
 			for k := start; k < len(out); k++ {
 				if out[k].OtherWork == nil {
 					out[k].OtherWork = ref
 				}
 			}
 		}
+		c.memberWait = outer
 		if we < e {
 			c.frames += segmentFrames
 			out = append(out, segment(g.ID, i, iv, we, e, wait, regs))

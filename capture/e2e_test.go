@@ -99,13 +99,15 @@ func expensiveSetup(rounds int) {
 func setupRounds(d time.Duration) int {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// The thread's CPU time moves by the kernel's ticks (4ms here): d/8
+	// is many of them.
 	n := 0
 	start := threadCPU()
 	for threadCPU()-start < d/8 {
 		expensiveSetup(1)
 		n++
 	}
-	return 8 * n
+	return int(int64(n) * int64(d) / int64(threadCPU()-start))
 }
 
 // TestCPUAgreesWithPprof runs ≥300ms of CPU-bound work while runtime/pprof
@@ -236,14 +238,17 @@ func shortHandler(w http.ResponseWriter, r *http.Request) {
 // framework frame holds time that no sample saw.
 func TestShortHandlerAttributed(t *testing.T) {
 	func() {
+		// The thread's CPU time moves by the kernel's ticks (4ms here):
+		// measure over at least 50ms of it.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		hashRounds = 1000
-		start := threadCPU()
-		for range 20 {
+		n, start := 0, threadCPU()
+		for threadCPU()-start < 50*time.Millisecond {
 			hashRequest()
+			n++
 		}
-		hashRounds = int(int64(20*hashRounds) * int64(2*time.Millisecond) / int64(threadCPU()-start))
+		hashRounds = int(int64(n*hashRounds) * int64(2*time.Millisecond) / int64(threadCPU()-start))
 	}()
 	profiles := make(chan *profile.Profile, 16)
 	mux := http.NewServeMux()

@@ -302,7 +302,7 @@ func TestShortHandlerAttributed(t *testing.T) {
 				t.Errorf("request %d: unsampled time at %s", i, names(s.Path))
 			}
 			if s.Inferred && !slices.ContainsFunc(s.Path, func(f view.Frame) bool { return f.Kind == view.Overhead || f.Kind == view.Func && user(f.Name) }) {
-				t.Errorf("request %d: unsampled time under the framework: %s", i, names(s.Path))
+				t.Errorf("request %d: unsampled time under the framework: %s [%d,%d)", i, names(s.Path), s.Start, s.End)
 			}
 		}
 		sum := view.Summarize(p)

@@ -388,7 +388,9 @@ func (x *paths) strip(g int64, fs []profile.FrameID) (n int, overhead bool) {
 		return 0, false
 	}
 	if work := x.p.Stacks[x.p.Work].Frames; len(work) > 0 && x.under(fs, work) {
-		return len(work), false
+		// The delivery code's own calls inside the boundary (wrapping
+		// the response writer) are the profiler's too.
+		return len(work), len(fs) > len(work) && profile.IsLibrary(x.p.Library, x.p.Frames[fs[len(work)]].Func)
 	}
 	base := x.p.Stacks[x.p.Base].Frames
 	if !x.under(fs, base) {

@@ -500,12 +500,20 @@ func (b *builder) intoWork(p *profile.Profile, common, x, y profile.StackID) pro
 		fs := p.Stacks[id].Frames
 		return len(fs) > len(w) && sameFuncs(p, fs[:len(w)], w) && !b.in.harness(p.Frames[fs[len(w)]].Func)
 	}
+	harness := func(id profile.StackID) bool { // in the delivery code's own calls under the boundary
+		fs := p.Stacks[id].Frames
+		return len(fs) > len(w) && sameFuncs(p, fs[:len(w)], w) && b.in.harness(p.Frames[fs[len(w)]].Func)
+	}
 	ix, iy := inside(x), inside(y)
 	switch {
 	case ix && !iy:
 		return b.in.intern(p, p.Stacks[x].Frames[:len(w)+1])
 	case iy && !ix:
 		return b.in.intern(p, p.Stacks[y].Frames[:len(w)+1])
+	case !ix && !iy && harness(y):
+		return b.in.intern(p, p.Stacks[y].Frames[:len(w)+1])
+	case !ix && !iy && harness(x):
+		return b.in.intern(p, p.Stacks[x].Frames[:len(w)+1])
 	}
 	return common
 }

@@ -288,6 +288,15 @@ func TestInferAboveUserCode(t *testing.T) {
 		},
 		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run:unsampled"},
 	}, {
+		name: "from the begin mark into the delivery code's own calls: those calls, the profiler's",
+		work: work, markT: 0, endT: 200,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 100, stack: in("github.com/reqprof/reqprof/httpprof.wrapWriter"), kind: exact},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;github.com/reqprof/reqprof/httpprof.wrapWriter:unsampled"},
+	}, {
 		name: "a library's goroutine with no user frame keeps its frames",
 		iv:   mk("database/sql.(*DB).connectionOpener", "runtime.selectgo"),
 		pts: []point{

@@ -33,7 +33,10 @@ package tracedec
 // in: that frame was entered during the stretch (or left during it), the
 // frames above it were only passing control. It is the shallowest user
 // frame, not the deepest: the shallowest contains everything the stretch
-// may have run after entering it, a deeper one only part of it.
+// may have run after entering it, a deeper one only part of it — unless
+// that end is a CPU sample, whose stack says where the CPU went: then its
+// deepest user frame (the stretch is the edge of the sample's share: from
+// the work's beginning into a hot loop, say).
 
 import (
 	"sort"
@@ -423,11 +426,22 @@ func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrac
 	if n == 0 || !b.user(p, xs[n-1]) {
 		// Above the user's code: down to the first user frame of the
 		// stack the stretch ended in, or began in (below the work's
-		// boundary, whose delivery closure is not the work).
-		for _, fs := range [][]profile.FrameID{ys, xs} {
+		// boundary, whose delivery closure is not the work) — to its
+		// deepest user frame when that end is a CPU sample: the sampled
+		// code was running there, at the edge of its share.
+		for _, end := range []*obs{y, x} {
+			fs := p.Stacks[end.at].Frames
 			from := n
 			if w := p.Stacks[p.Work].Frames; pg.ID == int64(b.tk.g) && len(w) > 0 && len(fs) >= len(w) && sameFuncs(p, fs[:len(w)], w) {
 				from = max(n, len(w))
+			}
+			if end.sample {
+				for k := len(fs) - 1; k >= from; k-- {
+					if b.user(p, fs[k]) {
+						return b.in.intern(p, fs[:k+1])
+					}
+				}
+				continue
 			}
 			for k := from; k < len(fs); k++ {
 				if b.user(p, fs[k]) {

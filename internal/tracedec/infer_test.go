@@ -265,6 +265,18 @@ func TestInferAboveUserCode(t *testing.T) {
 		},
 		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;net/http.(*ServeMux).ServeHTTP;net/http.HandlerFunc.ServeHTTP;example.com/app/users.Get:unsampled"},
 	}, {
+		name: "from the begin mark to a sample's share: the sample's deepest user frame",
+		work: work, markT: 0, endT: 300, end: 300, period: 100,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 250, stack: in("example.com/app.job", "example.com/app.phase", "example.com/app.spin", "time.Since"), kind: sampled},
+		},
+		want: []string{
+			"0-150:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin:unsampled",
+			"150-300:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin;time.Since",
+		},
+	}, {
 		name: "out of the handler to the end mark: the handler it left",
 		work: work, markT: 0, endT: 100, end: 120,
 		iv: in("net/http.HandlerFunc.ServeHTTP", "example.com/app/users.Get", "runtime.chanrecv1"),

@@ -76,8 +76,9 @@ func ExampleLoad() {
 	}
 	// Output:
 	// reqprof  job
-	// Duration: 5.00ms   CPU: 1.00ms (20%)   Waiting: 4.00ms (80%)   Goroutines: 1
+	// Duration: 5.00ms   CPU: 1.00ms (20%; 100% sampled, 0% unsampled)   Waiting: 4.00ms (80%)   Goroutines: 1
 	// Waits: sleep 4.00ms
+	// CPU samples: 0
 	// View: per goroutine
 	//
 	// 5.00ms 100.0%  job

@@ -11,7 +11,13 @@
 // Capture is on demand and reference counted: the first [Manager.Start]
 // starts the flight recorder ([runtime/trace.FlightRecorder]) and CPU
 // profiling (unless someone else already has CPU profiling on: then their
-// samples are used), and the last capture to finish stops them. Each unit of
+// samples are used), and the last capture to finish stops them. reqprof's
+// own CPU profiling asks the runtime for 1000 samples per second, of which
+// the kernel honours as many as its tick allows (250 per CPU-second on a
+// CONFIG_HZ=250 Linux), without a runtime warning, and leaves no trace of
+// itself: a later runtime/pprof.StartCPUProfile works as usual, and one
+// made while reqprof samples fails as it would beside any other CPU
+// profile. Each unit of
 // work runs in a runtime/trace task. When units finish, one background
 // worker snapshots the recorder once for all of them and parses the
 // snapshot; each unit's profile is then built and delivered on its own, so
@@ -30,11 +36,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"runtime/trace"
 	"slices"
 	"strconv"
@@ -48,10 +52,12 @@ import (
 )
 
 // The runtime/trace.Log categories of a capture: its id, logged right
-// after its task begins, and the marks Run leaves around the work.
+// after its task begins, the marks Run leaves around the work, and the
+// points Point leaves.
 const (
-	idCategory   = "reqprof.capture"
-	markCategory = "reqprof.mark"
+	idCategory    = "reqprof.capture"
+	markCategory  = "reqprof.mark"
+	pointCategory = "reqprof.point"
 )
 
 // library lists the function-name prefixes of reqprof's own library
@@ -80,8 +86,9 @@ var library = []string{
 // helpers):
 // trimmed from the leaf of the task's and the regions' stacks.
 var decodeOptions = tracedec.Options{
-	IDCategory:   idCategory,
-	MarkCategory: markCategory,
+	IDCategory:    idCategory,
+	MarkCategory:  markCategory,
+	PointCategory: pointCategory,
 	Harness: []string{
 		"github.com/reqprof/reqprof.",
 		"github.com/reqprof/reqprof/capture.",
@@ -115,6 +122,17 @@ func Run(ctx context.Context, fn func(context.Context) error) error {
 	return err
 }
 
+// Point leaves a point on the calling goroutine: a moment where its stack
+// is known, which tells where the running time around it went when no CPU
+// sample did (delivery code calls it where the work's handler hands over
+// its response). It costs a trace event while the recorder runs and next
+// to nothing otherwise.
+//
+//go:noinline
+func Point(ctx context.Context) {
+	trace.Log(ctx, pointCategory, "")
+}
+
 // Config sets the flight recorder's bounds. The zero value is sensible.
 type Config struct {
 	// MaxBytes bounds the recorder's buffer (default 64 MiB). Work whose
@@ -138,9 +156,13 @@ type Manager struct {
 	mu       sync.Mutex
 	refs     int
 	fr       *trace.FlightRecorder
+	cpu      cpuSampler
 	cpuOwned bool
-	pending  []*Capture
-	working  bool
+	// period is the running time per CPU sample last measured in a
+	// snapshot, in nanoseconds (0 before one had enough samples).
+	period  atomic.Int64
+	pending []*Capture
+	working bool
 
 	// buf holds snapshots; only the worker uses it, while working, and
 	// reusing it spares the process megabytes of garbage per profile (and
@@ -192,6 +214,7 @@ type Capture struct {
 	name  string
 	task  *trace.Task
 	start time.Time
+	setup time.Duration // from Start's call to the task's beginning
 	done  func(*profile.Profile, error)
 	once  atomic.Bool
 }
@@ -201,6 +224,7 @@ type Capture struct {
 // call [Capture.Stop], [Capture.StopFunc] or [Capture.Discard] when it ends,
 // in all cases (a panic, runtime.Goexit), or the recorder keeps running.
 func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Capture, error) {
+	t0 := time.Now()
 	if err := m.acquire(); err != nil {
 		return ctx, nil, err
 	}
@@ -208,6 +232,7 @@ func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Cap
 	// more: names come from clients (URL paths), so they are bounded.
 	name = tracestr.Bound(name)
 	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
+	c.setup = time.Since(t0)
 	ctx, c.task = trace.NewTask(ctx, name)
 	trace.Log(ctx, idCategory, c.id)
 	c.start = time.Now()
@@ -229,9 +254,9 @@ func (m *Manager) acquire() error {
 	m.fr = fr
 	m.cpuOwned = false
 	if !m.cfg.NoCPU {
-		// An error means someone else is profiling the CPU: their samples
+		// False means someone else is profiling the CPU: their samples
 		// reach the trace too.
-		m.cpuOwned = pprof.StartCPUProfile(io.Discard) == nil
+		m.cpuOwned = m.cpu.start()
 	}
 	m.refs = 1
 	return nil
@@ -245,7 +270,7 @@ func (m *Manager) release(n int) {
 		return
 	}
 	if m.cpuOwned {
-		pprof.StopCPUProfile()
+		m.cpu.stop()
 		m.cpuOwned = false
 	}
 	if m.fr != nil {
@@ -345,7 +370,10 @@ func (m *Manager) work() {
 		fr := m.fr
 		m.mu.Unlock()
 
-		tr, err := m.parse(fr, batch)
+		m.mu.Lock()
+		own := m.cpuOwned
+		m.mu.Unlock()
+		tr, err := m.parse(fr, batch, own)
 
 		// Release before delivering: when Do returns, the recorder is
 		// already stopped (unless other captures run), so the caller may
@@ -389,8 +417,9 @@ func (m *Manager) dropBuffer() {
 	}
 }
 
-// parse snapshots the recorder and parses the snapshot for batch.
-func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture) (*tracedec.Trace, error) {
+// parse snapshots the recorder and parses the snapshot for batch; own says
+// whether reqprof took the CPU samples.
+func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture, own bool) (*tracedec.Trace, error) {
 	buf := &m.buf
 	buf.Reset()
 	if _, err := fr.WriteTo(buf); err != nil {
@@ -400,9 +429,21 @@ func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture) (*tracedec.T
 	for i, c := range batch {
 		reqs[i] = c.request()
 	}
-	tr, err := tracedec.Parse(buf.Bytes(), reqs, decodeOptions)
+	o := decodeOptions
+	o.Module, o.Library = mainModule(), library
+	o.SamplePeriod = nominalOtherPeriod
+	if own {
+		o.SamplePeriod = nominalOwnPeriod
+	}
+	if d := m.period.Load(); d > 0 {
+		o.SamplePeriod = time.Duration(d)
+	}
+	tr, err := tracedec.Parse(buf.Bytes(), reqs, o)
 	if err != nil {
 		return nil, fmt.Errorf("reqprof: %w", err)
+	}
+	if d, measured := tr.SamplePeriod(); measured {
+		m.period.Store(int64(d))
 	}
 	return tr, nil
 }
@@ -420,6 +461,7 @@ func (m *Manager) deliver(tr *tracedec.Trace, c *Capture) {
 	p.GoVersion = runtime.Version()
 	p.Host = hostname()
 	p.Library = slices.Clone(library)
+	p.SetAttr(profile.AttrOverhead, c.setup.String())
 	if mod := mainModule(); mod != "" {
 		p.SetAttr(profile.ModuleAttr, mod)
 	}

@@ -3,9 +3,12 @@ package httpprof
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/reqprof/reqprof/capture"
 )
 
 // recorder passes everything through to the ResponseWriter and notes the
@@ -24,16 +27,25 @@ type recorder struct {
 func (r *recorder) Header() http.Header { return r.w.Header() }
 
 func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
+	if code >= 200 {
+		r.begin(code)
 	}
 	r.w.WriteHeader(code)
 }
 
-func (r *recorder) Write(p []byte) (int, error) {
+// begin notes the response's status when the handler first hands over its
+// response, and leaves a point there (capture.Point): the handler's stack
+// at that moment tells where the running time before it went when no CPU
+// sample did.
+func (r *recorder) begin(status int) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.status = status
+		capture.Point(context.Background())
 	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.begin(http.StatusOK)
 	n, err := r.w.Write(p)
 	r.bytes += int64(n)
 	return n, err
@@ -47,9 +59,7 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
 type flusher struct{ r *recorder }
 
 func (f flusher) Flush() {
-	if f.r.status == 0 {
-		f.r.status = http.StatusOK
-	}
+	f.r.begin(http.StatusOK)
 	f.r.w.(http.Flusher).Flush()
 }
 
@@ -62,9 +72,7 @@ func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 type readerFrom struct{ r *recorder }
 
 func (f readerFrom) ReadFrom(src io.Reader) (int64, error) {
-	if f.r.status == 0 {
-		f.r.status = http.StatusOK
-	}
+	f.r.begin(http.StatusOK)
 	n, err := f.r.w.(io.ReaderFrom).ReadFrom(src)
 	f.r.bytes += n
 	return n, err
@@ -79,9 +87,7 @@ func (p pusher) Push(target string, opts *http.PushOptions) error {
 type stringWriter struct{ r *recorder }
 
 func (s stringWriter) WriteString(str string) (int, error) {
-	if s.r.status == 0 {
-		s.r.status = http.StatusOK
-	}
+	s.r.begin(http.StatusOK)
 	n, err := s.r.w.(io.StringWriter).WriteString(str)
 	s.r.bytes += int64(n)
 	return n, err

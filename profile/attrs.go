@@ -18,6 +18,12 @@ const (
 	AttrOutcome  = "outcome"        // how the work ended when not by returning: goexit, client disconnected
 	AttrTruncate = "truncated"      // why the capture ended before the work did
 	AttrError    = "error"          // the error the work returned (bounded)
+	// AttrOverhead is the time the profiler added to the work outside its
+	// window, before it began (admitting it, starting the flight recorder
+	// and CPU sampling, beginning the task), as a Go duration ("1.2ms").
+	// The profiler's time inside the window is on the root goroutine's
+	// stacks: views show it as "[reqprof]".
+	AttrOverhead = "reqprof overhead"
 )
 
 // Values of AttrKind.

@@ -34,9 +34,11 @@ import (
 //	  "base": 1,
 //	  "work": 2,                                    // the work's boundary
 //	  "library": ["example.com/prof."],             // the profiler's packages
+//	  "sample_period": 4000000,                     // running time per CPU sample
 //	  "reasons": ["chan receive", "sleep"],         // interval reason table
 //	  "goroutines": [{
 //	    "id": 7, "parent": 1, "member": true, "created_at": 1, "entry": 1,
+//	    "task": "GET /w/4",                         // another unit's goroutine
 //	    "start": 0, "end": 1500000, "exited": true,
 //	    "intervals": [[500000, 1, 1], [1000000, 3, 1, 2, 7]]
 //	  }],
@@ -64,10 +66,16 @@ import (
 //     work's boundary by the names of reqprof's functions of the time, so
 //     Decode fills both in from those names (see migrate.go).
 //   - 2: "work" and "library" added.
+//   - 3: "sample_period" and a goroutine's "task" added. Running intervals
+//     marked inferred are unsampled (their stack is the deepest frame
+//     credibly running), the others a CPU sample's share; a goroutine the
+//     runtime suspended (a "preempted" wait) is runnable. Older files are
+//     read with their preempted waits made runnable (see migrate.go); their
+//     inferred intervals keep the stacks the decoder of the time gave them.
 
 // FormatVersion is the version of the .reqprof format this package writes,
 // and the newest version it reads. Decode reads every older version too.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // ErrUnsupportedVersion is returned, wrapped, by [Decode] for a file written
 // in a format version newer than [FormatVersion]. Test for it with
@@ -199,6 +207,9 @@ func DecodeWith(r io.Reader, o DecodeOptions) (*Profile, error) {
 			return nil, corrupt(err)
 		}
 	}
+	if wp.Version < 3 {
+		p.migrateV2()
+	}
 	if err := p.CheckValid(); err != nil {
 		return nil, corrupt(err)
 	}
@@ -272,6 +283,7 @@ var _ = [...]any{
 		Base            StackID
 		Work            StackID
 		Library         []string
+		SamplePeriod    int64
 		Warnings        []string
 	}(Profile{}),
 	struct{ Key, Value string }(Attr{}),
@@ -284,6 +296,7 @@ var _ = [...]any{
 		ID, Parent       int64
 		Member           bool
 		CreatedAt, Entry StackID
+		Task             string
 		Start, End       int64
 		Exited           bool
 		Intervals        []Interval
@@ -343,6 +356,7 @@ type wireProfile struct {
 	Base       StackID         `json:"base,omitempty"`
 	Work       StackID         `json:"work,omitempty"`
 	Library    []string        `json:"library,omitempty"`
+	Period     int64           `json:"sample_period,omitempty"`
 	Reasons    []string        `json:"reasons,omitempty"`
 	Goroutines []wireGoroutine `json:"goroutines,omitempty"`
 	Samples    [][]int64       `json:"samples,omitempty"` // [time, goroutine, stack]
@@ -367,6 +381,7 @@ type wireGoroutine struct {
 	Member    bool      `json:"member,omitempty"`
 	CreatedAt StackID   `json:"created_at,omitempty"`
 	Entry     StackID   `json:"entry,omitempty"`
+	Task      string    `json:"task,omitempty"`
 	Start     int64     `json:"start,omitempty"`
 	End       int64     `json:"end,omitempty"`
 	Exited    bool      `json:"exited,omitempty"`
@@ -400,6 +415,7 @@ func (p *Profile) toWire() (*wireProfile, error) {
 		Base:       p.Base,
 		Work:       p.Work,
 		Library:    p.Library,
+		Period:     p.SamplePeriod,
 	}
 	if !p.Start.IsZero() {
 		t := p.Start.UTC()
@@ -441,6 +457,7 @@ func (p *Profile) toWire() (*wireProfile, error) {
 			Member:    g.Member,
 			CreatedAt: g.CreatedAt,
 			Entry:     g.Entry,
+			Task:      g.Task,
 			Start:     g.Start,
 			End:       g.End,
 			Exited:    g.Exited,
@@ -501,14 +518,15 @@ func (p *Profile) toWire() (*wireProfile, error) {
 // caller checks the result with CheckValid.
 func (wp *wireProfile) toProfile() (*Profile, error) {
 	p := &Profile{
-		Name:      wp.Name,
-		Duration:  wp.Duration,
-		GoVersion: wp.GoVersion,
-		Host:      wp.Host,
-		Warnings:  nilIfEmpty(wp.Warnings),
-		Base:      wp.Base,
-		Work:      wp.Work,
-		Library:   nilIfEmpty(wp.Library),
+		Name:         wp.Name,
+		Duration:     wp.Duration,
+		GoVersion:    wp.GoVersion,
+		Host:         wp.Host,
+		Warnings:     nilIfEmpty(wp.Warnings),
+		Base:         wp.Base,
+		Work:         wp.Work,
+		Library:      nilIfEmpty(wp.Library),
+		SamplePeriod: wp.Period,
 	}
 	if wp.Start != "" {
 		t, err := time.Parse(time.RFC3339Nano, wp.Start)
@@ -552,6 +570,7 @@ func (wp *wireProfile) toProfile() (*Profile, error) {
 			Member:    wg.Member,
 			CreatedAt: wg.CreatedAt,
 			Entry:     wg.Entry,
+			Task:      wg.Task,
 			Start:     wg.Start,
 			End:       wg.End,
 			Exited:    wg.Exited,

@@ -161,7 +161,7 @@ func TestWireFormat(t *testing.T) {
 		Samples: []Sample{{Time: 5, Goroutine: 1, Stack: 1}},
 	}
 	want := `reqprof profile
-{"format":"reqprof","version":2,"name":"x","start":"2025-01-02T03:04:05.000000006Z","duration":100,` +
+{"format":"reqprof","version":3,"name":"x","start":"2025-01-02T03:04:05.000000006Z","duration":100,` +
 		`"frames":[{"func":"main.main","file":"m.go","line":3}],"stacks":[[],[0]],"reasons":["sleep","sync"],` +
 		`"goroutines":[{"id":1,"member":true,"entry":1,"end":100,"intervals":[[10,1,1,0,0,1],[20,3,0,1],[30,3,1,2,9],[40,1]]}],` +
 		`"samples":[[5,1,1]]}
@@ -205,8 +205,8 @@ func TestDecodeErrors(t *testing.T) {
 			`not a reqprof file: format is "other", want "reqprof"`},
 		{"no format", gzipBytes(t, magic+`{"version":1,"stacks":[[]]}`),
 			`not a reqprof file: format is "", want "reqprof"`},
-		{"future version", gzipBytes(t, magic+`{"format":"reqprof","version":3,"stacks":{"new":"layout"},"extra":true}`),
-			"unsupported reqprof format version: the file has version 3, this build of reqprof reads versions up to 2 (upgrade reqprof to read it)"},
+		{"future version", gzipBytes(t, magic+`{"format":"reqprof","version":4,"stacks":{"new":"layout"},"extra":true}`),
+			"unsupported reqprof format version: the file has version 4, this build of reqprof reads versions up to 3 (upgrade reqprof to read it)"},
 		{"version 1 with work", gzipBytes(t, header+`"stacks":[[]],"work":0,"library":["x."]}`),
 			`corrupt reqprof file: a version-1 file has no "work" or "library"`},
 		{"work out of range", gzipBytes(t, header2+`"stacks":[[]],"work":1}`),
@@ -274,12 +274,12 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestDecodeFutureVersion(t *testing.T) {
-	data := gzipBytes(t, magic+`{"format":"reqprof","version":3,"stacks":[[]]}`)
+	data := gzipBytes(t, magic+`{"format":"reqprof","version":4,"stacks":[[]]}`)
 	_, err := Decode(bytes.NewReader(data))
 	if !errors.Is(err, ErrUnsupportedVersion) {
 		t.Fatalf("Decode() = %v, want an error wrapping ErrUnsupportedVersion", err)
 	}
-	if !strings.Contains(err.Error(), "version 3") || !strings.Contains(err.Error(), fmt.Sprint(FormatVersion)) {
+	if !strings.Contains(err.Error(), "version 4") || !strings.Contains(err.Error(), fmt.Sprint(FormatVersion)) {
 		t.Errorf("error %q does not name both versions", err)
 	}
 }
@@ -519,4 +519,22 @@ func FuzzPayload(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		checkDecoded(t, gzipBytes(t, s))
 	})
+}
+
+// A file older than version 3 records a goroutine the runtime suspended as
+// waiting, "preempted": it reads back runnable, as the decoder now makes it.
+func TestDecodeVersion2PreemptedIsRunnable(t *testing.T) {
+	data := gzipBytes(t, magic+`{"format":"reqprof","version":2,"duration":30,"stacks":[[]],"reasons":["preempted","sync"],`+
+		`"goroutines":[{"id":1,"member":true,"end":30,"intervals":[[10,1],[10,3,0,1,2],[10,3,0,2,2]]},{"id":2,"end":30,"intervals":[[30,1]]}]}`)
+	p, err := Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivs := p.Goroutines[0].Intervals
+	if ivs[1].State != Runnable || ivs[1].Reason != PreemptedReason || ivs[1].Waker != 0 {
+		t.Errorf("preempted wait read as %+v, want runnable, reason preempted, no waker", ivs[1])
+	}
+	if ivs[2].State != Waiting || ivs[2].Reason != "sync" || ivs[2].Waker != 2 {
+		t.Errorf("sync wait read as %+v, want it unchanged", ivs[2])
+	}
 }

@@ -123,3 +123,19 @@ func (p *Profile) findStack(fs []FrameID) StackID {
 	p.Stacks = append(p.Stacks, Stack{Frames: slices.Clone(fs)})
 	return StackID(len(p.Stacks) - 1)
 }
+
+// migrateV2 brings a file older than version 3 to the model of version 3:
+// a goroutine the runtime suspended (to scan its stack, say: a Waiting
+// interval with reason "preempted") is runnable, as the decoder now
+// records it. Its inferred running intervals keep their stacks: they were
+// not observed by a CPU sample, which is what Inferred says.
+func (p *Profile) migrateV2() {
+	for i := range p.Goroutines {
+		ivs := p.Goroutines[i].Intervals
+		for j := range ivs {
+			if ivs[j].State == Waiting && ivs[j].Reason == PreemptedReason {
+				ivs[j].State, ivs[j].Waker = Runnable, 0
+			}
+		}
+	}
+}

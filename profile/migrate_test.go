@@ -18,7 +18,10 @@ import (
 // TestVersion1FilesRenderTheSame decodes .reqprof files written by format
 // version 1 (by reqprof.Do and by the HTTP middleware) and renders them in
 // every view: the renderings were made by the version of reqprof that wrote
-// the files, so the migration must reproduce them exactly.
+// the files, and the migration must reproduce them but for what the
+// rendering rules changed since (unsampled running time shows as
+// "[running, unsampled]", the header says how much of the running time was
+// sampled); the golden files hold the renderings of today's rules.
 func TestVersion1FilesRenderTheSame(t *testing.T) {
 	for _, name := range []string{"v1-do", "v1-http"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name+".reqprof"))

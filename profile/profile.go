@@ -70,6 +70,14 @@ type Profile struct {
 	// views never count as user code. See [IsLibrary].
 	Library []string
 
+	// SamplePeriod is how much running time one CPU sample stands for,
+	// in nanoseconds: the running time of every goroutine in the trace the
+	// profile was extracted from divided by the samples taken on them (the
+	// kernel honours fewer samples per second than asked for, and a
+	// thread waiting for a CPU runs up trace time without CPU time). 0 when
+	// unknown (no samples).
+	SamplePeriod int64
+
 	// Warnings are notes on how the profile was made that a reader should
 	// know (CPU samples unavailable, a goroutine that outlived the window).
 	Warnings []string
@@ -137,6 +145,11 @@ type Goroutine struct {
 	CreatedAt StackID
 	// Entry is the goroutine's stack when it started: its entry function.
 	Entry StackID
+	// Task names, for a goroutine outside the work, the other unit of
+	// work (a runtime/trace task, such as another profiled request: "GET
+	// /w/4") it belonged to when it woke one of the work's goroutines; ""
+	// when it belonged to none.
+	Task string
 	// Start and End bound the goroutine's life inside the window.
 	Start, End int64
 	// Exited reports whether the goroutine ended before the window did.
@@ -185,10 +198,12 @@ type Interval struct {
 	// for Running intervals, the stack observed by a CPU sample or at a
 	// state transition.
 	Stack StackID
-	// Inferred marks a Running interval whose stack was not observed
-	// throughout: the stacks known at its two ends (CPU samples, state
-	// changes, events) differ, and the interval carries the frames common
-	// to both, or, next to a CPU sample, that sample's stack.
+	// Inferred marks a Running interval that no CPU sample observed
+	// (unsampled): Stack is then the deepest frame credibly running (see
+	// package view's "How running time is attributed"), not a function
+	// that ran the whole time, and views show the interval as
+	// "[running, unsampled]" under it. A Running interval that is not
+	// Inferred is a CPU sample's share of the running time around it.
 	Inferred bool
 	// Waker is the goroutine that made a Waiting interval end (0 when the
 	// runtime itself did: timers, the network poller).
@@ -222,12 +237,99 @@ type Log struct {
 	Message   string
 }
 
+// PreemptedReason is the reason of a goroutine the runtime stopped at an
+// arbitrary point of its work: preempted by the scheduler, or suspended to
+// scan its stack. Such a goroutine is runnable — waiting for the runtime,
+// not for anything the program did.
+const PreemptedReason = "preempted"
+
 // ExplainedByWaker reports whether a wait with this runtime reason is
 // explained by what the goroutine that ended it did meanwhile. A sleep
 // explains itself; a network wait is ended by whichever goroutine happened
 // to poll the network, which says nothing about it.
 func ExplainedByWaker(reason string) bool {
 	return reason != "sleep" && reason != "network"
+}
+
+// FollowWaker reports whether the critical path explains the wait iv of a
+// goroutine of p by what its waker (whose entry function is wakerEntry)
+// did meanwhile. It does when the wait's reason is explained by a waker
+// ([ExplainedByWaker]) and the wait says something about the work:
+//
+//   - not a wait inside the runtime's timers and scheduler (the blocking
+//     call is a function of package time, or of package runtime other
+//     than a channel operation or select), nor one ended by the runtime's
+//     own goroutines (wakerEntry in package runtime): whoever ends those
+//     happened to run the timer or the scheduler;
+//   - not a wait inside the tracer (runtime/trace) or on the profiler's
+//     own locks (the blocking call is made by a function of
+//     [Profile.Library]): they are shared by every profiled unit, and
+//     following them leads into other units' work.
+//
+// The blocking call is the outermost frame of the standard library's
+// machinery at the leaf of the wait's stack (the runtime, sync, time and
+// internal packages): sync.(*Mutex).Lock, runtime.chanrecv1, time.Sleep.
+func (p *Profile) FollowWaker(iv *Interval, wakerEntry string) bool {
+	if iv.State != Waiting || iv.Waker == 0 || !ExplainedByWaker(iv.Reason) || strings.HasPrefix(wakerEntry, "runtime.") {
+		return false
+	}
+	caller, call := p.BlockingCall(iv.Stack)
+	if call == "" {
+		return true // no blocking call known
+	}
+	switch pkg := funcPackage(call); {
+	case pkg == "time" || pkg == "runtime/trace":
+		return false
+	case pkg == "runtime" && !chanOps[call]:
+		return false
+	}
+	return !IsLibrary(p.Library, caller)
+}
+
+// BlockingCall returns, for the stack of a wait, the blocking call — the
+// outermost frame of the standard library's machinery at its leaf (the
+// runtime, sync, time and internal packages): sync.(*Mutex).Lock,
+// runtime.chanrecv1, time.Sleep — and the function that made it. Both are
+// "" when the stack shows no such call (or is out of range).
+func (p *Profile) BlockingCall(id StackID) (caller, call string) {
+	if id < 0 || int(id) >= len(p.Stacks) {
+		return "", ""
+	}
+	fs := p.Stacks[id].Frames
+	for _, f := range fs {
+		if f < 0 || int(f) >= len(p.Frames) {
+			return "", ""
+		}
+	}
+	k := len(fs)
+	for k > 0 && machinery(p.Frames[fs[k-1]].Func) {
+		k--
+	}
+	if k == len(fs) {
+		return "", ""
+	}
+	if k > 0 {
+		caller = p.Frames[fs[k-1]].Func
+	}
+	return caller, p.Frames[fs[k]].Func
+}
+
+// chanOps are the runtime's functions that block on channels.
+var chanOps = map[string]bool{
+	"runtime.chanrecv1": true, "runtime.chanrecv2": true, "runtime.chansend1": true,
+	"runtime.selectgo": true, "runtime.block": true,
+}
+
+// machinery reports whether fn belongs to the packages a blocking call
+// goes through: the runtime, sync, time and the internal packages.
+func machinery(fn string) bool {
+	switch pkg := funcPackage(fn); {
+	case pkg == "runtime", pkg == "sync", pkg == "sync/atomic", pkg == "time", pkg == "runtime/trace":
+		return true
+	case strings.HasPrefix(pkg, "internal/"):
+		return true
+	}
+	return false
 }
 
 // FollowDepth bounds the chains of wakers that the critical path follows

@@ -42,7 +42,7 @@ func testProfile() *Profile {
 				},
 			},
 			{
-				ID: 20, Parent: 3, Entry: 5, Start: 0, End: 400_000,
+				ID: 20, Parent: 3, Entry: 5, Task: "GET /other", Start: 0, End: 400_000,
 				Intervals: []Interval{
 					{Start: 0, End: 300_000, State: Waiting, Reason: "network", Stack: 5},
 					{Start: 300_000, End: 400_000, State: Running, Stack: 5},
@@ -74,10 +74,11 @@ func testProfile() *Profile {
 			{Frames: []FrameID{3}},
 			{Frames: []FrameID{4}},
 		},
-		Base:     1,
-		Work:     2,
-		Library:  []string{"example.com/prof.", "example.com/prof/render"},
-		Warnings: []string{"goroutine 20 is not part of the work"},
+		Base:         1,
+		Work:         2,
+		Library:      []string{"example.com/prof.", "example.com/prof/render"},
+		SamplePeriod: 4_000_000,
+		Warnings:     []string{"goroutine 20 is not part of the work"},
 	}
 }
 
@@ -128,6 +129,10 @@ func TestCheckValidRejects(t *testing.T) {
 			"profile: work stack -1 out of range (have 6 stacks)"},
 		{"empty library prefix", func(p *Profile) { p.Library[1] = "" },
 			"profile: library prefix 1 is empty (it would make every function library code)"},
+		{"negative sample period", func(p *Profile) { p.SamplePeriod = -1 },
+			"profile: negative sample period -1"},
+		{"member with a task", func(p *Profile) { p.Goroutines[1].Task = "GET /x" },
+			`profile: goroutine 7: a member of the work has another unit's task "GET /x"`},
 		{"zero goroutine ID", func(p *Profile) { p.Goroutines[1].ID = 0 },
 			"profile: goroutine at index 1: ID 0 is not positive"},
 		{"negative goroutine ID", func(p *Profile) { p.Goroutines[2].ID = -20 },

@@ -33,6 +33,9 @@ func (p *Profile) String() string {
 	line("host:", q(p.Host))
 	line("base:", d(int64(p.Base)))
 	line("work:", d(int64(p.Work)))
+	if p.SamplePeriod != 0 {
+		line("sample_period:", d(p.SamplePeriod))
+	}
 	for _, l := range p.Library {
 		line("library:", q(l))
 	}
@@ -71,6 +74,9 @@ func (p *Profile) String() string {
 			span(g.Start, g.End))
 		if g.Exited {
 			parts = append(parts, "exited")
+		}
+		if g.Task != "" {
+			parts = append(parts, "task="+q(g.Task))
 		}
 		line(parts...)
 		for _, iv := range g.Intervals {

@@ -15,10 +15,11 @@ import (
 //   - Every FrameID is an index of Frames; every StackID (Base, Work,
 //     Goroutine.CreatedAt, Goroutine.Entry, Interval.Stack, Sample.Stack,
 //     Region.Stack) is an index of Stacks.
-//   - Library prefixes are not empty.
+//   - Library prefixes are not empty; SamplePeriod >= 0.
 //   - Goroutine IDs are positive and unique. The first goroutine, if any, is
 //     the root: a member with Parent 0. Members come before non-members. A
 //     member's Parent is 0 or a member listed earlier; no Parent is negative.
+//     Only non-members have a Task.
 //   - For each goroutine, 0 <= Start <= End <= Duration, and its intervals
 //     are in time order and cover [Start, End) exactly, without gaps or
 //     overlaps, each with Start < End.
@@ -63,6 +64,10 @@ func (p *Profile) CheckValid() error {
 		}
 	}
 
+	if p.SamplePeriod < 0 {
+		return fmt.Errorf("profile: negative sample period %d", p.SamplePeriod)
+	}
+
 	// Goroutines.
 	index := make(map[int64]int, len(p.Goroutines)) // ID → index in Goroutines
 	for i := range p.Goroutines {
@@ -94,6 +99,9 @@ func (p *Profile) CheckValid() error {
 		}
 		if g.Parent < 0 {
 			return fmt.Errorf("profile: goroutine %d: negative parent %d", g.ID, g.Parent)
+		}
+		if g.Member && g.Task != "" {
+			return fmt.Errorf("profile: goroutine %d: a member of the work has another unit's task %q", g.ID, g.Task)
 		}
 		if g.Member && g.Parent != 0 {
 			j, ok := index[g.Parent]

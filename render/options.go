@@ -36,12 +36,13 @@ type Options struct {
 	Color, Unicode bool
 }
 
-// UserCode returns o.User, or the default for p.
+// UserCode returns o.User, or the default for p: [view.ProfileUserCode],
+// which classifies each function by its package and file.
 func (o Options) UserCode(p *profile.Profile) view.UserCode {
 	if o.User != nil {
 		return o.User
 	}
-	return view.UserModule(p.Attr(profile.ModuleAttr), p.Library...)
+	return view.ProfileUserCode(p)
 }
 
 // Trees returns the view's timelines and a call tree for each, with the

@@ -181,7 +181,7 @@ func TestSummaryIsTheTreesLeaves(t *testing.T) {
 	if s.CPUSampled() != 3*ms+800_000 {
 		t.Errorf("CPUSampled = %d", s.CPUSampled())
 	}
-	if got, want := s.String(), "10ms: CPU 5.8ms (2ms inferred), runnable 0s, syscall 200µs, waiting 4ms (preempted 4ms ×1), via other goroutines 5ms, 2 goroutines"; got != want {
+	if got, want := s.String(), "10ms: CPU 5.8ms (3.8ms sampled, 2ms unsampled), runnable 0s, syscall 200µs, waiting 4ms (preempted 4ms ×1), via other goroutines 5ms, 2 goroutines"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 	// The same numbers from the tree's leaves.
@@ -196,11 +196,14 @@ func TestSummaryIsTheTreesLeaves(t *testing.T) {
 		case view.Via:
 			leaves["via"] += n.Total
 		}
-		if n.Frame.Kind == view.Func || n.Frame.Kind == view.Region {
+		if n.Frame.Kind == view.Func || n.Frame.Kind == view.Region || n.Frame.Kind == view.Unsampled {
 			leaves["running"] += n.Self
 		}
+		if n.Frame.Kind == view.Unsampled {
+			leaves["unsampled"] += n.Total
+		}
 	})
-	if leaves["[wait: preempted]"] != s.Waiting || leaves["[syscall]"] != s.Syscall || leaves["running"] != s.CPU || leaves["via"] != s.Followed {
+	if leaves["[wait: preempted]"] != s.Waiting || leaves["[syscall]"] != s.Syscall || leaves["running"] != s.CPU || leaves["via"] != s.Followed || leaves["unsampled"] != s.CPUInferred {
 		t.Errorf("tree leaves %v disagree with the summary %+v", leaves, s)
 	}
 }

@@ -152,6 +152,32 @@ func UserModule(module string, library ...string) UserCode {
 	}
 }
 
+// ProfileUserCode returns the user code of profile p: its functions that
+// [profile.Code] classifies as user code by their package and file,
+// remembered by name; a function p does not have is classified by its name
+// as [UserModule] of p's main module does.
+func ProfileUserCode(p *profile.Profile) UserCode {
+	code := p.Code()
+	byName := make(map[string]bool, len(p.Frames))
+	for _, f := range p.Frames {
+		u := code.User(f.Func, f.File)
+		if prev, ok := byName[f.Func]; ok {
+			u = u && prev // one function written in two files: library if either says so
+		}
+		byName[f.Func] = u
+		if d := strings.TrimSuffix(f.Func, "-fm"); d != f.Func {
+			byName[d] = u
+		}
+	}
+	fallback := UserModule(p.Attr(profile.ModuleAttr), p.Library...)
+	return func(fn string) bool {
+		if u, ok := byName[fn]; ok {
+			return u
+		}
+		return fallback(fn)
+	}
+}
+
 // UserRegexp treats as user code the functions whose name matches re.
 func UserRegexp(re *regexp.Regexp) UserCode {
 	return func(fn string) bool { return re.MatchString(fn) }
@@ -170,14 +196,42 @@ func Package(fn string) string {
 
 // GroupLibrary folds chains of library frames, pyinstrument-style: the
 // outermost library frame of a chain stays, the library frames under it are
-// hidden (listed in Hidden) and their children are hoisted. User frames and
-// pseudo-frames are never hidden. Totals are unchanged.
+// hidden (listed in Hidden) and their children are hoisted. A library frame
+// identical (function, file and line) to one already on the path above it
+// — the http.HandlerFunc.ServeHTTP between each pair of middlewares — is
+// hidden too, into the user frame above it. User frames and pseudo-frames
+// are never hidden. Totals are unchanged.
 func GroupLibrary(n *Node, user UserCode) {
+	groupLibrary(n, user, nil)
+}
+
+func groupLibrary(n *Node, user UserCode, seen []Frame) {
+	for {
+		var kept []*Node
+		changed := false
+		for _, c := range n.Children {
+			if c.Frame.Kind == Func && !user(c.Frame.Name) && slices.Contains(seen, c.Frame) {
+				n.Hidden = append(n.Hidden, c.Frame)
+				n.Hidden = append(n.Hidden, c.Hidden...)
+				n.Self += c.Self
+				kept = append(kept, c.Children...)
+				changed = true
+				continue
+			}
+			kept = append(kept, c)
+		}
+		if !changed {
+			break
+		}
+		n.Children = mergeSiblings(kept)
+	}
 	for _, c := range n.Children {
+		s := seen
 		if c.Frame.Kind == Func && !user(c.Frame.Name) {
 			c.fold(user)
+			s = append(append(seen[:len(seen):len(seen)], c.Frame), c.Hidden...)
 		}
-		GroupLibrary(c, user)
+		groupLibrary(c, user, s)
 	}
 }
 
@@ -241,19 +295,25 @@ func Prune(n *Node, min int64) {
 }
 
 // GroupPath applies GroupLibrary's folding to one path: library frames that
-// directly follow another library frame are dropped. Timeline renderers use
+// directly follow another library frame, or that are identical to a
+// library frame earlier in the path, are dropped. Timeline renderers use
 // it; the result may share path's backing array only when nothing is
 // dropped.
 func GroupPath(path []Frame, user UserCode) []Frame {
 	var out []Frame
 	prevLib := false
+	var libs []Frame // the library frames met so far
 	for i, f := range path {
 		lib := f.Kind == Func && !user(f.Name)
-		if lib && prevLib {
+		if lib && (prevLib || slices.Contains(libs, f)) {
 			if out == nil {
 				out = append(make([]Frame, 0, len(path)), path[:i]...)
 			}
+			libs = append(libs, f)
 			continue
+		}
+		if lib {
+			libs = append(libs, f)
 		}
 		if out != nil {
 			out = append(out, f)
@@ -264,4 +324,54 @@ func GroupPath(path []Frame, user UserCode) []Frame {
 		return path
 	}
 	return out
+}
+
+// ShortNames returns a function that shortens function names as people
+// read them: the package path's directories dropped
+// ("github.com/x/y/db.(*Conn).Query" → "db.(*Conn).Query"), but kept as far
+// as needed to tell apart two packages of fns that end alike (an app's own
+// "http" package next to net/http: "app/http.Serve", "net/http.Serve").
+// Names not among fns are shortened fully. It costs time linear in the
+// length of fns' package paths.
+func ShortNames(fns []string) func(fn string) string {
+	pkgs := map[string]bool{}
+	for _, fn := range fns {
+		pkgs[Package(fn)] = true
+	}
+	// How many packages end with each suffix of whole path elements.
+	ends := map[string]int{}
+	for pkg := range pkgs {
+		for i := len(pkg); i >= 0; i-- {
+			if i == 0 || pkg[i-1] == '/' {
+				ends[pkg[i:]]++
+			}
+		}
+	}
+	short := map[string]string{} // package -> its shortest distinct suffix, when not its last element
+	for pkg := range pkgs {
+		last := pkg[strings.LastIndexByte(pkg, '/')+1:]
+		if ends[last] == 1 {
+			continue
+		}
+		s := pkg
+		for i := len(pkg) - len(last) - 1; i >= 0; i-- {
+			if i == 0 || pkg[i-1] == '/' {
+				if ends[pkg[i:]] == 1 {
+					s = pkg[i:]
+					break
+				}
+			}
+		}
+		short[pkg] = s
+	}
+	return func(fn string) string {
+		pkg := Package(fn)
+		if s, ok := short[pkg]; ok {
+			return s + fn[len(pkg):]
+		}
+		if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+			return fn[i+1:]
+		}
+		return fn
+	}
 }

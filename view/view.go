@@ -18,10 +18,56 @@
 //
 // Waits, system calls, scheduler latency and user regions appear as
 // pseudo-frames: "[wait: <runtime reason>]", "[syscall]", "[runnable]",
-// "[via goroutine N: <entry function>]", and the region's type. A
-// [Segment] keeps what its interval said (state, wait reason, waker,
-// whether its stack was inferred) and which regions its region frames
-// stand for, so renderers never look the intervals up again.
+// "[via goroutine N: <entry function>]", "[running, unsampled]", and the
+// region's type. A [Segment] keeps what its interval said (state, wait
+// reason, waker, whether its running time was sampled) and which regions
+// its region frames stand for, so renderers never look the intervals up
+// again.
+//
+// # How time is attributed
+//
+// Every nanosecond of a goroutine's life is in exactly one state, from the
+// execution trace: running, runnable (waiting for a CPU; a goroutine the
+// runtime preempted or suspended is runnable, reason "preempted"), in a
+// system call, or waiting, with the runtime's reason. Waits, runnable time
+// and system calls are exact, with the stack where they began.
+//
+// Running time is exact in total; where it ran is known only at CPU
+// samples and at the stacks of state changes and events. The decoder
+// (internal/tracedec) gives each CPU sample the running time nearer to it
+// than to any other sample of the same running interval, at most half a
+// sample period ([profile.Profile.SamplePeriod]) on each side — so one
+// sample never carries more than a period's worth — and not past a point
+// whose stack shows the sampled function had returned. That time is
+// sampled: its path is the sample's stack, function frames compared by
+// function, not line, as a sampling profiler gives it. The rest is
+// unsampled ([profile.Interval.Inferred]): its path ends in
+// "[running, unsampled]" under the deepest frame credibly running — the
+// frames common to the stacks known at its two ends, without a blocking
+// call's own frames, or, when those end above the user's code (the
+// harness, a framework's dispatch), the first user frame of the stack it
+// ended in (else began in). So a function's own time ("[self]" in a tree)
+// is only ever sampled time, and every header says how much of the running
+// time was sampled ([Summary.CPUInferred], [Summary.SampledShare]).
+//
+// The critical path explains a wait of the work by what the goroutine that
+// ended it did meanwhile, when the wait says something about the work
+// ([profile.Profile.FollowWaker]): not a wait inside the runtime's timers
+// or scheduler, not one ended by a runtime goroutine, not one on the
+// profiler's own locks. A waker that belongs to another unit of work is
+// named with it ("[via goroutine 57, request GET /w/4: main.work04]"), and
+// its time counts as the work's wait (see [Segment.OtherWork]): the work
+// was waiting, whatever the other request was doing. Goroutines that each
+// waited at the same place for the next (a convoy on a lock) are one node,
+// "[via a convoy of 14 goroutines on sync.(*Mutex).Lock, 14 of other
+// requests]", with all their work under it at one level.
+//
+// User code is told from library code by each frame's package and file
+// ([profile.Code], [ProfileUserCode]); method values ("(*T).m-fm") show as
+// their method; library frames repeated between user frames (the
+// http.HandlerFunc.ServeHTTP between middlewares) fold ([GroupLibrary]).
+// Goroutines a library started that never ended a wait of the work are
+// housekeeping ([Housekeeping]): not counted, one lane per entry function.
 //
 // Renderers take what this package computes: timelines (Speedscope,
 // Chrome), or a [StackSet] — weighted stacks, from one profile's view or
@@ -56,14 +102,15 @@ import (
 type FrameKind uint8
 
 const (
-	Func     FrameKind = iota // a function
-	Region                    // a user region (runtime/trace.WithRegion)
-	Wait                      // [wait: reason]
-	Syscall                   // [syscall]
-	Runnable                  // [runnable]
-	Via                       // [via goroutine N: entry]
-	Overhead                  // [reqprof]: the profiler's own work
-	Label                     // a name over a group of stacks: a goroutine of the per-goroutine view, a profile of a merge
+	Func      FrameKind = iota // a function
+	Region                     // a user region (runtime/trace.WithRegion)
+	Wait                       // [wait: reason]
+	Syscall                    // [syscall]
+	Runnable                   // [runnable]
+	Via                        // [via goroutine N: entry]
+	Overhead                   // [reqprof]: the profiler's own work
+	Label                      // a name over a group of stacks: a goroutine of the per-goroutine view, a profile of a merge
+	Unsampled                  // [running, unsampled]: running time no CPU sample observed, under the deepest frame credibly running
 )
 
 // Frame is one element of a path.
@@ -84,6 +131,10 @@ const (
 	// OverheadName stands for the profiler's own work at the start and end
 	// of the window (starting the task, stopping it).
 	OverheadName = "[reqprof]"
+	// UnsampledName stands for running time that no CPU sample observed,
+	// under the deepest frame credibly running through it (see
+	// [profile.Interval.Inferred]): measured in total, not in where.
+	UnsampledName = "[running, unsampled]"
 )
 
 // WaitName returns the pseudo-frame name of a wait with a runtime reason.
@@ -100,6 +151,55 @@ func ViaName(id int64, entry string) string {
 		entry = "?"
 	}
 	return fmt.Sprintf("[via goroutine %d: %s]", id, entry)
+}
+
+// maxTaskName bounds the name of another unit of work in a pseudo-frame.
+const maxTaskName = 60
+
+// ViaTaskName returns the pseudo-frame name of a wait explained by
+// goroutine id of another unit of work, task ("GET /w/4"), which was
+// running fn: "[via goroutine 57, request GET /w/4: main.work04]".
+func ViaTaskName(id int64, task, fn string) string {
+	if fn == "" {
+		fn = "?"
+	}
+	return fmt.Sprintf("[via goroutine %d, request %s: %s]", id, bound(task, maxTaskName), shortFunc(fn))
+}
+
+// shortFunc drops the directories of a function's import path
+// ("github.com/x/app/users.Get" → "users.Get").
+func shortFunc(fn string) string {
+	pkg := Package(fn)
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
+}
+
+// ConvoyName returns the pseudo-frame name of a wait explained by a
+// convoy: a chain of n goroutines, each waiting in call (the same blocking
+// call, "sync.(*Mutex).Lock", at the same place) for the next, others of
+// them goroutines of other units of work. Their work is under it, flat.
+func ConvoyName(n, others int, call string) string {
+	if call == "" {
+		call = "?"
+	}
+	if others > 0 {
+		return fmt.Sprintf("[via a convoy of %d goroutines on %s, %d of other requests]", n, call, others)
+	}
+	return fmt.Sprintf("[via a convoy of %d goroutines on %s]", n, call)
+}
+
+// bound cuts s to at most n runes, marking the cut.
+func bound(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // Segment is a stretch of time attributed to a path of frames, in one
@@ -124,8 +224,22 @@ type Segment struct {
 	// Regions holds, for each Region frame of Path in order, the index of
 	// its region in Profile.Regions; nil when Path has none.
 	Regions []int
-	// Inferred marks running time that no CPU sample observed.
+	// Inferred marks running time that no CPU sample observed: its path
+	// ends in "[running, unsampled]".
 	Inferred bool
+	// OtherWork is set on the critical path's time in goroutines of other
+	// units of work (another request holding a lock this one waits for):
+	// the wait of the work's goroutine that the time explains. The work
+	// itself was waiting: Summarize counts the time as that wait.
+	OtherWork *WaitRef
+}
+
+// WaitRef names a wait: interval Interval of goroutine Goroutine, with its
+// reason.
+type WaitRef struct {
+	Goroutine int64
+	Interval  int
+	Reason    string
 }
 
 // Timeline is a named sequence of segments. In CriticalPath and
@@ -133,7 +247,14 @@ type Segment struct {
 type Timeline struct {
 	Name      string
 	Goroutine int64 // 0 for views over several goroutines
-	Segments  []Segment
+	// Goroutines lists, for a lane of the per-goroutine view that stands
+	// for a group of housekeeping goroutines (see [Housekeeping]), every
+	// goroutine of the group; Goroutine is the one shown.
+	Goroutines []int64
+	// ShownIn is, in [EachGoroutine], for a housekeeping goroutine whose
+	// group another goroutine's lane shows, that goroutine; 0 otherwise.
+	ShownIn  int64
+	Segments []Segment
 	// Notes say what the view left out to stay linear in the profile's
 	// size (only hostile or corrupt profiles make any).
 	Notes []string
@@ -174,6 +295,8 @@ type paths struct {
 	regions map[int64]*regionIndex // by goroutine
 	cursors map[int64]*regionCursor
 	root    int64
+	code    *profile.Code
+	users   map[profile.FrameID]bool
 	frames  int // the frames of the segments made so far
 	// made holds the paths made so far without a prefix, and madePre
 	// those under the last prefix used: segments of one stack in one
@@ -184,13 +307,14 @@ type paths struct {
 }
 
 type pathKey struct {
-	g       int64
-	stack   profile.StackID
-	state   profile.State
-	reason  string
-	pre     *Frame // the prefix's first frame: prefixes are never changed
-	preLen  int
-	regions string // the active regions, varints
+	g         int64
+	stack     profile.StackID
+	state     profile.State
+	reason    string
+	unsampled bool
+	pre       *Frame // the prefix's first frame: prefixes are never changed
+	preLen    int
+	regions   string // the active regions, varints
 }
 
 type madePath struct {
@@ -222,7 +346,36 @@ func (x *paths) cursor(g int64) *regionCursor {
 
 func (x *paths) frame(id profile.FrameID) Frame {
 	f := x.p.Frames[id]
-	return Frame{Name: f.Func, File: f.File, Line: f.Line}
+	return Frame{Name: strings.TrimSuffix(f.Func, "-fm"), File: f.File, Line: f.Line}
+}
+
+// appendFrame appends function frame id to a path: a method value's
+// wrapper ("(*T).m-fm") shows as the method, once when it calls it.
+// wrapper says whether the path's last frame is such a wrapper, and is
+// updated.
+func (x *paths) appendFrame(out []Frame, id profile.FrameID, wrapper *bool) []Frame {
+	f := x.frame(id)
+	w := *wrapper
+	*wrapper = strings.HasSuffix(x.p.Frames[id].Func, "-fm")
+	if n := len(out); w && n > 0 && out[n-1].Name == f.Name {
+		out[n-1] = f
+		return out
+	}
+	return append(out, f)
+}
+
+// user reports whether frame id is user code (see [profile.Code]).
+func (x *paths) user(id profile.FrameID) bool {
+	u, ok := x.users[id]
+	if !ok {
+		if x.code == nil {
+			x.code, x.users = x.p.Code(), map[profile.FrameID]bool{}
+		}
+		f := x.p.Frames[id]
+		u = x.code.User(f.Func, f.File)
+		x.users[id] = u
+	}
+	return u
 }
 
 // strip returns how many outer frames of a root-goroutine stack lie outside
@@ -235,7 +388,9 @@ func (x *paths) strip(g int64, fs []profile.FrameID) (n int, overhead bool) {
 		return 0, false
 	}
 	if work := x.p.Stacks[x.p.Work].Frames; len(work) > 0 && x.under(fs, work) {
-		return len(work), false
+		// The delivery code's own calls inside the boundary (wrapping
+		// the response writer) are the profiler's too.
+		return len(work), len(fs) > len(work) && profile.IsLibrary(x.p.Library, x.p.Frames[fs[len(work)]].Func)
 	}
 	base := x.p.Stacks[x.p.Base].Frames
 	if !x.under(fs, base) {
@@ -266,12 +421,13 @@ type prefix struct {
 }
 
 // path returns the path of stack on goroutine g at time t in a state
-// (0 for none: no state pseudo-frame) under pre, with the regions active
-// on g at t (found by cur) inserted where they began, and the regions of
-// the path's region frames. Paths are shared: they must not be changed.
-func (x *paths) path(g int64, stack profile.StackID, state profile.State, reason string, t int64, pre prefix, cur *regionCursor) ([]Frame, []int) {
+// (0 for none: no state pseudo-frame; unsampled for running time no CPU
+// sample observed) under pre, with the regions active on g at t (found by
+// cur) inserted where they began, and the regions of the path's region
+// frames. Paths are shared: they must not be changed.
+func (x *paths) path(g int64, stack profile.StackID, state profile.State, reason string, unsampled bool, t int64, pre prefix, cur *regionCursor) ([]Frame, []int) {
 	active := cur.active(t)
-	k := pathKey{g: g, stack: stack, state: state, reason: reason, preLen: len(pre.frames)}
+	k := pathKey{g: g, stack: stack, state: state, reason: reason, unsampled: unsampled, preLen: len(pre.frames)}
 	if len(pre.frames) > 0 {
 		k.pre = &pre.frames[0]
 	}
@@ -294,7 +450,8 @@ func (x *paths) path(g int64, stack profile.StackID, state profile.State, reason
 		return m.frames, m.regions
 	}
 	f, r := x.build(g, stack, active, pre)
-	f = appendState(f, state, reason)
+	// The profiler's own running time is "[reqprof]", sampled or not.
+	f = appendState(f, state, reason, unsampled && (len(f) == 0 || f[len(f)-1].Kind != Overhead))
 	made[k] = madePath{f, r}
 	return f, r
 }
@@ -317,6 +474,7 @@ func (x *paths) build(g int64, stack profile.StackID, active []int, pre prefix) 
 		copy(regs, pre.regions)
 	}
 	pos := 0
+	wrapper := false
 	for _, ri := range active {
 		r := x.p.Regions[ri]
 		rs := x.p.Stacks[r.Stack].Frames
@@ -327,8 +485,9 @@ func (x *paths) build(g int64, stack profile.StackID, active []int, pre prefix) 
 		}
 		k = max(k, pos)
 		for _, f := range fs[pos:k] {
-			out = append(out, x.frame(f))
+			out = x.appendFrame(out, f, &wrapper)
 		}
+		wrapper = false
 		out = append(out, Frame{Name: r.Type, Kind: Region})
 		regs = append(regs, ri)
 		pos = k
@@ -339,7 +498,7 @@ func (x *paths) build(g int64, stack profile.StackID, active []int, pre prefix) 
 		}
 	}
 	for _, f := range fs[pos:] {
-		out = append(out, x.frame(f))
+		out = x.appendFrame(out, f, &wrapper)
 	}
 	return out, regs
 }
@@ -360,7 +519,7 @@ func (x *paths) emit(out []Segment, g int64, i int, iv *profile.Interval, s, e i
 		if c, next, ok := ri.cut(j, e); ok {
 			end, j = c, next
 		}
-		path, regs := x.path(g, iv.Stack, iv.State, iv.Reason, s, pre, cur)
+		path, regs := x.path(g, iv.Stack, iv.State, iv.Reason, iv.Inferred, s, pre, cur)
 		x.frames += len(path) + segmentFrames
 		out = append(out, segment(g, i, iv, s, end, path, regs))
 		s = end
@@ -368,8 +527,12 @@ func (x *paths) emit(out []Segment, g int64, i int, iv *profile.Interval, s, e i
 	return out
 }
 
-func appendState(path []Frame, state profile.State, reason string) []Frame {
+func appendState(path []Frame, state profile.State, reason string, unsampled bool) []Frame {
 	switch state {
+	case profile.Running:
+		if unsampled {
+			return append(path, Frame{Name: UnsampledName, Kind: Unsampled})
+		}
 	case profile.Waiting:
 		return append(path, Frame{Name: WaitName(reason), Kind: Wait})
 	case profile.Syscall:
@@ -511,6 +674,9 @@ type critical struct {
 	*paths
 	budget  int
 	stopped bool // the budget ran out
+	// memberWait is the wait of the work's own goroutine that the time
+	// being explained explains, the nearest on the chain.
+	memberWait *WaitRef
 }
 
 // explain appends what goroutine g did in [a, b), under pre. chain lists
@@ -526,17 +692,14 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 			continue
 		}
 		w := c.byID[iv.Waker]
-		// A waker already on the chain is waiting throughout the window
-		// it would explain: only an inconsistent profile has such a cycle.
-		if iv.State != profile.Waiting || w == nil || w == g || len(chain) > profile.FollowDepth ||
-			!profile.ExplainedByWaker(iv.Reason) || slices.Contains(chain, w.ID) {
+		if !c.follows(g, iv, w, chain) {
 			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
 			continue
 		}
 		// The wait is explained by what the waker did meanwhile, unless it
 		// is the profiler's own (its locks are shared by every profiled
 		// request: following them leads into other requests' work).
-		wait, regs := c.path(g.ID, iv.Stack, iv.State, iv.Reason, s, pre, cur)
+		wait, regs := c.path(g.ID, iv.Stack, iv.State, iv.Reason, false, s, pre, cur)
 		c.frames += len(wait)
 		if len(wait) >= 2 && wait[len(wait)-2].Kind == Overhead {
 			out = c.emit(out, g.ID, i, iv, s, e, pre, cur)
@@ -556,9 +719,39 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 			c.frames += segmentFrames
 			out = append(out, segment(g.ID, i, iv, s, ws, wait, regs))
 		}
-		via := append(wait[:len(wait):len(wait)], Frame{Name: ViaName(w.ID, c.entry(w)), Kind: Via})
-		c.frames += len(via)
-		out = c.explain(out, w, ws, we, prefix{via, regs}, append(chain, w.ID))
+		start := len(out)
+		others := 0
+		wchain := append(chain[:len(chain):len(chain)], w.ID)
+		outer := c.memberWait
+		if g.Member {
+			c.memberWait = &WaitRef{Goroutine: g.ID, Interval: i, Reason: iv.Reason}
+		}
+		if site := c.site(iv); c.convoyAt(w, ws, we, site, wchain) {
+			// A convoy: the waker waited at the same place for another,
+			// and so on. One node for them all, their work flat under it.
+			n := 0
+			n, others = c.convoyMembers(w, ws, we, site, wchain)
+			via := append(wait[:len(wait):len(wait)], Frame{Name: ConvoyName(n, others, site.call), Kind: Via})
+			c.frames += len(via)
+			out = c.convoy(out, w, ws, we, site, prefix{via, regs}, wchain)
+		} else {
+			if w.Task != "" {
+				others = 1
+			}
+			via := append(wait[:len(wait):len(wait)], Frame{Name: c.viaName(w, iv.End), Kind: Via})
+			c.frames += len(via)
+			out = c.explain(out, w, ws, we, prefix{via, regs}, wchain)
+		}
+		// Another unit's work explains the wait: the work's own goroutine
+		// nearest on the chain was waiting.
+		if ref := c.memberWait; others > 0 && ref != nil {
+			for k := start; k < len(out); k++ {
+				if out[k].OtherWork == nil {
+					out[k].OtherWork = ref
+				}
+			}
+		}
+		c.memberWait = outer
 		if we < e {
 			c.frames += segmentFrames
 			out = append(out, segment(g.ID, i, iv, we, e, wait, regs))
@@ -567,43 +760,208 @@ func (c *critical) explain(out []Segment, g *profile.Goroutine, a, b int64, pre 
 	return out
 }
 
+// follows reports whether the critical path explains wait iv of g by its
+// waker w (see [profile.Profile.FollowWaker]), given the chain of
+// goroutines being explained. A waker already on the chain is waiting
+// throughout the window it would explain: only an inconsistent profile has
+// such a cycle.
+func (c *critical) follows(g *profile.Goroutine, iv *profile.Interval, w *profile.Goroutine, chain []int64) bool {
+	return iv.State == profile.Waiting && w != nil && w != g && len(chain) <= profile.FollowDepth &&
+		c.p.FollowWaker(iv, c.p.EntryFunc(w)) && !slices.Contains(chain, w.ID)
+}
+
+// waitSite is where a wait waited: its reason, its blocking call and the
+// function that made it. Goroutines waiting one for the next at one site
+// form a convoy (a lock they all take at the same place).
+type waitSite struct {
+	reason, caller, call string
+}
+
+func (c *critical) site(iv *profile.Interval) waitSite {
+	caller, call := c.p.BlockingCall(iv.Stack)
+	return waitSite{iv.Reason, caller, call}
+}
+
+// link returns, for interval iv of w, the goroutine whose work explains it
+// as the next link of a convoy at site (nil if it is not one).
+func (c *critical) link(w *profile.Goroutine, iv *profile.Interval, site waitSite, chain []int64) *profile.Goroutine {
+	if iv.State != profile.Waiting || site.call == "" || c.site(iv) != site {
+		return nil
+	}
+	x := c.byID[iv.Waker]
+	if !c.follows(w, iv, x, chain) {
+		return nil
+	}
+	return x
+}
+
+// convoyAt reports whether w's work in [a, b) explains a wait at site by
+// waiting at site itself for another goroutine.
+func (c *critical) convoyAt(w *profile.Goroutine, a, b int64, site waitSite, chain []int64) bool {
+	ivs := w.Intervals
+	for i := sort.Search(len(ivs), func(i int) bool { return ivs[i].End > a }); i < len(ivs) && ivs[i].Start < b; i++ {
+		if x := c.link(w, &ivs[i], site, chain); x != nil && max(a, ivs[i].Start, x.Start) < min(b, ivs[i].End, x.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// convoyMembers returns the number of goroutines of the convoy at site
+// that starts with w over [a, b), and how many of them belong to other
+// units of work.
+func (c *critical) convoyMembers(w *profile.Goroutine, a, b int64, site waitSite, chain []int64) (n, others int) {
+	seen := map[int64]bool{}
+	var walk func(w *profile.Goroutine, a, b int64, chain []int64)
+	walk = func(w *profile.Goroutine, a, b int64, chain []int64) {
+		if !seen[w.ID] {
+			seen[w.ID] = true
+			n++
+			if w.Task != "" {
+				others++
+			}
+		}
+		ivs := w.Intervals
+		for i := sort.Search(len(ivs), func(i int) bool { return ivs[i].End > a }); i < len(ivs) && ivs[i].Start < b; i++ {
+			iv := &ivs[i]
+			if x := c.link(w, iv, site, chain); x != nil {
+				if xs, xe := max(a, iv.Start, x.Start), min(b, iv.End, x.End); xs < xe {
+					walk(x, xs, xe, append(chain[:len(chain):len(chain)], x.ID))
+				}
+			}
+		}
+	}
+	walk(w, a, b, chain)
+	return n, others
+}
+
+// convoy appends what the convoy at site that starts with w did in [a, b),
+// every goroutine's work under pre: its waits at site are explained by the
+// next goroutine's work at the same level, not beneath.
+func (c *critical) convoy(out []Segment, w *profile.Goroutine, a, b int64, site waitSite, pre prefix, chain []int64) []Segment {
+	ivs := w.Intervals
+	cur := c.cursor(w.ID)
+	for i := sort.Search(len(ivs), func(i int) bool { return ivs[i].End > a }); i < len(ivs) && ivs[i].Start < b; i++ {
+		iv := &ivs[i]
+		s, e := max(iv.Start, a), min(iv.End, b)
+		if s >= e {
+			continue
+		}
+		if x := c.link(w, iv, site, chain); x != nil && c.frames <= c.budget {
+			if xs, xe := max(s, x.Start), min(e, x.End); xs < xe {
+				if s < xs {
+					out = c.emit(out, w.ID, i, iv, s, xs, pre, cur)
+				}
+				out = c.convoy(out, x, xs, xe, site, pre, append(chain[:len(chain):len(chain)], x.ID))
+				if xe < e {
+					out = c.emit(out, w.ID, i, iv, xe, e, pre, cur)
+				}
+				continue
+			}
+		}
+		out = c.explain(out, w, s, e, pre, chain)
+	}
+	return out
+}
+
+// viaName names the pseudo-frame of a wait explained by w, which ended it
+// at time at.
+func (c *critical) viaName(w *profile.Goroutine, at int64) string {
+	if w.Task == "" {
+		return ViaName(w.ID, c.entry(w))
+	}
+	// Another unit's goroutine (a request's server goroutine, whose entry
+	// says nothing): named by the user function it was running.
+	fn := c.entry(w)
+	ivs := w.Intervals
+	if i := sort.Search(len(ivs), func(i int) bool { return ivs[i].End >= at }); i < len(ivs) {
+		fs := c.p.Stacks[ivs[i].Stack].Frames
+		for k := len(fs) - 1; k >= 0; k-- {
+			if c.user(fs[k]) {
+				fn = strings.TrimSuffix(c.p.Frames[fs[k]].Func, "-fm")
+				break
+			}
+		}
+	}
+	return ViaTaskName(w.ID, w.Task, fn)
+}
+
 // PerGoroutine returns one timeline per member goroutine, in the profile's
-// order (the root first, then creation order).
-func PerGoroutine(p *profile.Profile) []Timeline { return goroutineTimelines(p, true) }
+// order (the root first, then creation order), except that housekeeping
+// goroutines ([Housekeeping]) with one entry function share one lane: the
+// timeline of the one that ran longest, named for the group
+// ("database/sql.(*DB).awaitDone ×61 (housekeeping; goroutine 12 shown)")
+// and listing them all in Goroutines.
+func PerGoroutine(p *profile.Profile) []Timeline {
+	x := newPaths(p)
+	hk := Housekeeping(p)
+	var out []Timeline
+	for _, lane := range lanes(p, hk) {
+		g := &p.Goroutines[lane[0]]
+		t := x.timeline(g, goroutineName(p, g))
+		if hk[g.ID] {
+			t.Name = laneName(p, g, len(lane))
+			for _, i := range lane {
+				t.Goroutines = append(t.Goroutines, p.Goroutines[i].ID)
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
 
 // EachGoroutine returns one timeline per goroutine of the profile, in its
 // order: the members as in PerGoroutine, then the goroutines outside the
 // work that woke one of its goroutines, named so ("goroutine 9:
 // main.holder (outside the work; woke goroutine 1)"). The i-th timeline is
-// that of p.Goroutines[i].
-func EachGoroutine(p *profile.Profile) []Timeline { return goroutineTimelines(p, false) }
-
-func goroutineTimelines(p *profile.Profile, members bool) []Timeline {
+// that of p.Goroutines[i]. Housekeeping goroutines are grouped as in
+// PerGoroutine: the one shown is named for the group, the others say, in
+// ShownIn, which one shows them (a renderer with one lane per goroutine
+// leaves their lanes empty).
+func EachGoroutine(p *profile.Profile) []Timeline {
 	x := newPaths(p)
+	hk := Housekeeping(p)
+	shown := map[int]int{} // index -> index of the goroutine whose lane shows it
+	size := map[int]int{}
+	for _, lane := range lanes(p, hk) {
+		for _, i := range lane {
+			shown[i] = lane[0]
+		}
+		size[lane[0]] = len(lane)
+	}
 	var woke map[int64][]int64
-	var out []Timeline
+	out := make([]Timeline, 0, len(p.Goroutines))
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
-		if !g.Member && members {
-			continue
-		}
-		t := Timeline{Goroutine: g.ID, Segments: make([]Segment, 0, len(g.Intervals))}
-		if g.Member {
-			t.Name = goroutineName(p, g)
-		} else {
+		switch {
+		case !g.Member:
 			if woke == nil {
 				woke = wokeBy(p)
 			}
-			t.Name = outsiderName(p, g, woke[g.ID])
+			out = append(out, x.timeline(g, outsiderName(p, g, woke[g.ID])))
+		case !hk[g.ID]:
+			out = append(out, x.timeline(g, goroutineName(p, g)))
+		case shown[i] == i:
+			out = append(out, x.timeline(g, laneName(p, g, size[i])))
+		default:
+			by := p.Goroutines[shown[i]].ID
+			t := x.timeline(g, fmt.Sprintf("%s (housekeeping; shown as goroutine %d)", goroutineName(p, g), by))
+			t.ShownIn = by
+			out = append(out, t)
 		}
-		cur := x.cursor(g.ID)
-		for j := range g.Intervals {
-			iv := &g.Intervals[j]
-			t.Segments = x.emit(t.Segments, g.ID, j, iv, iv.Start, iv.End, prefix{}, cur)
-		}
-		out = append(out, t)
 	}
 	return out
+}
+
+// timeline returns goroutine g's own timeline, named name.
+func (x *paths) timeline(g *profile.Goroutine, name string) Timeline {
+	t := Timeline{Name: name, Goroutine: g.ID, Segments: make([]Segment, 0, len(g.Intervals))}
+	cur := x.cursor(g.ID)
+	for j := range g.Intervals {
+		iv := &g.Intervals[j]
+		t.Segments = x.emit(t.Segments, g.ID, j, iv, iv.Start, iv.End, prefix{}, cur)
+	}
+	return t
 }
 
 // maxSpawnDepth bounds the nesting of spawn sites in AllGoroutines and
@@ -634,7 +992,7 @@ func (x *paths) spawnPrefixes() (map[int64]prefix, bool) {
 					cur = newCursor(x.p, x.regions[g.Parent])
 					cursors[g.Parent] = cur
 				}
-				f, r := x.path(g.Parent, g.CreatedAt, 0, "", g.Start, pp.pre, cur)
+				f, r := x.path(g.Parent, g.CreatedAt, 0, "", false, g.Start, pp.pre, cur)
 				sp = spawn{prefix{f, r}, pp.depth + 1}
 			} else {
 				capped = true
@@ -710,7 +1068,7 @@ func Samples(p *profile.Profile) []Segment {
 		pre, cur := prefixes[g.ID], x.cursor(g.ID)
 		for _, si := range idx {
 			s := p.Samples[si]
-			path, regs := x.path(g.ID, s.Stack, profile.Running, "", s.Time, pre, cur)
+			path, regs := x.path(g.ID, s.Stack, profile.Running, "", false, s.Time, pre, cur)
 			out = append(out, segment(g.ID, -1, &running, s.Time, s.Time, path, regs))
 		}
 	}

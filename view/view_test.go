@@ -267,3 +267,25 @@ func TestOverheadWaitsNotFollowed(t *testing.T) {
 		t.Errorf("a wait in the profiler's own code was followed: %s", got)
 	}
 }
+
+// Under the work's boundary, the delivery code's own calls (wrapping the
+// response writer) are the profiler's time too.
+func TestDeliveryCallsAreOverhead(t *testing.T) {
+	p := &profile.Profile{
+		Name: "req", Duration: 2 * ms, Library: []string{"example.com/prof/"},
+		Frames: []profile.Frame{{Func: "main.main"}, {Func: "example.com/prof/capture.Run"}, {Func: "example.com/prof/http.wrapWriter"}, {Func: "main.handler"}},
+		Stacks: []profile.Stack{{}, {Frames: []profile.FrameID{0}}, {Frames: []profile.FrameID{0, 1}}, {Frames: []profile.FrameID{0, 1, 2}}, {Frames: []profile.FrameID{0, 1, 3}}},
+		Base:   1, Work: 2,
+		Goroutines: []profile.Goroutine{{ID: 1, Member: true, End: 2 * ms, Intervals: []profile.Interval{
+			{Start: 0, End: 1 * ms, State: profile.Running, Stack: 3, Inferred: true},
+			{Start: 1 * ms, End: 2 * ms, State: profile.Running, Stack: 4},
+		}}},
+	}
+	cp := view.CriticalPath(p)
+	if got := names(cp.Segments[0].Path); got != "[reqprof]" {
+		t.Errorf("the delivery code's call: %s, want [reqprof]", got)
+	}
+	if got := names(cp.Segments[1].Path); got != "main.handler" {
+		t.Errorf("the work: %s", got)
+	}
+}

@@ -40,6 +40,9 @@ type builder struct {
 	B, E xtrace.Time
 	in   *interner
 
+	code  *profile.Code
+	users []uint8 // by FrameID: 0 unknown, 1 user code, 2 not
+
 	members map[xtrace.GoID]bool
 	order   []xtrace.GoID
 	hull    map[xtrace.GoID]span // goroutines outside the work, and their needed window
@@ -58,19 +61,23 @@ func (b *builder) build(name string) *profile.Profile {
 		p.Start = w
 	}
 	b.findMembers()
+	p.Stacks = []profile.Stack{{}}
+	p.Library = b.t.o.Library
+	p.Base = b.in.stack(p, b.tk.stack, true)
+	p.Work = b.work(p)
+	b.code = profile.NewCode(b.t.o.Module, b.t.o.Library, p.Frames)
+	if b.t.samples > 0 {
+		p.SamplePeriod = b.t.period
+	}
 	// Goroutines outside the work that the critical path needs.
 	b.hull = map[xtrace.GoID]span{}
 	b.seen = map[followKey]bool{}
-	b.follow(b.tk.g, b.B, b.E, 0)
+	b.follow(p, b.tk.g, b.B, b.E, 0)
 	var others []xtrace.GoID
 	for id := range b.hull {
 		others = append(others, id)
 	}
 	slices.Sort(others)
-
-	p.Stacks = []profile.Stack{{}}
-	p.Base = b.in.stack(p, b.tk.stack, true)
-	p.Work = b.work(p)
 
 	for _, id := range b.order {
 		g := b.t.gs[id]
@@ -90,7 +97,9 @@ func (b *builder) build(name string) *profile.Profile {
 	for _, id := range others {
 		g := b.t.gs[id]
 		h := b.hull[id]
-		p.Goroutines = append(p.Goroutines, b.goroutine(p, g, h.a, h.b, false))
+		pg := b.goroutine(p, g, h.a, h.b, false)
+		pg.Task = b.t.taskOf(g, h.a, b.tk)
+		p.Goroutines = append(p.Goroutines, pg)
 	}
 	// Drop goroutines left empty (no known state in their window).
 	p.Goroutines = slices.DeleteFunc(p.Goroutines, func(g profile.Goroutine) bool {
@@ -101,7 +110,7 @@ func (b *builder) build(name string) *profile.Profile {
 		a, e := b.B+xtrace.Time(pg.Start), b.B+xtrace.Time(pg.End)
 		if pg.Member {
 			for _, pt := range g.points {
-				if pt.cpu && pt.t >= a && pt.t <= e {
+				if pt.kind == sampled && pt.t >= a && pt.t <= e {
 					p.Samples = append(p.Samples, profile.Sample{Time: int64(pt.t - b.B), Goroutine: pg.ID, Stack: b.in.stack(p, pt.stack, false)})
 				}
 			}
@@ -155,6 +164,8 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 		pg.Entry = b.in.stack(p, g.entryStack, false)
 	}
 	i := sort.Search(len(g.ivs), func(i int) bool { return g.ivs[i].end > a })
+	var pieces []piece // of the run the running intervals up to runEnd belong to
+	runEnd := -1
 	for ; i < len(g.ivs) && g.ivs[i].start < e; i++ {
 		iv := g.ivs[i]
 		s, en := max(iv.start, a), min(iv.end, e)
@@ -172,7 +183,12 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 			})
 			continue
 		}
-		b.runningInterval(p, &pg, g, iv, s, en)
+		if i > runEnd {
+			r := runAt(g.ivs, i)
+			runEnd = i + 2*(len(r.ivs)-1)
+			pieces = b.attribute(p, &pg, g, &r, a, e)
+		}
+		b.emitPieces(&pg, pieces, iv, s, en)
 	}
 	// Fill a gap at the start (state unknown before the trace began).
 	if len(pg.Intervals) > 0 && pg.Intervals[0].Start > pg.Start {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/internal/golden"
 	"github.com/reqprof/reqprof/internal/tracedec"
+	"github.com/reqprof/reqprof/view"
 )
 
 // The fixtures are execution traces recorded once, with known work inside a
@@ -36,6 +39,8 @@ var fixtureOptions = tracedec.Options{
 		"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture.", "github.com/reqprof/reqprof/serve.",
 		"github.com/reqprof/reqprof/httpprof.", "github.com/reqprof/reqprof/sqlprof.",
 	},
+	Module:  "github.com/reqprof/reqprof",
+	Library: []string{"github.com/reqprof/reqprof.", "github.com/reqprof/reqprof/capture."},
 }
 
 // A fixture is a unit of known work. setup runs before the task begins
@@ -56,6 +61,7 @@ var fixtures = []fixture{
 	}},
 	{"fanout", func() func(context.Context) { return fanoutWork }},
 	{"region", func() func(context.Context) { return regionWork }},
+	{"convoy", convoySetup},
 }
 
 var sink int
@@ -132,6 +138,44 @@ func regionWork(ctx context.Context) {
 	})
 }
 
+// convoySetup queues three other requests (each a task of its own) on a
+// lock held by setup, then lets them through one after the other: the
+// work, which takes the lock too, waits for all of them — a convoy of
+// other requests.
+func convoySetup() func(context.Context) {
+	mu := new(sync.Mutex)
+	mu.Lock()
+	queued := make(chan struct{})
+	for k := range 3 {
+		go otherRequest(k, mu, queued)
+		<-queued
+		time.Sleep(time.Millisecond) // in order
+	}
+	go func() {
+		time.Sleep(2 * time.Millisecond) // the work is waiting by then
+		mu.Unlock()
+	}()
+	return func(context.Context) { convoyWork(mu) }
+}
+
+// otherRequest is another profiled request that takes the lock and holds
+// it for 1 ms of work.
+func otherRequest(k int, mu *sync.Mutex, queued chan<- struct{}) {
+	_, task := trace.NewTask(context.Background(), fmt.Sprintf("GET /other/%d", k))
+	defer task.End()
+	queued <- struct{}{}
+	mu.Lock()
+	spin(time.Millisecond)
+	mu.Unlock()
+}
+
+// convoyWork takes the lock behind the other requests.
+func convoyWork(mu *sync.Mutex) {
+	mu.Lock()
+	sink++
+	mu.Unlock()
+}
+
 // recordFixture runs f in a task tagged like a capture's, under a flight
 // recorder with CPU profiling on (as capture does), and returns the
 // snapshot.
@@ -198,5 +242,52 @@ func TestFixtures(t *testing.T) {
 				t.Error("extracting the same trace twice gave different profiles")
 			}
 		})
+	}
+}
+
+// TestConvoyFixture checks, on the recorded convoy, that the goroutines of
+// the other requests are named with their requests, that the critical
+// path says so and collapses their queue, and that the summary counts the
+// time as the work's wait on the lock, as the tree's wait node has it.
+func TestConvoyFixture(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "convoy.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tracedec.Extract(data, []tracedec.Request{{ID: "1"}}, fixtureOptions)
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res[0].Err)
+	}
+	p := res[0].Profile
+	tasks := 0
+	for _, g := range p.Goroutines {
+		if strings.HasPrefix(g.Task, "GET /other/") {
+			tasks++
+		}
+	}
+	if tasks != 3 {
+		t.Errorf("%d goroutines of other requests, want 3", tasks)
+	}
+	cp := view.CriticalPath(p)
+	var via, convoy bool
+	for _, s := range cp.Segments {
+		for _, f := range s.Path {
+			via = via || f.Kind == view.Via && strings.Contains(f.Name, ", request GET /other/")
+			convoy = convoy || f.Kind == view.Via && strings.HasPrefix(f.Name, "[via a convoy of ")
+		}
+	}
+	if !via || !convoy {
+		t.Errorf("critical path: via a request %v, convoy %v", via, convoy)
+	}
+	tree := view.Tree(p.Name, cp.Segments, false)
+	var lock *view.Node
+	tree.Walk(func(n *view.Node, depth int) {
+		if lock == nil && n.Frame.Name == "[wait: sync]" {
+			lock = n
+		}
+	})
+	sum := view.Summarize(p)
+	if lock == nil || len(sum.Waits) == 0 || sum.Waits[0] != (view.WaitTime{Reason: "sync", Time: lock.Total, Count: 1}) {
+		t.Errorf("summary waits %+v, the tree's first lock wait %+v", sum.Waits, lock)
 	}
 }

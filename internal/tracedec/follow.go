@@ -17,9 +17,10 @@ type followKey struct {
 }
 
 // follow records which goroutines outside the work explain g's waits in
-// [a, b), recursively: the critical path will walk them. The root is at
-// depth 0; like the view, it keeps wakers down to profile.FollowDepth.
-func (b *builder) follow(id xtrace.GoID, a, e xtrace.Time, depth int) {
+// [a, e), recursively: the critical path will walk them. The root is at
+// depth 0; like the view, it keeps wakers down to profile.FollowDepth, and
+// only those whose waits the view follows (profile.Profile.FollowWaker).
+func (b *builder) follow(p *profile.Profile, id xtrace.GoID, a, e xtrace.Time, depth int) {
 	if depth > profile.FollowDepth || a >= e {
 		return
 	}
@@ -42,9 +43,45 @@ func (b *builder) follow(id xtrace.GoID, a, e xtrace.Time, depth int) {
 	i := sort.Search(len(g.ivs), func(i int) bool { return g.ivs[i].end > a })
 	for ; i < len(g.ivs) && g.ivs[i].start < e; i++ {
 		iv := g.ivs[i]
-		if iv.state != profile.Waiting || !profile.ExplainedByWaker(iv.reason) || iv.waker == xtrace.NoGoroutine || iv.waker == id {
+		if iv.state != profile.Waiting || iv.waker == xtrace.NoGoroutine || iv.waker == id {
 			continue
 		}
-		b.follow(iv.waker, max(a, iv.start), min(e, iv.end), depth+1)
+		w := b.t.gs[iv.waker]
+		if w == nil {
+			continue
+		}
+		wait := profile.Interval{State: profile.Waiting, Reason: iv.reason, Stack: b.in.stack(p, iv.stack, false), Waker: wakerID(iv.waker)}
+		if !p.FollowWaker(&wait, entryFunc(w)) {
+			continue
+		}
+		b.follow(p, iv.waker, max(a, iv.start), min(e, iv.end), depth+1)
 	}
+}
+
+// entryFunc returns the function g started in, "" if unknown.
+func entryFunc(g *gor) string {
+	for f := range g.entryStack.Frames() {
+		return f.Func
+	}
+	return ""
+}
+
+// taskOf returns the type (a profiled unit's name) of the task, other than
+// ours, whose work goroutine g was doing at time at: g is that task's
+// goroutine, or was created, during the task, by one of its goroutines.
+// "" when it belongs to no other task.
+func (t *timeline) taskOf(g *gor, at xtrace.Time, ours *task) string {
+	for depth := 0; g != nil && depth < 64; depth++ {
+		for _, tk := range t.byG[g.id] {
+			if tk != ours && tk.hasBegin && tk.begin <= at && (!tk.hasEnd || at <= tk.end) {
+				return tk.typ
+			}
+		}
+		if !g.hasCreated || g.parent == xtrace.NoGoroutine {
+			return ""
+		}
+		at = g.created
+		g = t.gs[g.parent]
+	}
+	return ""
 }

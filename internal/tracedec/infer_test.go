@@ -6,36 +6,71 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reqprof/reqprof/profile"
 	xtrace "golang.org/x/exp/trace"
 )
 
-// mk makes a trace stack of the given functions, outermost first.
+// mk makes a trace stack of the given functions, outermost first; a
+// function written "f:12" is at line 12 (else line 1).
 func mk(funcs ...string) xtrace.Stack {
 	fs := make([]xtrace.StackFrame, len(funcs))
 	for i, f := range funcs {
+		line := uint64(1)
+		if fn, l, ok := strings.Cut(f, ":"); ok {
+			n, _ := strconv.Atoi(l)
+			f, line = fn, uint64(n)
+		}
 		h := fnv.New64a()
-		h.Write([]byte(f))
+		h.Write([]byte(f + ":" + strconv.FormatUint(line, 10)))
 		// Leaf first, as in a trace; frames are told apart by their PC.
-		fs[len(funcs)-1-i] = xtrace.StackFrame{PC: h.Sum64(), Func: f, File: "x.go", Line: 1}
+		fs[len(funcs)-1-i] = xtrace.StackFrame{PC: h.Sum64(), Func: f, File: "x.go", Line: line}
 	}
 	return xtrace.MakeStack(fs)
 }
 
-// inferCase runs the running-time inference over one running interval
-// [0, end) of goroutine 1 (the root) with the given points, and returns the
-// pieces as "start-end:frames[:inferred]".
-func inferCase(t *testing.T, work xtrace.Stack, ivStack xtrace.Stack, end xtrace.Time, pts []point) []string {
+// inferTest is one running interval [0, end) of goroutine 1 (the root) to
+// attribute.
+type inferTest struct {
+	name   string
+	period int64        // the sample period (default 1000: the interval is unsampled around a sample)
+	work   xtrace.Stack // the work's boundary, marked at markT, ended at endT
+	markT  xtrace.Time
+	endT   xtrace.Time
+	iv     xtrace.Stack // the interval's own stack
+	end    xtrace.Time  // default 100
+	pts    []point
+	want   []string
+}
+
+// run attributes the interval and returns its pieces as
+// "start-end:frames[:unsampled]", frames outermost first, a frame at a
+// line other than 1 written "f:line".
+func (tt inferTest) run(t *testing.T) []string {
 	t.Helper()
-	b := &builder{tk: &task{g: 1}, B: 0, E: end, in: newInterner(testOptions.harness)}
-	p := &profile.Profile{Stacks: []profile.Stack{{}}}
-	if work != xtrace.NoStack {
-		p.Work = b.in.stack(p, work, false)
+	end := tt.end
+	if end == 0 {
+		end = 100
 	}
-	g := &gor{id: 1, points: pts}
+	period := tt.period
+	if period == 0 {
+		period = 1000
+	}
+	o := testOptions
+	tl := &timeline{o: &o, period: period}
+	tk := &task{g: 1, markT: tt.markT, endMarkT: tt.endT}
+	b := &builder{t: tl, tk: tk, B: 0, E: end, in: newInterner(o.harness)}
+	p := &profile.Profile{Stacks: []profile.Stack{{}}}
+	if tt.work != xtrace.NoStack {
+		tk.mark = tt.work
+		p.Work = b.in.stack(p, tt.work, false)
+	}
+	b.code = profile.NewCode("example.com/app", []string{"github.com/reqprof/reqprof/"}, p.Frames)
+	g := &gor{id: 1, points: tt.pts}
+	g.periodOnce.Do(func() {}) // no running time of its own: the trace's period
 	pg := profile.Goroutine{ID: 1, Member: true, End: int64(end)}
-	b.runningInterval(p, &pg, g, rawInterval{start: 0, end: end, state: profile.Running, stack: ivStack}, 0, end)
+	b.runningInterval(p, &pg, g, rawInterval{start: 0, end: end, state: profile.Running, stack: tt.iv}, 0, end)
 	var out []string
 	next := int64(0)
 	for _, iv := range pg.Intervals {
@@ -45,11 +80,16 @@ func inferCase(t *testing.T, work xtrace.Stack, ivStack xtrace.Stack, end xtrace
 		next = iv.End
 		var names []string
 		for _, f := range p.Stacks[iv.Stack].Frames {
-			names = append(names, p.Frames[f].Func)
+			fr := p.Frames[f]
+			if fr.Line != 1 {
+				names = append(names, fr.Func+":"+strconv.Itoa(fr.Line))
+			} else {
+				names = append(names, fr.Func)
+			}
 		}
-		s := strings.Join([]string{strconv.FormatInt(iv.Start, 10) + "-" + strconv.FormatInt(iv.End, 10), strings.Join(names, ";")}, ":")
+		s := strconv.FormatInt(iv.Start, 10) + "-" + strconv.FormatInt(iv.End, 10) + ":" + strings.Join(names, ";")
 		if iv.Inferred {
-			s += ":inferred"
+			s += ":unsampled"
 		}
 		out = append(out, s)
 	}
@@ -59,78 +99,257 @@ func inferCase(t *testing.T, work xtrace.Stack, ivStack xtrace.Stack, end xtrace
 	return out
 }
 
-func TestInferRunning(t *testing.T) {
-	a := mk("main.main", "main.handler", "main.query")
-	b := mk("main.main", "main.handler", "main.render")
-	sample := mk("main.main", "main.handler", "main.render", "example.com/lib.Encode", "strconv.Itoa")
-	tests := []struct {
-		name string
-		work xtrace.Stack
-		iv   xtrace.Stack
-		pts  []point
-		want []string
-	}{{
-		name: "no point: the interval's own stack, observed",
-		iv:   a,
-		want: []string{"0-100:main.main;main.handler;main.query"},
-	}, {
-		name: "the same stack at both ends is observed",
-		iv:   a,
-		pts:  []point{{t: 0, stack: a}, {t: 100, stack: a}},
-		want: []string{"0-100:main.main;main.handler;main.query"},
-	}, {
-		name: "two stacks the code reached: the frames common to both, inferred",
-		iv:   a,
-		pts:  []point{{t: 0, stack: a}, {t: 100, stack: b}},
-		want: []string{"0-100:main.main;main.handler:inferred"},
-	}, {
-		name: "towards a CPU sample: its stack down to its deepest frame outside the standard library",
-		iv:   a,
-		pts:  []point{{t: 0, stack: a}, {t: 60, stack: sample, cpu: true, random: true}, {t: 100, stack: b}},
-		// Both pieces have the sample at one end: they merge.
-		want: []string{"0-100:main.main;main.handler;main.render;example.com/lib.Encode:inferred"},
-	}, {
-		name: "a CPU sample without the goroutine's outer frames is not used",
-		iv:   a,
-		pts:  []point{{t: 0, stack: a}, {t: 50, stack: mk("runtime.mallocgc"), cpu: true, random: true}, {t: 100, stack: a}},
-		want: []string{"0-100:main.main;main.handler;main.query"},
-	}, {
-		name: "a point before the interval starts gives its first piece's stack",
-		iv:   b,
-		pts:  []point{{t: 0, stack: a}, {t: 40, stack: b}},
-		want: []string{"0-40:main.main;main.handler:inferred", "40-100:main.main;main.handler;main.render"},
-	}, {
-		name: "from the begin mark into the work: the work's outermost call, not the harness",
-		work: mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run"),
-		iv:   mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run"),
-		pts: []point{
-			{t: 0, stack: mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run")},
-			{t: 30, stack: mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run", "main.job", "main.step")},
-			{t: 70, stack: mk("main.main", "example.com/prof.Do", "example.com/prof/capture.(*Capture).Stop")},
-		},
-		// Out of the work into the profiler's Stop, too.
-		want: []string{
-			"0-70:main.main;example.com/prof.Do;example.com/prof/capture.Run;main.job:inferred",
-			"70-100:main.main;example.com/prof.Do;example.com/prof/capture.(*Capture).Stop",
-		},
-	}, {
-		name: "without a boundary, the same stretch keeps the common frames",
-		iv:   mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run"),
-		pts: []point{
-			{t: 0, stack: mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run")},
-			{t: 30, stack: mk("main.main", "example.com/prof.Do", "example.com/prof/capture.Run", "main.job", "main.step")},
-		},
-		want: []string{
-			"0-30:main.main;example.com/prof.Do;example.com/prof/capture.Run:inferred",
-			"30-100:main.main;example.com/prof.Do;example.com/prof/capture.Run;main.job;main.step",
-		},
-	}}
+func runInferTests(t *testing.T, tests []inferTest) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := inferCase(t, tt.work, tt.iv, 100, tt.pts)
+			got := tt.run(t)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("pieces:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
 			}
 		})
+	}
+}
+
+// Running time with no CPU sample near it is unsampled, under the deepest
+// frame credibly running: the frames common to the stacks known at its two
+// ends, without the blocking call's own frames.
+func TestInferUnsampled(t *testing.T) {
+	a := mk("main.main", "main.handler", "main.query")
+	b := mk("main.main", "main.handler", "main.render")
+	runInferTests(t, []inferTest{{
+		name: "no point: the interval's own stack, unsampled",
+		iv:   a,
+		want: []string{"0-100:main.main;main.handler;main.query:unsampled"},
+	}, {
+		name: "the same stack at both ends is still unsampled",
+		iv:   a,
+		pts:  []point{{t: 0, stack: a}, {t: 100, stack: a}},
+		want: []string{"0-100:main.main;main.handler;main.query:unsampled"},
+	}, {
+		name: "two stacks the code reached: the frames common to both",
+		iv:   a,
+		pts:  []point{{t: 0, stack: a}, {t: 100, stack: b}},
+		want: []string{"0-100:main.main;main.handler:unsampled"},
+	}, {
+		name: "frames of one function at different lines are one call",
+		iv:   mk("main.main", "main.handler:10", "main.query"),
+		pts:  []point{{t: 0, stack: mk("main.main", "main.handler:10", "main.query")}, {t: 100, stack: mk("main.main", "main.handler:12", "main.render")}},
+		want: []string{"0-100:main.main;main.handler:10:unsampled"},
+	}, {
+		name: "the standard library's frames of a blocking call are not where it ran",
+		iv:   mk("main.main", "main.loop", "runtime.chanrecv1"),
+		pts: []point{
+			{t: 0, stack: mk("main.main", "main.loop", "runtime.chanrecv1"), kind: blocking},
+			{t: 100, stack: mk("main.main", "main.loop", "runtime.chanrecv1"), kind: blocking},
+		},
+		want: []string{"0-100:main.main;main.loop:unsampled"},
+	}, {
+		name: "the profiler's frames of an event are not where it ran",
+		iv:   a,
+		pts: []point{
+			{t: 0, stack: a},
+			{t: 40, stack: mk("main.main", "main.handler", "main.query", "runtime/trace.Log"), kind: event},
+			{t: 100, stack: a},
+		},
+		want: []string{"0-100:main.main;main.handler;main.query:unsampled"},
+	}, {
+		name: "a point before the interval starts is not an end",
+		iv:   b,
+		pts:  []point{{t: 0, stack: a}, {t: 40, stack: b}},
+		want: []string{"0-40:main.main;main.handler:unsampled", "40-100:main.main;main.handler;main.render:unsampled"},
+	}})
+}
+
+// Between CPU samples, running time goes as a sampling profiler would give
+// it: each sample's stack carries the time nearer to it than to another
+// sample, and it is not inferred.
+func TestInferSampled(t *testing.T) {
+	a := mk("main.main", "main.handler", "main.query")
+	hot := func(line string) xtrace.Stack {
+		return mk("main.main", "main.handler", "main.hash", "crypto/sha256.block:"+line)
+	}
+	runInferTests(t, []inferTest{{
+		name:   "two samples in one function at different lines each keep their leaf",
+		period: 100,
+		iv:     hot("10"),
+		pts: []point{
+			{t: 0, stack: hot("10")},
+			{t: 20, stack: hot("11"), kind: sampled},
+			{t: 60, stack: hot("12"), kind: sampled},
+			{t: 100, stack: hot("10")},
+		},
+		// The midpoint splits them; the ends are within half a period.
+		want: []string{
+			"0-40:main.main;main.handler;main.hash;crypto/sha256.block:11",
+			"40-100:main.main;main.handler;main.hash;crypto/sha256.block:12",
+		},
+	}, {
+		name:   "a single sample carries at most a period of an unsampled stretch",
+		period: 30,
+		iv:     a,
+		pts: []point{
+			{t: 0, stack: a},
+			{t: 50, stack: hot("10"), kind: sampled},
+			{t: 100, stack: a},
+		},
+		want: []string{
+			"0-20:main.main;main.handler:unsampled",
+			"20-80:main.main;main.handler;main.hash;crypto/sha256.block:10",
+			"80-100:main.main;main.handler:unsampled",
+		},
+	}, {
+		name:   "a sample's share stops where its function is known not to run",
+		period: 100,
+		iv:     a,
+		pts: []point{
+			{t: 0, stack: a},
+			{t: 30, stack: hot("10"), kind: sampled},
+			// handler called render: hash had returned.
+			{t: 50, stack: mk("main.main", "main.handler", "main.render", "runtime.chanrecv1"), kind: blocking},
+		},
+		end: 50,
+		want: []string{
+			"0-50:main.main;main.handler;main.hash;crypto/sha256.block:10",
+		},
+	}, {
+		name:   "a point that shows the sampled code still running does not cut its share",
+		period: 100,
+		iv:     a,
+		pts: []point{
+			{t: 0, stack: mk("main.main", "main.handler", "main.hash", "crypto/sha256.block:9")},
+			{t: 30, stack: hot("10"), kind: sampled},
+			{t: 40, stack: mk("main.main", "main.handler", "main.hash", "crypto/sha256.block:13", "runtime.morestack")},
+			{t: 70, stack: mk("main.main", "main.handler", "main.render"), kind: blocking},
+		},
+		end:  70,
+		want: []string{"0-70:main.main;main.handler;main.hash;crypto/sha256.block:10"},
+	}, {
+		name:   "a contradicting point bounds the share, and the rest is unsampled",
+		period: 200,
+		iv:     a,
+		pts: []point{
+			{t: 0, stack: a},
+			{t: 10, stack: hot("10"), kind: sampled},
+			{t: 30, stack: mk("main.main", "main.handler", "main.render"), kind: exact},
+			{t: 100, stack: mk("main.main", "main.handler", "main.render", "runtime.chanrecv1"), kind: blocking},
+		},
+		want: []string{
+			"0-30:main.main;main.handler;main.hash;crypto/sha256.block:10",
+			"30-100:main.main;main.handler;main.render:unsampled",
+		},
+	}, {
+		name:   "a CPU sample without the goroutine's outer frames is not used",
+		period: 1000,
+		iv:     a,
+		pts:    []point{{t: 0, stack: a}, {t: 50, stack: mk("runtime.mallocgc"), kind: sampled}, {t: 100, stack: a}},
+		want:   []string{"0-100:main.main;main.handler;main.query:unsampled"},
+	}})
+}
+
+// Unsampled time whose known ends share only the harness's or a framework's
+// frames goes under the first user frame: the handler, never a framework's
+// own time; between the marks around the work, it is the work's.
+func TestInferAboveUserCode(t *testing.T) {
+	work := mk("main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.Run")
+	in := func(fs ...string) xtrace.Stack {
+		return mk(append([]string{"main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.Run"}, fs...)...)
+	}
+	runInferTests(t, []inferTest{{
+		name: "from the begin mark into a handler: the handler, not the router",
+		work: work, markT: 0, endT: 200, end: 100,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 100, stack: in("net/http.(*ServeMux).ServeHTTP", "net/http.HandlerFunc.ServeHTTP", "example.com/app/users.Get", "example.com/app/db.Load", "database/sql.(*DB).QueryContext", "internal/poll.(*FD).Read"), kind: blocking},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;net/http.(*ServeMux).ServeHTTP;net/http.HandlerFunc.ServeHTTP;example.com/app/users.Get:unsampled"},
+	}, {
+		name: "from the begin mark to a sample's share: the sample's deepest user frame",
+		work: work, markT: 0, endT: 300, end: 300, period: 100,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 250, stack: in("example.com/app.job", "example.com/app.phase", "example.com/app.spin", "time.Since"), kind: sampled},
+		},
+		want: []string{
+			"0-150:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin:unsampled",
+			"150-300:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin;time.Since",
+		},
+	}, {
+		name: "out of the handler to the end mark: the handler it left",
+		work: work, markT: 0, endT: 100, end: 120,
+		iv: in("net/http.HandlerFunc.ServeHTTP", "example.com/app/users.Get", "runtime.chanrecv1"),
+		pts: []point{
+			{t: 0, stack: in("net/http.HandlerFunc.ServeHTTP", "example.com/app/users.Get", "runtime.chanrecv1"), kind: blocking},
+			{t: 100, stack: in("runtime/trace.Log"), kind: event},
+			{t: 120, stack: mk("main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.(*Capture).Stop")},
+		},
+		want: []string{
+			"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;net/http.HandlerFunc.ServeHTTP;example.com/app/users.Get:unsampled",
+			// After the end mark: the profiler's own.
+			"100-120:main.main;github.com/reqprof/reqprof.Do:unsampled",
+		},
+	}, {
+		name: "between the marks with no point inside: the work's, not the profiler's",
+		work: work, markT: 0, endT: 100,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 100, stack: in("runtime/trace.Log"), kind: event},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run:unsampled"},
+	}, {
+		name: "from the begin mark into the delivery code's own calls: those calls, the profiler's",
+		work: work, markT: 0, endT: 200,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 100, stack: in("github.com/reqprof/reqprof/httpprof.wrapWriter"), kind: exact},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;github.com/reqprof/reqprof/httpprof.wrapWriter:unsampled"},
+	}, {
+		name: "a library's goroutine with no user frame keeps its frames",
+		iv:   mk("database/sql.(*DB).connectionOpener", "runtime.selectgo"),
+		pts: []point{
+			{t: 0, stack: mk("database/sql.(*DB).connectionOpener", "runtime.selectgo"), kind: blocking},
+			{t: 100, stack: mk("database/sql.(*DB).connectionOpener", "runtime.selectgo"), kind: blocking},
+		},
+		want: []string{"0-100:database/sql.(*DB).connectionOpener:unsampled"},
+	}})
+}
+
+// A goroutine's sample period is its own running time per sample, the
+// trace's weighing as priorSamples samples.
+func TestGoroutinePeriod(t *testing.T) {
+	g := &gor{
+		ivs:    []rawInterval{{start: 0, end: 1000, state: profile.Running}, {start: 1000, end: 5000, state: profile.Waiting}, {start: 5000, end: 6000, state: profile.Running}},
+		points: make([]point, 9),
+	}
+	for i := range g.points {
+		g.points[i].kind = sampled
+	}
+	if got, want := g.period(40), int64((2000+priorSamples*40)/(9+priorSamples)); got != want {
+		t.Errorf("period = %d, want %d", got, want)
+	}
+	if got := (&gor{}).period(40); got != 40 {
+		t.Errorf("without samples or running time: %d, want the trace's 40", got)
+	}
+}
+
+func TestSamplePeriod(t *testing.T) {
+	for _, tt := range []struct {
+		running int64
+		samples int
+		nominal time.Duration
+		want    int64
+	}{
+		{running: 80e6, samples: 20, want: 4e6},              // measured: 250 Hz
+		{running: 80e6, samples: 4, nominal: 1e6, want: 1e6}, // too few: as asked
+		{running: 80e6, samples: 0, want: int64(defaultPeriod)},
+	} {
+		if got := samplePeriod(tt.running, tt.samples, tt.nominal); got != tt.want {
+			t.Errorf("samplePeriod(%d, %d, %v) = %d, want %d", tt.running, tt.samples, tt.nominal, got, tt.want)
+		}
 	}
 }

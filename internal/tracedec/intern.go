@@ -14,7 +14,6 @@ type interner struct {
 	handles [2]map[xtrace.Stack]profile.StackID // [trimmed]
 	keys    map[string]profile.StackID
 	frames  map[profile.Frame]profile.FrameID
-	commons map[[3]profile.StackID]profile.StackID
 	buf     []profile.FrameID
 }
 
@@ -24,7 +23,6 @@ func newInterner(harness func(fn string) bool) *interner {
 		handles: [2]map[xtrace.Stack]profile.StackID{{}, {}},
 		keys:    map[string]profile.StackID{"": 0},
 		frames:  map[profile.Frame]profile.FrameID{},
-		commons: map[[3]profile.StackID]profile.StackID{},
 	}
 }
 
@@ -86,41 +84,6 @@ func (in *interner) intern(p *profile.Profile, fs []profile.FrameID) profile.Sta
 	id := profile.StackID(len(p.Stacks))
 	p.Stacks = append(p.Stacks, profile.Stack{Frames: own})
 	in.keys[string([]byte(key))] = id
-	return id
-}
-
-// common interns the longest common prefix of stacks x and y, extended by
-// one frame of toward (x, y, or -1 for none) if toward is deeper.
-func (in *interner) common(p *profile.Profile, x, y, toward profile.StackID) profile.StackID {
-	k := [3]profile.StackID{x, y, toward}
-	if id, ok := in.commons[k]; ok {
-		return id
-	}
-	a, b := p.Stacks[x].Frames, p.Stacks[y].Frames
-	n := 0
-	// Frames of one function at different lines are the same call.
-	for n < len(a) && n < len(b) && (a[n] == b[n] || p.Frames[a[n]].Func == p.Frames[b[n]].Func) {
-		n++
-	}
-	id := in.intern(p, a[:n])
-	if toward >= 0 {
-		// Towards the random point: its stack down to its deepest frame
-		// outside the standard library, at least one frame (not counting
-		// the profiler's own) past the common ones.
-		t := p.Stacks[toward].Frames
-		m := n
-		for m < len(t) && in.harness(p.Frames[t[m]].Func) {
-			m++
-		}
-		if m < len(t) {
-			end := len(t)
-			for end > m+1 && isStd(p.Frames[t[end-1]].Func) {
-				end--
-			}
-			id = in.intern(p, t[:end])
-		}
-	}
-	in.commons[k] = id
 	return id
 }
 

@@ -33,6 +33,8 @@ type task struct {
 	hasEnd     bool
 	stack      xtrace.Stack
 	mark       xtrace.Stack // the first mark's: where the work begins
+	markT      xtrace.Time  // when the work began (the first mark)
+	endMarkT   xtrace.Time  // when it ended (the last mark after the first)
 }
 
 // timeline is everything read from a trace that profiles are built from.
@@ -44,9 +46,12 @@ type timeline struct {
 	ids       map[string]xtrace.TaskID // capture id -> task
 	clocks    []clock
 	last      xtrace.Time
-	genStart  xtrace.Time // the current generation's first event
-	begun     bool        // a task has begun: from now on, history matters
-	sure      bool        // a wanted task has begun
+	genStart  xtrace.Time             // the current generation's first event
+	begun     bool                    // a task has begun: from now on, history matters
+	sure      bool                    // a wanted task has begun
+	byG       map[xtrace.GoID][]*task // tasks by the goroutine they began on
+	samples   int                     // CPU samples on goroutines since a task began
+	period    int64                   // running time per CPU sample (see samplePeriod)
 }
 
 // g returns the goroutine id, creating its record on first sight.
@@ -92,12 +97,25 @@ func read(data io.Reader, reqs []Request, o *Options) (*timeline, error) {
 		return nil, errors.New("empty execution trace")
 	}
 	// Close what is still open at the end of the trace.
+	var running xtrace.Time
 	for _, g := range t.gs {
 		if g.state != 0 {
 			g.set(t.last, 0, "", xtrace.NoStack, true)
 		}
 		for _, i := range g.open {
 			g.regions[i].end = t.last
+		}
+		for _, iv := range g.ivs {
+			if iv.state == profile.Running {
+				running += iv.end - iv.start
+			}
+		}
+	}
+	t.period = samplePeriod(int64(running), t.samples, o.SamplePeriod)
+	t.byG = map[xtrace.GoID][]*task{}
+	for _, id := range t.taskOrder {
+		if tk := t.tasks[id]; tk.hasBegin {
+			t.byG[tk.g] = append(t.byG[tk.g], tk)
 		}
 	}
 	return t, nil
@@ -120,13 +138,29 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 	// A goroutine that executes an event is running, whatever we knew of it
 	// (its state may be unknown at the start of the trace). A transition
 	// event describes the state before the transition, so it needs no fix.
+	// A CPU sample is not such an event: the signal that took it is not
+	// ordered with the goroutine's transitions, so a sample may come
+	// stamped just after the goroutine blocked; it changes no state, and
+	// only samples within running time are used.
+	if kind == xtrace.EventStackSample {
+		if cur != xtrace.NoGoroutine {
+			if s := ev.Stack(); s != xtrace.NoStack {
+				g := t.g(cur)
+				g.points = append(g.points, point{t: ts, stack: s, kind: sampled})
+				if t.begun {
+					t.samples++
+				}
+			}
+		}
+		return
+	}
 	if cur != xtrace.NoGoroutine && kind != xtrace.EventStateTransition {
 		g := t.g(cur)
 		if g.state != profile.Running {
 			g.set(ts, profile.Running, "", ev.Stack(), t.begun)
 		}
 		if s := ev.Stack(); s != xtrace.NoStack {
-			g.points = append(g.points, point{t: ts, stack: s, cpu: kind == xtrace.EventStackSample, random: kind == xtrace.EventStackSample})
+			g.points = append(g.points, point{t: ts, stack: s, kind: event})
 		}
 	}
 	switch kind {
@@ -161,11 +195,18 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 			}
 			return
 		}
+		if l.Category == t.o.PointCategory && l.Category != "" {
+			return // only its stack matters: a point, recorded above
+		}
 		if l.Category == t.o.MarkCategory {
 			// Only its stack matters: a point, recorded above, and for the
 			// first mark on the task's goroutine, the work's boundary.
-			if x := t.tasks[l.Task]; x != nil && x.hasBegin && x.g == cur && x.mark == xtrace.NoStack {
-				x.mark = ev.Stack()
+			if x := t.tasks[l.Task]; x != nil && x.hasBegin && x.g == cur {
+				if x.mark == xtrace.NoStack {
+					x.mark, x.markT = ev.Stack(), ts
+				} else {
+					x.endMarkT = ts
+				}
 			}
 			return
 		}

@@ -1,6 +1,8 @@
 package tracedec
 
 import (
+	"sync"
+
 	"github.com/reqprof/reqprof/profile"
 	xtrace "golang.org/x/exp/trace"
 )
@@ -25,6 +27,7 @@ type gor struct {
 	entryStack  xtrace.Stack
 	exited      bool
 	exit        xtrace.Time
+	blocked     bool // stopped by a wait or a system call, not yet running again
 	preempted   bool // stopped by a preemption, not yet running again
 
 	// the open interval
@@ -33,11 +36,15 @@ type gor struct {
 	reason string
 	stack  xtrace.Stack
 
-	ivs     []rawInterval
-	points  []point
-	regions []rawRegion
-	open    []int // indexes of open regions
-	logs    []rawLog
+	ivs    []rawInterval
+	points []point
+
+	periodOnce sync.Once // builds may run at once: computed once
+	ownRunning int64     // running time, for the sample period
+	ownSamples int
+	regions    []rawRegion
+	open       []int // indexes of open regions
+	logs       []rawLog
 }
 
 // set closes g's open interval at ts and opens one in the given state.
@@ -76,7 +83,13 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 	g := t.g(id)
 	switch {
 	case from == xtrace.GoNotExist && to != xtrace.GoNotExist:
-		// Creation, emitted on the creating goroutine.
+		// Creation, emitted on the creating goroutine, whose stack is
+		// then known: the go statement's.
+		if pg := ev.Goroutine(); pg != xtrace.NoGoroutine && ev.Stack() != xtrace.NoStack {
+			if parent := t.g(pg); parent.state == profile.Running {
+				parent.points = append(parent.points, point{t: ts, stack: ev.Stack(), kind: exact})
+			}
+		}
 		g.parent, g.created, g.hasCreated = ev.Goroutine(), ts, true
 		g.createStack, g.entryStack = ev.Stack(), st.Stack
 		g.exited = false
@@ -85,7 +98,7 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 	case to == xtrace.GoNotExist:
 		if g.state == profile.Running && len(g.points) > 0 {
 			// It returned from its entry function: end on the entry frame.
-			g.points = append(g.points, point{t: ts, stack: g.entryStack})
+			g.points = append(g.points, point{t: ts, stack: g.entryStack, kind: exact})
 		}
 		g.set(ts, 0, "", xtrace.NoStack, t.begun)
 		g.exited, g.exit = true, ts
@@ -94,6 +107,12 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 	ns := goState(to)
 	if ns == 0 {
 		return
+	}
+	if ns == profile.Waiting && st.Reason == profile.PreemptedReason {
+		// Suspended by the runtime (to scan its stack) at an arbitrary
+		// point of its work: waiting for the runtime, not for anything
+		// the program did, like a goroutine the scheduler preempted.
+		ns = profile.Runnable
 	}
 	if from == xtrace.GoUndetermined {
 		// A status report: keep a known interval.
@@ -120,20 +139,41 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		reason = st.Reason
 	}
 	if g.state == profile.Running && st.Stack != xtrace.NoStack {
-		g.points = append(g.points, point{t: ts, stack: st.Stack, random: st.Reason == "preempted"})
-		g.preempted = st.Reason == "preempted"
+		k := exact
+		switch {
+		case ns == profile.Waiting || ns == profile.Syscall:
+			k = blocking
+		case st.Reason == profile.PreemptedReason:
+			k = preempt
+		}
+		g.points = append(g.points, point{t: ts, stack: st.Stack, kind: k})
+	}
+	if g.state == profile.Running {
+		g.preempted = ns == profile.Runnable && st.Reason == profile.PreemptedReason
 	}
 	wasWaiting := g.state == profile.Waiting
+	if g.state == profile.Waiting || g.state == profile.Syscall {
+		g.blocked = true
+	} else if g.state == profile.Running {
+		g.blocked = false
+	}
 	g.set(ts, ns, reason, stack, t.begun)
 	if wasWaiting && len(g.ivs) > 0 {
 		if w := ev.Goroutine(); w != xtrace.NoGoroutine && w != id {
 			g.ivs[len(g.ivs)-1].waker = w
 		}
 	}
-	if ns == profile.Running {
-		// Resuming after a preemption is at as arbitrary a place as the
-		// preemption was.
-		g.points = append(g.points, point{t: ts, stack: stack, random: g.preempted})
-		g.preempted = false
+	if ns == profile.Running && stack != xtrace.NoStack {
+		// It resumes where it stopped: in the blocking call it made, or
+		// where it was preempted or created.
+		k := exact
+		switch {
+		case g.blocked:
+			k = blocking
+		case g.preempted:
+			k = preempt
+		}
+		g.points = append(g.points, point{t: ts, stack: stack, kind: k})
+		g.blocked, g.preempted = false, false
 	}
 }

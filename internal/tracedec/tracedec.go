@@ -9,7 +9,35 @@
 // one profile per requested id: the task's window, the root goroutine, every
 // goroutine it created (transitively) during the window, their state
 // intervals with stacks, the CPU samples, user regions and logs, and the
-// goroutines outside the work that woke one of its goroutines.
+// goroutines outside the work that woke one of its goroutines (named with
+// their own unit of work, [profile.Goroutine.Task], when they belong to
+// another task), as far as the critical path follows wakers
+// ([profile.Profile.FollowWaker]).
+//
+// # Attribution
+//
+// States come from the trace's transitions, exactly. A CPU sample changes
+// no state (the signal that took it is not ordered with the goroutine's
+// transitions), and a goroutine the runtime suspends (a "preempted" wait)
+// is runnable, like one the scheduler preempts.
+//
+// Running time is cut into CPU samples' shares and unsampled stretches
+// (infer.go): each sample has the running time nearer to it than to
+// another sample of its run (running intervals separated only by
+// preemptions), at most its goroutine's sample period on each side (the
+// goroutine's own running time per sample, weighed with the trace's,
+// [profile.Profile.SamplePeriod], when it has few samples), and not past a
+// point
+// the code reached — a blocking call, an event — whose stack shows the
+// sampled function had returned. What no share covers is Inferred
+// (unsampled), under the deepest frame credibly running: the frames
+// common to the stacks at its two known ends (blocking calls' own frames
+// and the profiler's left out; preemption stacks, unwound by frame
+// pointers at an arbitrary instruction, used only in runs with no sample),
+// or, when those end above the user's code ([profile.Code]), the first
+// user frame of the stack the stretch ended in, else began in. On the
+// root goroutine, running time between the marks around the work is the
+// work's.
 package tracedec
 
 import (
@@ -17,6 +45,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/reqprof/reqprof/profile"
 )
@@ -31,10 +60,24 @@ type Options struct {
 	// and ends, on the task's goroutine: the first one's stack, down to the
 	// function that logged it, is the work's boundary.
 	MarkCategory string
+	// PointCategory is the category of the logs left only for their stack
+	// (a point where the goroutine's stack is known, such as the first
+	// write of a response): they are not user logs.
+	PointCategory string
 	// Harness lists function-name prefixes of the profiler's own code,
 	// trimmed from the leaf of the task's and regions' stacks (runtime/trace
 	// always is) and skipped when inferring where running time went.
 	Harness []string
+	// Module is the profiled program's main module and Library the
+	// function-name prefixes of the profiler's packages: they tell user
+	// code (see [profile.Code]), under which unsampled running time goes
+	// when the frames around it are the harness's or a framework's.
+	Module  string
+	Library []string
+	// SamplePeriod is the running time one CPU sample stands for when the
+	// trace has too few samples to measure it (the period asked of the
+	// runtime); 0 means the runtime/pprof default, 10ms.
+	SamplePeriod time.Duration
 }
 
 // tracer is the prefix of the runtime's tracing API, whose frames are never
@@ -114,6 +157,13 @@ func Parse(trace []byte, reqs []Request, o Options) (*Trace, error) {
 		return nil, err
 	}
 	return &Trace{t}, nil
+}
+
+// SamplePeriod returns the running time one CPU sample stands for in the
+// trace (see [profile.Profile.SamplePeriod]), and whether the trace had
+// enough samples to measure it (else it is Options.SamplePeriod).
+func (t *Trace) SamplePeriod() (period time.Duration, measured bool) {
+	return time.Duration(t.t.period), t.t.samples >= minPeriodSamples
 }
 
 // Build returns the profile of request r, one of those the trace was parsed

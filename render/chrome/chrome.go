@@ -247,7 +247,11 @@ func build(p *profile.Profile, o render.Options) *trace {
 		t.tracks = append(t.tracks, tr)
 		t.byID[g.ID] = tr
 		b := sliceBuilder{t: t, tr: tr, user: user, atUser: atUser}
-		for _, s := range tls[i].Segments {
+		segs := tls[i].Segments
+		if tls[i].ShownIn != 0 {
+			segs = nil // a housekeeping goroutine another's lane shows
+		}
+		for _, s := range segs {
 			b.segment(s)
 		}
 		b.closeAll()
@@ -301,7 +305,7 @@ type sliceBuilder struct {
 }
 
 func isState(k view.FrameKind) bool {
-	return k == view.Wait || k == view.Syscall || k == view.Runnable || k == running
+	return k == view.Wait || k == view.Syscall || k == view.Runnable || k == view.Unsampled || k == running
 }
 
 func (b *sliceBuilder) segment(s view.Segment) {

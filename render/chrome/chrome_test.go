@@ -190,7 +190,7 @@ func TestHandProfile(t *testing.T) {
 	// Stacks over time, merged: handler is one slice across lines 20 and
 	// 24, a wait is one slice, the region's frames end with it.
 	wantSlices := map[int64]string{
-		1: `[running] [0,100.007]
+		1: `[running, unsampled] [0,100.007]
 main.handler [100.007,10000]
   main.authorize [100.007,1500]
   main.loadUser [1500,5200]
@@ -238,7 +238,7 @@ main.handler [100.007,10000]
 		name string
 		args string
 	}{
-		{1, "[running]", `{"state":"running","unsampled":true}`},
+		{1, "[running, unsampled]", `{"state":"running","unsampled":true}`},
 		{1, "[wait: chan receive]", `{"state":"waiting","reason":"chan receive","woken_by":7,"at":"/app/main.go:38"}`},
 		{1, "[wait: sync]", `{"state":"waiting","reason":"sync","woken_by":9,"at":"/app/cache.go:7"}`},
 		{7, "[wait: network]", `{"state":"waiting","reason":"network","at":"/app/db.go:12"}`},

@@ -10,6 +10,7 @@ import (
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/chrome"
+	"github.com/reqprof/reqprof/view"
 )
 
 // randomProfile builds a valid profile with the awkward cases real ones
@@ -130,8 +131,12 @@ func TestRandomProfiles(t *testing.T) {
 			t.Fatalf("seed %d: %v\n%s", seed, err, a.Bytes())
 		}
 		// Every nanosecond of every goroutine's life is under a slice at
-		// depth 0.
-		for _, g := range p.Goroutines {
+		// depth 0 (but housekeeping goroutines shown in another's lane).
+		each := view.EachGoroutine(p)
+		for i, g := range p.Goroutines {
+			if each[i].ShownIn != 0 {
+				continue
+			}
 			var covered float64
 			for _, s := range tr.Slices[g.ID] {
 				if s.Depth == 0 {

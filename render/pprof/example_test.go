@@ -121,7 +121,7 @@ func ExampleRender() {
 	// cpu         4.8ms
 	// cpu_sampled 30ms
 	// 1ms      g1 running  [no stack]
-	// 1ms      g1 running  main.authorize
+	// 1ms      g1 running  [running, unsampled]
 	// 1ms      g1 waiting  [wait: sleep]
 	// 1ms      g7 running  main.queryUser
 	// 3ms      g7 waiting  [wait: network]

@@ -289,6 +289,8 @@ func TestEvents(t *testing.T) {
 	want := []string{
 		"O 0 main.handler",
 		"O 0 main.authorize",
+		"O 0 [running, unsampled]",
+		"C 1000000 [running, unsampled]",
 		"C 1000000 main.authorize",
 		"O 1000000 main.readCache",
 		"O 1000000 sync.(*Mutex).Lock",

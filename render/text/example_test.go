@@ -15,7 +15,8 @@ const ms = int64(time.Millisecond)
 // handlerProfile builds, by hand, the profile of a 10ms request: the
 // handler checks the caller for 2ms (no CPU sample saw it), starts a
 // goroutine that queries the database and waits for its answer on a
-// channel, then renders the page.
+// channel, then renders the page (CPU samples, one per 4ms of running
+// time, saw the rest).
 func handlerProfile() *profile.Profile {
 	p := &profile.Profile{
 		Name:      "GET /users/{id}",
@@ -59,6 +60,12 @@ func handlerProfile() *profile.Profile {
 				},
 			},
 		},
+		Samples: []profile.Sample{
+			{Time: 2*ms + 200_000, Goroutine: 7, Stack: 5},
+			{Time: 6*ms + 800_000, Goroutine: 7, Stack: 5},
+			{Time: 8 * ms, Goroutine: 1, Stack: 4},
+		},
+		SamplePeriod: 4 * ms,
 	}
 	// The main module decides what is user code; the header does not show it.
 	p.SetAttr(profile.ModuleAttr, "example.com/app")
@@ -72,8 +79,9 @@ func ExampleRender() {
 	}
 	// Output:
 	// reqprof  GET /users/{id}
-	// Duration: 10.00ms   CPU: 5.80ms (58%, 34% of it inferred)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
+	// Duration: 10.00ms   CPU: 5.80ms (58%; 66% sampled, 34% unsampled)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
 	// Waits: network 4.00ms   Via other goroutines: 5.00ms (50%)
+	// CPU samples: 3 (one per 4.00ms of running time)
 	// View: critical path   Go: go1.26.8   Host: web-1
 	//
 	// 10.00ms 100.0%  GET /users/{id}
@@ -87,7 +95,8 @@ func ExampleRender() {
 	//    |  |        `- 1.00ms  10.0%  [self]
 	//    |  `- 200.0µs   2.0%  [runnable]
 	//    |- 2.80ms  28.0%  main.render  main.go:45
-	//    `- 2.00ms  20.0%  main.authorize  main.go:31  (unsampled)
+	//    `- 2.00ms  20.0%  main.authorize  main.go:31
+	//       `- 2.00ms  20.0%  [running, unsampled]
 }
 
 // Options choose the view; here one tree per goroutine, in time order.
@@ -98,15 +107,17 @@ func ExampleRender_goroutines() {
 	}
 	// Output:
 	// reqprof  GET /users/{id}
-	// Duration: 10.00ms   CPU: 5.80ms (58%, 34% of it inferred)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
+	// Duration: 10.00ms   CPU: 5.80ms (58%; 66% sampled, 34% unsampled)   Waiting: 4.00ms (40%)   Runnable: 200.0µs (2%)   Goroutines: 2
 	// Waits: network 4.00ms   Via other goroutines: 5.00ms (50%)
+	// CPU samples: 3 (one per 4.00ms of running time)
 	// View: per goroutine   Go: go1.26.8   Host: web-1
 	//
 	// goroutine 1: GET /users/{id} (root)
 	//
 	// 10.00ms 100.0%  goroutine 1: GET /users/{id} (root)
 	// `- 10.00ms 100.0%  main.handler  main.go:20
-	//    |- 2.00ms  20.0%  main.authorize  main.go:31  (unsampled)
+	//    |- 2.00ms  20.0%  main.authorize  main.go:31
+	//    |  `- 2.00ms  20.0%  [running, unsampled]
 	//    |- 5.20ms  52.0%  main.loadUser  main.go:38
 	//    |  |- 5.00ms  50.0%  [wait: chan receive]
 	//    |  `- 200.0µs   2.0%  [runnable]

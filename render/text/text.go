@@ -1,7 +1,10 @@
 // Package text renders a profile as a console call tree, pyinstrument-style:
-// a header with the duration and the CPU/waiting split, then one line per
-// frame with its time, share, function and file:line, library frames folded
-// as "[N frames hidden] pkg, pkg".
+// a header with the duration, the CPU/waiting split and how much of the
+// running time CPU samples observed, then one line per frame with its time,
+// share, function and file:line, library frames folded as "[N frames
+// hidden] pkg, pkg". Running time no sample observed shows as
+// "[running, unsampled]" under the deepest frame credibly running, never
+// as a function's "[self]".
 package text
 
 import (
@@ -62,7 +65,7 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	r := &renderer{w: bw, o: o}
+	r := &renderer{w: bw, o: o, short: shortNames(trees...)}
 	r.header(p, o.View, tls)
 	for i, t := range trees {
 		if len(trees) > 1 {
@@ -86,8 +89,9 @@ func RenderStacks(w io.Writer, s *view.StackSet, o render.Options) error {
 	if s.Default < 0 || s.Default >= len(s.Types) {
 		return fmt.Errorf("text: default value %d of a set of %d types", s.Default, len(s.Types))
 	}
+	tree := o.Tree(s, s.Default)
 	bw := bufio.NewWriter(w)
-	r := &renderer{w: bw, o: o}
+	r := &renderer{w: bw, o: o, short: shortNames(tree)}
 	r.title(s.Name, s.Start)
 	total := s.Total(s.Default)
 	fmt.Fprintf(bw, "Total: %s (%s)", Dur(total), r.esc(s.Types[s.Default]))
@@ -98,7 +102,7 @@ func RenderStacks(w io.Writer, s *view.StackSet, o render.Options) error {
 	for _, c := range s.Comments {
 		fmt.Fprintln(bw, r.esc(c))
 	}
-	r.tree(o.Tree(s, s.Default))
+	r.tree(tree)
 	if len(s.Stacks) == 0 {
 		fmt.Fprintln(bw, "(no stacks)")
 	}
@@ -109,6 +113,24 @@ type renderer struct {
 	w     *bufio.Writer
 	o     render.Options
 	total int64
+	short func(fn string) string
+}
+
+// shortNames shortens the function names of the trees, telling apart
+// packages whose names end alike (see [view.ShortNames]).
+func shortNames(trees ...*view.Node) func(string) string {
+	var fns []string
+	for _, t := range trees {
+		t.Walk(func(n *view.Node, depth int) {
+			if n.Frame.Kind == view.Func && depth > 0 { // the root is a name
+				fns = append(fns, n.Frame.Name)
+			}
+			for _, h := range n.Hidden {
+				fns = append(fns, h.Name)
+			}
+		})
+	}
+	return view.ShortNames(fns)
 }
 
 func (r *renderer) c(code, s string) string {
@@ -141,8 +163,8 @@ func (r *renderer) header(p *profile.Profile, k view.Kind, tls []view.Timeline) 
 	sum := view.Summarize(p)
 	d := sum.Duration
 	fmt.Fprintf(w, "Duration: %s   CPU: %s (%s", Dur(d), Dur(sum.CPU), pct(sum.CPU, d))
-	if sum.CPUInferred > 0 {
-		fmt.Fprintf(w, ", %s of it inferred", pct(sum.CPUInferred, sum.CPU))
+	if sum.CPU > 0 {
+		fmt.Fprintf(w, "; %s sampled, %s unsampled", pct(sum.CPUSampled(), sum.CPU), pct(sum.CPUInferred, sum.CPU))
 	}
 	fmt.Fprintf(w, ")   Waiting: %s (%s)", Dur(sum.Waiting), pct(sum.Waiting, d))
 	if sum.Runnable > 0 {
@@ -151,7 +173,11 @@ func (r *renderer) header(p *profile.Profile, k view.Kind, tls []view.Timeline) 
 	if sum.Syscall > 0 {
 		fmt.Fprintf(w, "   Syscall: %s (%s)", Dur(sum.Syscall), pct(sum.Syscall, d))
 	}
-	fmt.Fprintf(w, "   Goroutines: %d\n", sum.Goroutines)
+	fmt.Fprintf(w, "   Goroutines: %d", sum.Goroutines)
+	if sum.Housekeeping > 0 {
+		fmt.Fprintf(w, " (+%d housekeeping)", sum.Housekeeping)
+	}
+	fmt.Fprintln(w)
 	if len(sum.Waits) > 0 || sum.Followed > 0 {
 		sep := ""
 		if len(sum.Waits) > 0 {
@@ -176,6 +202,17 @@ func (r *renderer) header(p *profile.Profile, k view.Kind, tls []view.Timeline) 
 		}
 		fmt.Fprintln(w)
 	}
+	fmt.Fprintf(w, "CPU samples: %d", sum.Samples)
+	if sum.SamplePeriod > 0 {
+		fmt.Fprintf(w, " (one per %s of running time)", Dur(sum.SamplePeriod))
+	}
+	switch {
+	case sum.OverheadBefore > 0:
+		fmt.Fprintf(w, "   reqprof: %s before the window, %s inside", Dur(sum.OverheadBefore), Dur(sum.Overhead))
+	case sum.Overhead > 0:
+		fmt.Fprintf(w, "   reqprof: %s inside the window", Dur(sum.Overhead))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "View: %s", k.Title())
 	if p.GoVersion != "" {
 		fmt.Fprintf(w, "   Go: %s", r.esc(p.GoVersion))
@@ -185,7 +222,7 @@ func (r *renderer) header(p *profile.Profile, k view.Kind, tls []view.Timeline) 
 	}
 	fmt.Fprintln(w)
 	for _, a := range p.Attrs {
-		if a.Key == profile.ModuleAttr {
+		if a.Key == profile.ModuleAttr || a.Key == profile.AttrOverhead {
 			continue
 		}
 		fmt.Fprintf(w, "%s: %s\n", r.esc(a.Key), r.esc(a.Value))
@@ -229,9 +266,6 @@ func (r *renderer) node(n *view.Node, indent, branch string, last, top bool, dep
 	}
 	if n.Frame.Kind == view.Wait && n.Count > 1 {
 		fmt.Fprintf(w, "  %s", r.c(dim, fmt.Sprintf("×%d", n.Count)))
-	}
-	if n.Inferred > 0 && n.Inferred*2 >= n.Total && n.Frame.Kind == view.Func && len(n.Children) == 0 {
-		fmt.Fprintf(w, "  %s", r.c(dim, "(unsampled)"))
 	}
 	if len(n.Hidden) > 0 {
 		fmt.Fprintf(w, "  %s", r.c(dim, r.esc(hidden(n.Hidden))))
@@ -279,6 +313,9 @@ func (r *renderer) name(f view.Frame, top bool) string {
 	case top:
 		return r.c(bold, name)
 	case f.Kind == view.Func:
+		if r.short != nil {
+			return r.esc(r.short(f.Name))
+		}
 		return ShortFunc(name)
 	case f.Kind == view.Region:
 		return r.c(cyan, name)

@@ -1,0 +1,136 @@
+package profile
+
+import (
+	"strings"
+)
+
+// Code tells a profile's user code — the profiled program's own functions
+// — from the standard library's, its dependencies' and the profiler's own.
+// Make one with [Profile.Code].
+//
+// A frame is classified by its function's package and by its file, not by
+// a prefix of its name alone: a closure of a function inlined into another
+// package is named after the function it was inlined into
+// ("main.main.RemoveTrailingSlashWithConfig.func1.1"), but its file is the
+// one it was written in (echo's middleware/slash.go, in the module cache).
+// So:
+//
+//   - the profiler's own packages ([Profile.Library], see [IsLibrary]) are
+//     never user code;
+//   - a file in the module cache or a vendor directory (a path element
+//     "name@version", ".../pkg/mod/...", ".../vendor/...") or in the Go
+//     root (found from the runtime's own frames) is not user code;
+//   - a file of the main module (its path begins with the module path, as
+//     -trimpath builds record it) is user code;
+//   - otherwise the function's package decides: package main and the
+//     packages of the main module ([ModuleAttr]) are user code; when the
+//     main module is unknown, so is every package outside the standard
+//     library and golang.org/x.
+type Code struct {
+	module  string
+	library []string
+	goroot  string // the Go root's "src/" directory, "" when unknown
+	trimmed bool   // the binary was built with -trimpath (std files are "net/http/server.go")
+}
+
+// Code returns p's code classifier.
+func (p *Profile) Code() *Code {
+	return NewCode(p.Attr(ModuleAttr), p.Library, p.Frames)
+}
+
+// NewCode returns the classifier of the code of a program whose main
+// module is module ("" when unknown) and whose profiler packages are
+// library; frames, when they include one of the runtime's, tell where the
+// Go root is.
+func NewCode(module string, library []string, frames []Frame) *Code {
+	c := &Code{module: module, library: library}
+	if c.module == "command-line-arguments" {
+		c.module = ""
+	}
+	for _, f := range frames {
+		if !strings.HasPrefix(f.Func, "runtime.") {
+			continue
+		}
+		if i := strings.LastIndex(f.File, "runtime/"); i >= 0 && !strings.Contains(f.File[i+len("runtime/"):], "/") {
+			c.goroot, c.trimmed = f.File[:i], i == 0
+			break
+		}
+	}
+	return c
+}
+
+// User reports whether the function fn, written in file ("" when unknown),
+// is user code.
+func (c *Code) User(fn, file string) bool {
+	if IsLibrary(c.library, fn) {
+		return false
+	}
+	switch c.fileOwner(file) {
+	case ownerMain:
+		return true
+	case ownerOther:
+		return false
+	}
+	pkg := funcPackage(fn)
+	if pkg == "main" || strings.HasPrefix(fn, "main.") {
+		return true
+	}
+	if c.module != "" {
+		rest, ok := strings.CutPrefix(pkg, c.module)
+		return ok && (rest == "" || rest[0] == '/' || rest == "_test")
+	}
+	first, _, _ := strings.Cut(pkg, "/")
+	return strings.Contains(first, ".") && !strings.HasPrefix(pkg, "golang.org/x/")
+}
+
+type owner uint8
+
+const (
+	ownerUnknown owner = iota
+	ownerMain          // a file of the main module
+	ownerOther         // the standard library's or a dependency's
+)
+
+// fileOwner says whose a source file is, when its path tells.
+func (c *Code) fileOwner(file string) owner {
+	if file == "" {
+		return ownerUnknown
+	}
+	if c.module != "" && strings.HasPrefix(file, c.module+"/") {
+		return ownerMain // -trimpath: "example.com/app/users/auth.go"
+	}
+	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") || strings.HasPrefix(file, "vendor/") {
+		return ownerOther
+	}
+	// A module cache directory: "github.com/labstack/echo/v4@v4.11.4/".
+	for rest := file; ; {
+		i := strings.Index(rest, "@v")
+		if i < 0 {
+			break
+		}
+		if j := i + 2; j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			return ownerOther
+		}
+		rest = rest[i+2:]
+	}
+	if c.trimmed {
+		first, _, _ := strings.Cut(file, "/")
+		if !strings.HasPrefix(file, "/") && !strings.Contains(first, ".") && strings.Contains(file, "/") {
+			return ownerOther // the standard library under -trimpath: "net/http/server.go"
+		}
+	} else if c.goroot != "" && strings.HasPrefix(file, c.goroot) {
+		return ownerOther
+	}
+	return ownerUnknown
+}
+
+// funcPackage returns the import path of a function name
+// ("net/http.(*conn).serve" → "net/http").
+func funcPackage(fn string) string {
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return fn
+	}
+	return fn[:slash+1+dot]
+}

@@ -144,6 +144,7 @@ func (b *builder) build(name string) *profile.Profile {
 	if len(p.Samples) == 0 && running >= int64(20*time.Millisecond) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no CPU samples in %s of running time: CPU profiling was off or its samples were lost; running time is attributed from the stacks at state changes only", time.Duration(running).Round(time.Millisecond)))
 	}
+	prune(p)
 	return p
 }
 

@@ -98,3 +98,61 @@ func isStd(fn string) bool {
 	first, _, _ := strings.Cut(pkg, "/")
 	return pkg != "main" && !strings.Contains(first, ".")
 }
+
+// prune drops the stacks and frames no record of p refers to (the builder
+// interns the stacks of every state change it looks at, and keeps only
+// some) and numbers the others in the order the profile first refers to
+// them (its boundary, its goroutines in order, their intervals, samples,
+// regions). A profile is then the same whatever was looked at to make it:
+// extracted from a whole trace or from a stream that forgets what it no
+// longer needs.
+func prune(p *profile.Profile) {
+	const none = -1
+	stackMap := make([]profile.StackID, len(p.Stacks))
+	for i := range stackMap {
+		stackMap[i] = none
+	}
+	stackMap[0] = 0
+	stacks := []profile.Stack{{}}
+	frameMap := make([]profile.FrameID, len(p.Frames))
+	for i := range frameMap {
+		frameMap[i] = none
+	}
+	var frames []profile.Frame
+	use := func(id *profile.StackID) {
+		if n := stackMap[*id]; n != none {
+			*id = n
+			return
+		}
+		old := p.Stacks[*id].Frames
+		fs := make([]profile.FrameID, len(old))
+		for j, f := range old {
+			if frameMap[f] == none {
+				frameMap[f] = profile.FrameID(len(frames))
+				frames = append(frames, p.Frames[f])
+			}
+			fs[j] = frameMap[f]
+		}
+		n := profile.StackID(len(stacks))
+		stacks = append(stacks, profile.Stack{Frames: fs})
+		stackMap[*id] = n
+		*id = n
+	}
+	use(&p.Base)
+	use(&p.Work)
+	for gi := range p.Goroutines {
+		g := &p.Goroutines[gi]
+		use(&g.CreatedAt)
+		use(&g.Entry)
+		for ii := range g.Intervals {
+			use(&g.Intervals[ii].Stack)
+		}
+	}
+	for i := range p.Samples {
+		use(&p.Samples[i].Stack)
+	}
+	for i := range p.Regions {
+		use(&p.Regions[i].Stack)
+	}
+	p.Stacks, p.Frames = stacks, frames
+}

@@ -100,7 +100,7 @@ func TestListAndExtractTask(t *testing.T) {
 	}
 	for i, p := range each {
 		if p.String() != batch[i].String() {
-			t.Errorf("EachTask's profile %d differs from the batch one", i)
+			t.Errorf("EachTask's profile %d differs from the batch one:\n%s\nbatch:\n%s", i, p.String(), batch[i].String())
 		}
 	}
 	if _, err := ExtractTask(bytes.NewReader(data), 999999, testOptions, nil); err == nil || !strings.Contains(err.Error(), "no complete task 999999") {

@@ -39,8 +39,10 @@ const (
 )
 
 // unsampledName is the pseudo-frame holding a node's running time that no
-// CPU sample observed.
-const unsampledName = "[unsampled]"
+// CPU sample observed: the views make it (under the deepest frame credibly
+// running); the report adds it only under a node whose own unsampled time
+// the view left in its self.
+const unsampledName = view.UnsampledName
 
 // buildModel computes the page's data.
 func buildModel(p *profile.Profile, o render.Options) (*model, error) {
@@ -308,6 +310,8 @@ func (ft *frameTable) kind(f view.Frame) int {
 		return kindVia
 	case view.Overhead:
 		return kindReqprof
+	case view.Unsampled:
+		return kindUnsampled
 	case view.Label:
 		return kindRoot
 	}
@@ -397,6 +401,9 @@ func goroutineRoots(p *profile.Profile, tls []view.Timeline, groups []ggroup) []
 
 // selfUnsampled is the running time at n itself that no CPU sample observed.
 func selfUnsampled(n *view.Node) int64 {
+	if n.Frame.Kind == view.Unsampled {
+		return 0 // it is the pseudo-frame itself
+	}
 	u := n.Inferred
 	for _, c := range n.Children {
 		u -= c.Inferred
@@ -534,7 +541,7 @@ func topOf(ft *frameTable, roots []*view.Node) top {
 			switch n.Frame.Kind {
 			case view.Func:
 				tab = 0
-			case view.Wait, view.Syscall, view.Runnable:
+			case view.Wait, view.Syscall, view.Runnable, view.Unsampled:
 				tab = 1
 			case view.Region:
 				tab = 2

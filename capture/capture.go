@@ -233,10 +233,25 @@ func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Cap
 	name = tracestr.Bound(name)
 	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
 	c.setup = time.Since(t0)
+	ctx = context.WithValue(ctx, captureKey{}, c)
 	ctx, c.task = trace.NewTask(ctx, name)
 	trace.Log(ctx, idCategory, c.id)
 	c.start = time.Now()
 	return ctx, c, nil
+}
+
+// captureKey is the context key of the capture a context's work belongs to.
+type captureKey struct{}
+
+// Profiled reports whether ctx is (derived from) the context [Manager.Start]
+// returned for a capture that has not ended yet (by [Capture.Stop],
+// [Capture.StopFunc] or [Capture.Discard]), whoever started it: [Run] under
+// reqprof.Do, the HTTP middleware, an adapter. Wrappers of outgoing calls
+// and instrumented drivers check it, after runtime/trace.IsEnabled, to name
+// their work only in profiled units. It does not allocate.
+func Profiled(ctx context.Context) bool {
+	c, _ := ctx.Value(captureKey{}).(*Capture)
+	return c != nil && !c.once.Load()
 }
 
 // acquire takes a reference on the recorder, starting it if needed.

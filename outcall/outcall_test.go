@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/internal/adaptertest"
 	"github.com/reqprof/reqprof/internal/tracestr"
 	"github.com/reqprof/reqprof/outcall"
@@ -161,6 +162,43 @@ func TestTransportNamesCallsOnTheCriticalPath(t *testing.T) {
 	}
 	if bytes.Contains(enc.Bytes(), []byte("s3cret")) || bytes.Contains(enc.Bytes(), []byte("api_key")) {
 		t.Error("the query string reached the profile")
+	}
+}
+
+// A call made inside reqprof.Do (a job, not a request) is named too: the
+// capture, not the HTTP delivery, marks the work as profiled.
+func TestTransportNamesCallsInDo(t *testing.T) {
+	dep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+	}))
+	defer dep.Close()
+	client := &http.Client{Transport: outcall.Transport(nil)}
+	var during, after bool
+	var ctxOut context.Context
+	p, err := reqprof.Do(context.Background(), "nightly report", func(ctx context.Context) error {
+		during = serve.Profiled(ctx)
+		ctxOut = ctx
+		req, _ := http.NewRequestWithContext(ctx, "GET", dep.URL+"/reports/42", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after = serve.Profiled(ctxOut)
+	if !during || after {
+		t.Errorf("Profiled: %v during Do, %v after it; want true, false", during, after)
+	}
+	want := "HTTP: GET " + strings.TrimPrefix(dep.URL, "http://") + "/reports/{id}"
+	tree := adaptertest.Tree(t, p.Profile)
+	if n := adaptertest.Find(tree, "HTTP: "); n == nil || n.Frame.Name != want {
+		t.Fatalf("no frame %q in Do's profile:\n%s", want, adaptertest.Dump(tree))
+	}
+	if serve.Profiled(context.Background()) {
+		t.Error("Profiled(context.Background()) = true")
 	}
 }
 

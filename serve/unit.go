@@ -111,7 +111,7 @@ func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
 		info.Set(profile.AttrReason, profile.ReasonRequested)
 	}
 	u := &Unit{c: c, id: store.NewID(cp.StartTime()), info: info, slow: slow, cap: cp}
-	u.ctx = context.WithValue(cctx, unitKey{}, u)
+	u.ctx = cctx
 	return u, nil
 }
 
@@ -122,17 +122,12 @@ func (u *Unit) arm() {
 	}
 }
 
-// unitKey is the context key of the unit a context's work belongs to.
-type unitKey struct{}
-
 // Profiled reports whether ctx is (derived from) the context of a unit
-// being profiled: a requested unit or a slow-capture candidate. Wrappers of
-// outgoing calls check it, after runtime/trace.IsEnabled, to do their work
-// only for profiled units. It does not allocate.
-func Profiled(ctx context.Context) bool {
-	u, _ := ctx.Value(unitKey{}).(*Unit)
-	return u != nil && !u.stopped.Load()
-}
+// being profiled: a requested unit or a slow-capture candidate, or any
+// other capture not yet ended (reqprof.Do's). Wrappers of outgoing calls
+// check it, after runtime/trace.IsEnabled, to do their work only for
+// profiled units. It does not allocate. It is [capture.Profiled].
+func Profiled(ctx context.Context) bool { return capture.Profiled(ctx) }
 
 // Kept reports whether the unit's capture was stopped to make a profile:
 // true after End of a requested unit, or of a slow candidate that was slow

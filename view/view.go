@@ -45,8 +45,9 @@
 // "[running, unsampled]" under the deepest frame credibly running — the
 // frames common to the stacks known at its two ends, without a blocking
 // call's own frames, or, when those end above the user's code (the
-// harness, a framework's dispatch), the first user frame of the stack it
-// ended in (else began in). So a function's own time ("[self]" in a tree)
+// harness, a framework's dispatch), the deepest user frame of the stack it
+// ended in (else began in), below the application's middleware and
+// handler. So a function's own time ("[self]" in a tree)
 // is only ever sampled time, and every header says how much of the running
 // time was sampled ([Summary.CPUInferred], [Summary.SampledShare]).
 //

@@ -28,14 +28,19 @@ package tracedec
 // (the standard-library frames of a blocking call, where a goroutine
 // resumes and stops, are not where it ran). When those frames end above
 // the user's code — in the harness that called the work, a framework's
-// dispatch, a library's goroutine — the stretch goes under the first user
-// frame below them on the stack it ended in, or else on the one it began
-// in: that frame was entered during the stretch (or left during it), the
-// frames above it were only passing control. It is the shallowest user
-// frame, not the deepest: the shallowest contains everything the stretch
-// may have run after entering it, a deeper one only part of it — unless
-// that end is a CPU sample, whose stack says where the CPU went: then its
-// deepest user frame (the stretch is the edge of the sample's share: from
+// dispatch, a library's goroutine — the stretch goes under the deepest
+// user frame of the stack it ended in, or else of the one it began in.
+// Every user frame on that stack was entered during the stretch (or left
+// during it), and the frames above them were only passing control; the
+// deepest is where the code was at the stretch's end. Shown under it, the
+// time counts in every user frame above it too — the application's
+// middleware and the handler it called, whether through the framework's
+// dispatch (gin's Context.Next, net/http's HandlerFunc.ServeHTTP) or
+// directly (echo's next(c)) — so the handler is always on the path, and
+// the leaf says "[running, unsampled]": where exactly the time went
+// between the two ends is not known. A CPU sample at that end says where
+// the CPU went in the same way (the stretch is the edge of the sample's
+// share: from
 // the work's beginning into a hot loop, say).
 
 import (
@@ -424,29 +429,17 @@ func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrac
 		n++
 	}
 	if n == 0 || !b.user(p, xs[n-1]) {
-		// Above the user's code: down to the first user frame of the
+		// Above the user's code: down to the deepest user frame of the
 		// stack the stretch ended in, or began in (below the work's
-		// boundary, whose delivery closure is not the work) — to its
-		// deepest user frame when that end is a CPU sample: the sampled
-		// code was running there, at the edge of its share.
+		// boundary, whose delivery closure is not the work).
 		for _, end := range []*obs{y, x} {
 			fs := p.Stacks[end.at].Frames
 			from := n
 			if w := p.Stacks[p.Work].Frames; pg.ID == int64(b.tk.g) && len(w) > 0 && len(fs) >= len(w) && sameFuncs(p, fs[:len(w)], w) {
 				from = max(n, len(w))
 			}
-			if end.sample {
-				for k := len(fs) - 1; k >= from; k-- {
-					if b.user(p, fs[k]) {
-						return b.in.intern(p, fs[:k+1])
-					}
-				}
-				continue
-			}
-			for k := from; k < len(fs); k++ {
-				if b.user(p, fs[k]) {
-					return b.in.intern(p, fs[:k+1])
-				}
+			if k := b.deepestUser(p, fs, from); k >= 0 {
+				return b.in.intern(p, fs[:k+1])
 			}
 		}
 	}
@@ -460,6 +453,17 @@ func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrac
 		}
 	}
 	return st
+}
+
+// deepestUser returns the index in fs of its deepest user frame at or
+// below from, or -1 when fs has none there.
+func (b *builder) deepestUser(p *profile.Profile, fs []profile.FrameID, from int) int {
+	for k := len(fs) - 1; k >= from; k-- {
+		if b.user(p, fs[k]) {
+			return k
+		}
+	}
+	return -1
 }
 
 // workEnd returns when the work ended on the root goroutine: the end mark,

@@ -248,22 +248,24 @@ func TestInferSampled(t *testing.T) {
 }
 
 // Unsampled time whose known ends share only the harness's or a framework's
-// frames goes under the first user frame: the handler, never a framework's
-// own time; between the marks around the work, it is the work's.
+// frames goes under the deepest user frame of the stack it ended in (with
+// the application's middleware and the handler above it), never a
+// framework's own time;
+// between the marks around the work, it is the work's.
 func TestInferAboveUserCode(t *testing.T) {
 	work := mk("main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.Run")
 	in := func(fs ...string) xtrace.Stack {
 		return mk(append([]string{"main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.Run"}, fs...)...)
 	}
 	runInferTests(t, []inferTest{{
-		name: "from the begin mark into a handler: the handler, not the router",
+		name: "from the begin mark into a handler: its deepest user frame, under the handler, not the router",
 		work: work, markT: 0, endT: 200, end: 100,
 		iv: work,
 		pts: []point{
 			{t: 0, stack: in("runtime/trace.Log"), kind: event},
 			{t: 100, stack: in("net/http.(*ServeMux).ServeHTTP", "net/http.HandlerFunc.ServeHTTP", "example.com/app/users.Get", "example.com/app/db.Load", "database/sql.(*DB).QueryContext", "internal/poll.(*FD).Read"), kind: blocking},
 		},
-		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;net/http.(*ServeMux).ServeHTTP;net/http.HandlerFunc.ServeHTTP;example.com/app/users.Get:unsampled"},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;net/http.(*ServeMux).ServeHTTP;net/http.HandlerFunc.ServeHTTP;example.com/app/users.Get;example.com/app/db.Load:unsampled"},
 	}, {
 		name: "from the begin mark to a sample's share: the sample's deepest user frame",
 		work: work, markT: 0, endT: 300, end: 300, period: 100,
@@ -276,6 +278,16 @@ func TestInferAboveUserCode(t *testing.T) {
 			"0-150:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin:unsampled",
 			"150-300:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin;time.Since",
 		},
+	}, {
+		name: "through the application's middleware to its handler and a helper: the deepest user frame, under the handler",
+		work: work, markT: 0, endT: 200, end: 100,
+		iv: work,
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log"), kind: event},
+			{t: 100, stack: in("github.com/gin-gonic/gin.(*Context).Next", "example.com/app/users.AuthMiddleware.func1", "github.com/gin-gonic/gin.(*Context).Next",
+				"example.com/app/users.List", "example.com/app/users.writeJSON", "encoding/json.Marshal"), kind: event},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;github.com/gin-gonic/gin.(*Context).Next;example.com/app/users.AuthMiddleware.func1;github.com/gin-gonic/gin.(*Context).Next;example.com/app/users.List;example.com/app/users.writeJSON:unsampled"},
 	}, {
 		name: "out of the handler to the end mark: the handler it left",
 		work: work, markT: 0, endT: 100, end: 120,
@@ -350,6 +362,24 @@ func TestSamplePeriod(t *testing.T) {
 	} {
 		if got := samplePeriod(tt.running, tt.samples, tt.nominal); got != tt.want {
 			t.Errorf("samplePeriod(%d, %d, %v) = %d, want %d", tt.running, tt.samples, tt.nominal, got, tt.want)
+		}
+	}
+}
+
+// The profiler's test packages are its users' code: a prefix of the
+// harness ("github.com/reqprof/reqprof/contrib/") does not make a test's
+// handler the harness's, so its running time is not folded into the
+// framework's frames above it.
+func TestHarnessSparesTestPackages(t *testing.T) {
+	o := Options{Harness: []string{"github.com/reqprof/reqprof/contrib/"}}
+	for fn, want := range map[string]bool{
+		"github.com/reqprof/reqprof/contrib/gin.(*Profiler).handle":                    true,
+		"github.com/reqprof/reqprof/contrib/gin_test.TestShortHandlerAttributed.func1": false,
+		"runtime/trace.Log":    true,
+		"example.com/app.main": false,
+	} {
+		if got := o.harness(fn); got != want {
+			t.Errorf("harness(%q) = %v, want %v", fn, got, want)
 		}
 	}
 }

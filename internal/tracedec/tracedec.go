@@ -84,10 +84,16 @@ type Options struct {
 // the work's.
 const tracer = "runtime/trace."
 
-// harness reports whether fn is the tracer's or one of o.Harness.
+// harness reports whether fn is the tracer's or one of o.Harness. A test
+// package's function ("example.com/prof/contrib/gin_test.TestX") is not,
+// whatever the prefixes, as [profile.IsLibrary] says: tests of the
+// profiler's packages are its users' code.
 func (o *Options) harness(fn string) bool {
 	if strings.HasPrefix(fn, tracer) {
 		return true
+	}
+	if strings.Contains(fn, "_test.") {
+		return false
 	}
 	for _, p := range o.Harness {
 		if strings.HasPrefix(fn, p) {

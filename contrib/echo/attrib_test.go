@@ -1,0 +1,71 @@
+package echoprof_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/reqprof/reqprof/httpprof"
+	"github.com/reqprof/reqprof/internal/adaptertest"
+)
+
+var sink uint64
+
+// listUsers is the handler's work: about 2ms of CPU, in rounds of a
+// function of its own. (Work in one frameless leaf function — a loop that
+// calls nothing and spills nothing — hides its caller from the stacks of
+// its preemptions, which are unwound by frame pointers: see the README's
+// known limits. Real work calls functions.)
+//
+//go:noinline
+func listUsers(n int) {
+	for range n / 1024 {
+		sink += mix(sink, 1024)
+	}
+}
+
+//go:noinline
+func mix(x uint64, n int) uint64 {
+	for range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return x
+}
+
+// A short echo handler's running time is under the handler and the
+// function doing the work, never echo's own ("[self]" of
+// v4.(*Echo).ServeHTTP, as issue 10 saw on an echo + gorm app), behind
+// echo's own middleware (RemoveTrailingSlash, whose closures are library
+// code though inlined into the application's) and one of the app's.
+func TestShortHandlerAttributed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("profiles 6 requests of 2ms of CPU")
+	}
+	n := adaptertest.Calibrate(2*time.Millisecond, listUsers)
+	a := newApp(t, httpprof.Options{PerMinute: 1000}, func(e *echo.Echo, a *app) {
+		e.Pre(middleware.RemoveTrailingSlash())
+		api := e.Group("/api", func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error { return next(c) } // a middleware of the app's
+		})
+		api.GET("/user", func(c echo.Context) error {
+			listUsers(n)
+			return c.JSON(http.StatusOK, map[string][]string{"users": {"ann", "bob"}})
+		})
+	})
+	for i := range 6 {
+		r := get(t, "GET", a.url+"/api/user/?profile=true")
+		if r.status != http.StatusOK {
+			t.Fatalf("status %d", r.status)
+		}
+		p, _ := adaptertest.Stored(t, a.p.HTTP().Core(), a.p.HTTP().Store(), r.header.Get(httpprof.HeaderID))
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			adaptertest.CheckAttributed(t, p, ".listUsers", ".TestShortHandlerAttributed.func1.2")
+		})
+	}
+}

@@ -44,7 +44,8 @@
 //
 // While at least one capture runs, the process records its execution trace
 // (a few percent of CPU on busy servers) and, unless someone else already
-// does, profiles the CPU at 100 Hz; both stop when the last capture ends.
+// does, profiles the CPU at the highest rate the kernel honours (about 250
+// samples per CPU-second); both stop when the last capture ends.
 // runtime/pprof allows one CPU profile at a time: a CPU profile requested
 // while a capture owns it (/debug/pprof/profile) fails until the capture
 // ends; see [capture.Config.NoCPU]. Only one flight recorder may exist per

@@ -37,8 +37,18 @@ var Types = []string{Wall, Critical, CPU, CPUSampled}
 const DefaultType = 1
 
 // SamplePeriod is the CPU time one CPU profile sample stands for in
-// cpu_sampled: runtime/pprof's 100 Hz, as in render/pprof.
+// cpu_sampled when a profile does not say (runtime/pprof's 100 Hz, as in
+// render/pprof); a profile that knows its measured period
+// ([profile.Profile.SamplePeriod]) weighs its samples by it.
 const SamplePeriod = int64(10 * time.Millisecond)
+
+// periodOf is the CPU time one of p's samples stands for.
+func periodOf(p *profile.Profile) int64 {
+	if p.SamplePeriod > 0 {
+		return p.SamplePeriod
+	}
+	return SamplePeriod
+}
 
 // An Aggregate is many profiles as one: the weighted stacks of all of them
 // per sample type, how many requests reached each call-tree node and the
@@ -555,7 +565,7 @@ func (b *builder) addProfile(p *profile.Profile, o Options) {
 		s.AddRunning(i, &all)
 	}
 	if i := idx(CPUSampled); i >= 0 {
-		s.AddSamples(i, samples, SamplePeriod)
+		s.AddSamples(i, samples, periodOf(p))
 	}
 	for _, st := range s.Stacks {
 		frames := make([]FrameID, len(st.Path))

@@ -3,7 +3,7 @@
 // of requests.
 //
 // One request rarely has enough CPU samples to say where its running time
-// went (100 per CPU-second, and requests take milliseconds); merged, many
+// went (about 250 per CPU-second, and requests take milliseconds); merged, many
 // requests do, while their waits stay exact. An [Aggregate] holds the
 // weighted stacks of many profiles per sample type — critical path (wall
 // time of the request), wall (all goroutines), cpu (running time) and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/aggregate"
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/view"
 )
 
@@ -59,6 +60,7 @@ func TestManyRequestsShowTheHotSpot(t *testing.T) {
 
 	var as []*aggregate.Aggregate
 	without := 0
+	var hotSamples, hotWeight int64 // CPU samples in hotSpot, and their weight, in the single profiles
 	for range 100 {
 		p, err := reqprof.Do(context.Background(), "GET /short", func(ctx context.Context) error {
 			sink += hotSpot(n)
@@ -72,9 +74,12 @@ func TestManyRequestsShowTheHotSpot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if leafSamples(a)["hotSpot"] == 0 {
+		hs := leafSamples(a)["hotSpot"]
+		if hs == 0 {
 			without++
 		}
+		hotSamples += hs / periodOf(p.Profile)
+		hotWeight += hs
 		as = append(as, a)
 	}
 	m, err := aggregate.Merge(as...)
@@ -92,8 +97,8 @@ func TestManyRequestsShowTheHotSpot(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 100 single profiles have no sample in hotSpot; merged, the samples' leaves are %v", without, leaves)
-	if top != "hotSpot" || leaves["hotSpot"] < 5*aggregate.SamplePeriod {
-		t.Errorf("merged, the top CPU-sampled function is %q (%v), want hotSpot with at least 5 samples", top, leaves)
+	if top != "hotSpot" || hotSamples < 5 || leaves["hotSpot"] != hotWeight {
+		t.Errorf("merged, the top CPU-sampled function is %q (%v), want hotSpot with its %d samples (%v of CPU), at least 5", top, leaves, hotSamples, time.Duration(hotWeight))
 	}
 	if without < 50 {
 		t.Errorf("only %d of 100 single profiles have no CPU sample in hotSpot; the test's premise is that most have none", without)
@@ -109,6 +114,14 @@ func TestManyRequestsShowTheHotSpot(t *testing.T) {
 	if hot == nil || tr.Dist(hot).N != int64(100-without) {
 		t.Errorf("hotSpot node %+v, want it reached in the %d requests with a sample", hot, 100-without)
 	}
+}
+
+// periodOf is the CPU time one of p's samples stands for in cpu_sampled.
+func periodOf(p *profile.Profile) int64 {
+	if p.SamplePeriod > 0 {
+		return p.SamplePeriod
+	}
+	return aggregate.SamplePeriod
 }
 
 // leafSamples returns the cpu_sampled time by the short name of the

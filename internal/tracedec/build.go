@@ -131,7 +131,7 @@ func (b *builder) build(name string) *profile.Profile {
 	sort.SliceStable(p.Samples, func(i, j int) bool { return p.Samples[i].Time < p.Samples[j].Time })
 	sort.SliceStable(p.Regions, func(i, j int) bool { return p.Regions[i].Start < p.Regions[j].Start })
 	sort.SliceStable(p.Logs, func(i, j int) bool { return p.Logs[i].Time < p.Logs[j].Time })
-	// At 100 Hz, 20 ms of running time without a single sample means CPU
+	// At 100 Hz or more, 20 ms of running time without a single sample means CPU
 	// profiling was off (or its samples were lost), not bad luck.
 	var running int64
 	for _, g := range p.Goroutines {

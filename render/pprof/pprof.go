@@ -20,12 +20,11 @@
 //     exact in total but not in where it puts every nanosecond.
 //   - cpu_sampled: what a sampling CPU profiler would say: the CPU profile
 //     samples taken on the work's goroutines, each at its own stack and
-//     weighted by [SamplePeriod] (10 ms: runtime/pprof's 100 Hz, the rate at
-//     which reqprof's capture profiles the CPU). It is an estimate with the
-//     usual sampling error — a 3 ms burst may get no sample — and is wrong by
-//     the ratio of the rates when someone else profiled the CPU at another
-//     rate (the samples then came from their profile). Compare it with cpu
-//     to see how much of cpu is attributed rather than observed.
+//     weighted by the profile's measured sample period ([PeriodOf]: the
+//     running time in the trace per sample, about 4 ms at the kernel's
+//     250 Hz). It is an estimate with the usual sampling error — a 3 ms
+//     burst may get no sample. Compare it with cpu to see how much of cpu
+//     is attributed rather than observed.
 //
 // The default sample type, the one `go tool pprof` shows without
 // -sample_index, is critical for the critical view (the default) and wall
@@ -138,8 +137,20 @@ const (
 )
 
 // SamplePeriod is the CPU time one CPU profile sample stands for in
-// cpu_sampled: runtime/pprof's default rate, 100 Hz.
+// cpu_sampled when the profile does not say (runtime/pprof's default rate,
+// 100 Hz): see [PeriodOf].
 const SamplePeriod = int64(10 * time.Millisecond)
+
+// PeriodOf returns the CPU time one of p's CPU samples stands for: the
+// period measured when p was extracted ([profile.Profile.SamplePeriod]:
+// about 4 ms when reqprof profiles the CPU, at the kernel's 250 Hz), or
+// [SamplePeriod] when p does not know it.
+func PeriodOf(p *profile.Profile) int64 {
+	if p.SamplePeriod > 0 {
+		return p.SamplePeriod
+	}
+	return SamplePeriod
+}
 
 // NoStackName is the pseudo-frame of running time at no known frame.
 const NoStackName = "[no stack]"
@@ -221,7 +232,7 @@ func Stacks(p *profile.Profile, o render.Options, group bool) (*view.StackSet, e
 			samples[i].Path = view.GroupPath(samples[i].Path, user)
 		}
 	}
-	s.AddSamples(iCPUSampled, samples, SamplePeriod)
+	s.AddSamples(iCPUSampled, samples, PeriodOf(p))
 	s.Start, s.Duration = p.Start, p.Duration
 	s.Comments = comments(p, group)
 	return s, nil
@@ -305,7 +316,7 @@ func comments(p *profile.Profile, group bool) []string {
 		c = append(c, "note: "+w)
 	}
 	c = append(c, "summary (critical path): "+view.Summarize(p).String())
-	return append(c, fmt.Sprintf("sample types (ns): critical = critical path (sums to the duration), wall = all goroutines' time, cpu = on-CPU part of wall, cpu_sampled = CPU samples x %s (an estimate)", time.Duration(SamplePeriod)))
+	return append(c, fmt.Sprintf("sample types (ns): critical = critical path (sums to the duration), wall = all goroutines' time, cpu = on-CPU part of wall, cpu_sampled = CPU samples x %s (an estimate)", time.Duration(PeriodOf(p))))
 }
 
 // builder accumulates pprof samples, locations and functions.

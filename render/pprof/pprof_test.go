@@ -116,7 +116,7 @@ func checkTotals(t *testing.T, p *profile.Profile, prof *pprofile.Profile, dflt 
 	var sampled int64
 	for _, s := range p.Samples {
 		if members[s.Goroutine] {
-			sampled += pprof.SamplePeriod
+			sampled += pprof.PeriodOf(p)
 		}
 	}
 	cp := view.CriticalPath(p)

@@ -311,8 +311,11 @@ func TestShortHandlerAttributed(t *testing.T) {
 		// share that spills over the handler's edges (at most half a
 		// period): a 2ms function leaves far more than 80% inside.
 		// Unsampled time under the framework alone is what ran between
-		// two points inside it (the router's dispatch: microseconds).
-		if framework*10 > running {
+		// two points inside it (the router's dispatch: microseconds, or
+		// up to an OS time slice when a loaded machine deschedules the
+		// thread there, which the trace counts as running): within the
+		// same 20%.
+		if framework*5 > running {
 			t.Errorf("request %d: %v of unsampled time under the framework, of %v", i, time.Duration(framework), time.Duration(running))
 		}
 		if share < 0.80 {

@@ -67,7 +67,7 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 	m.Meta = metaOf(p)
 
 	cp := view.CriticalPath(p)
-	sum := view.Summarize(p)
+	sum := view.SummarizeCritical(p, &cp)
 	m.Summary = summaryOf(sum, cp, reasons)
 	m.text = textTree(p, &cp, sum, o)
 
@@ -79,7 +79,13 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 			perG = append(perG, tl)
 		}
 	}
-	all := view.AllGoroutines(p)
+	// With one goroutine, all goroutines' time is that goroutine's.
+	var all view.Timeline
+	if len(perG) == 1 {
+		all = view.Timeline{Name: view.All.Title(), Segments: perG[0].Segments}
+	} else {
+		all = view.AllGoroutines(p)
+	}
 	for _, tl := range append([]view.Timeline{cp, all}, each...) {
 		for _, n := range tl.Notes {
 			if !slices.Contains(m.Notes, n) {
@@ -96,15 +102,46 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 		timeOrder bool
 		top       string
 	}
+	critSegs := cp.Segments
+	if len(perG) == 1 && sameSegments(critSegs, perG[0].Segments) {
+		critSegs = perG[0].Segments // no wait followed: the trees are the goroutine's
+	}
 	specs := []spec{
-		{view.Critical, view.Critical.Title(), []rootSegs{{p.Name, cp.Segments}}, 0, true, "critical"},
+		{view.Critical, view.Critical.Title(), []rootSegs{{p.Name, critSegs}}, 0, true, "critical"},
 		{view.Goroutines, view.Goroutines.Title(), goroutineRoots(p, perG, groups), p.Duration, true, "all"},
 		{view.All, view.All.Title(), []rootSegs{{all.Name, all.Segments}}, 0, false, "all"},
 	}
+	// Views over the same segments (one goroutine: its own and all
+	// goroutines') share their merged trees, under their own root names.
+	type segKey struct {
+		first *view.Segment
+		n     int
+	}
+	type builtTrees struct {
+		nodes                   []*view.Node
+		noGroup, groupd         *tree
+		timeNoGroup, timeGroupd *tree
+	}
+	built := map[segKey]builtTrees{}
 	dropped := 0
 	for _, s := range specs {
 		vd := viewData{Kind: string(s.kind), Label: s.label, Top: s.top}
-		merged := buildTrees(s.roots, false)
+		var key segKey
+		if len(s.roots) == 1 && len(s.roots[0].segs) > 0 {
+			key = segKey{&s.roots[0].segs[0], len(s.roots[0].segs)}
+		}
+		b, ok := built[key]
+		if key.first != nil && ok {
+			b.noGroup, b.groupd = ft.renamed(b.noGroup, s.roots[0].name), ft.renamed(b.groupd, s.roots[0].name)
+		} else {
+			b.nodes = buildTrees(s.roots, false)
+			b.noGroup = ft.encode(b.nodes, true)
+			b.groupd = ft.encode(grouped(b.nodes, user, true), true)
+			if key.first != nil {
+				built[key] = b
+			}
+		}
+		merged := b.nodes
 		if s.top == string(s.kind) {
 			m.Top[s.top] = topOf(ft, merged)
 		}
@@ -114,18 +151,23 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 		if s.total > 0 {
 			vd.Total = s.total
 		}
-		vd.MergedNoGroup = ft.encode(merged, true)
-		vd.Merged = ft.encode(grouped(merged, user, true), true)
+		vd.MergedNoGroup, vd.Merged = b.noGroup, b.groupd
 		segs := 0
 		for _, r := range s.roots {
 			segs += len(r.segs)
 		}
 		if s.timeOrder && segs > maxTimeOrder {
 			m.Notes = append(m.Notes, fmt.Sprintf("Large profile: the %s view has %d segments; its tree is not offered in time order (every call would be its own node).", s.label, segs))
+		} else if s.timeOrder && b.timeNoGroup != nil {
+			vd.TimeOrderNoGroup, vd.TimeOrder = ft.renamed(b.timeNoGroup, s.roots[0].name), ft.renamed(b.timeGroupd, s.roots[0].name)
 		} else if s.timeOrder {
 			to := buildTrees(s.roots, true)
 			vd.TimeOrderNoGroup = ft.encode(to, false)
 			vd.TimeOrder = ft.encode(grouped(to, user, false), false)
+			if key.first != nil {
+				b.timeNoGroup, b.timeGroupd = vd.TimeOrderNoGroup, vd.TimeOrder
+				built[key] = b
+			}
 		}
 		for _, t := range []*tree{vd.Merged, vd.MergedNoGroup, vd.TimeOrder, vd.TimeOrderNoGroup} {
 			if t != nil {
@@ -487,6 +529,29 @@ func (ft *frameTable) encode(roots []*view.Node, sorted bool) *tree {
 		emit(r, 0, ft.add(frame{Name: r.Frame.Name, Kind: kindRoot}))
 	}
 	return t
+}
+
+// sameSegments reports whether a and b are the same stretches of the same
+// goroutine in the same states at the same paths.
+func sameSegments(a, b []view.Segment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Start != y.Start || x.End != y.End || x.Goroutine != y.Goroutine || x.State != y.State || x.Inferred != y.Inferred || !slices.Equal(x.Path, y.Path) {
+			return false
+		}
+	}
+	return true
+}
+
+// renamed returns a copy of a one-root tree under another root name.
+func (ft *frameTable) renamed(t *tree, name string) *tree {
+	c := *t
+	c.F = slices.Clone(t.F)
+	c.F[0] = ft.add(frame{Name: name, Kind: kindRoot})
+	return &c
 }
 
 // hiddenList interns a node's folded library frames as [count, frames...]:

@@ -95,9 +95,10 @@ type Page struct {
 	// server's own content about what the report is of. The stylesheet
 	// styles a <section class="rp-intro"> holding headings, paragraphs
 	// (class "rp-dim" for secondary text), tables of class "rp-table"
-	// (cells of class "num" right-aligned) and inline SVG drawn with
-	// presentation attributes (fill, stroke), which the page's policy
-	// allows.
+	// (cells of class "num" right-aligned) and inline SVG (class "rp-sw"
+	// for an inline swatch) drawn with presentation attributes (fill,
+	// stroke), which the page's policy allows; style attributes it does
+	// not allow.
 	Intro template.HTML
 }
 

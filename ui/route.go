@@ -399,9 +399,13 @@ type histBar struct {
 
 type histMark struct {
 	X, LabelY float64
-	Label     string
-	Q         string
-	NS        int64
+	// Anchor and DX place the label right of the line, or left of it
+	// near the right edge.
+	Anchor string
+	DX     float64
+	Label  string
+	Q      string
+	NS     int64
 }
 
 type histTick struct {
@@ -491,7 +495,11 @@ func buildHistogram(ms []store.Meta, mergedIDs map[string]bool, ps [3]time.Durat
 	// Percentile marks, their labels on three rows so that close ones
 	// stay legible.
 	for i, q := range []string{"p50", "p90", "p99"} {
-		h.Marks = append(h.Marks, histMark{X: xOf(int64(ps[i])), LabelY: 12 + 11*float64(i), Label: q + " " + text.Dur(int64(ps[i])), Q: q, NS: int64(ps[i])})
+		mk := histMark{X: xOf(int64(ps[i])), LabelY: 12 + 11*float64(i), Label: q + " " + text.Dur(int64(ps[i])), Q: q, NS: int64(ps[i]), Anchor: "start", DX: 3}
+		if mk.X > h.W-100 {
+			mk.Anchor, mk.DX = "end", -3
+		}
+		h.Marks = append(h.Marks, mk)
 	}
 	for _, v := range ticks(x0, x1, h.Log) {
 		h.Ticks = append(h.Ticks, histTick{X: xOf(v), Label: text.Dur(v)})

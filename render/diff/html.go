@@ -125,7 +125,9 @@ func where(f view.Frame) string {
 type Page struct {
 	// Nav is HTML placed above the page: the server's navigation. The
 	// page's stylesheet styles a <nav class="rp-nav"> holding links (the
-	// first of class "rp-brand") and a <span class="rp-spacer">.
+	// first of class "rp-brand") and a <span class="rp-spacer">. A page
+	// with a Nav also has an empty icon (a data: URL: the server's policy
+	// must allow data: images), so that browsers ask the server for none.
 	Nav template.HTML
 }
 

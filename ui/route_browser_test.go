@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,8 +97,10 @@ func routeBrowserServer(t *testing.T) *httptest.Server {
 // page, checks that the histogram, the merged flame graph and the
 // profiles' links are drawn under the UI's CSP with no console error and
 // no request besides the page, then follows the slow-vs-typical link and
-// a profile's link. With REQPROF_SCREENSHOT_DIR set, it saves the README's
-// picture of the route page (ui-route.png).
+// a profile's link. With REQPROF_SCREENSHOT_DIR set (relative to the
+// repository's root), it saves the README's picture of the route page:
+//
+//	REQPROF_SCREENSHOT_DIR=docs go test ./ui -run TestRoutePageInChromium
 func TestRoutePageInChromium(t *testing.T) {
 	srv := routeBrowserServer(t)
 	list := browsertest.OpenPage(t, srv.URL+"/debug/reqprof/")
@@ -152,8 +155,11 @@ func TestRoutePageInChromium(t *testing.T) {
 	if len(flame) < 5 || !containsPrefix(flame, "main.slowQuery") || !containsPrefix(flame, "main.work") {
 		t.Errorf("merged flame graph: %q", flame)
 	}
-	if os.Getenv("REQPROF_SCREENSHOT_DIR") != "" {
-		pg.Screenshot(os.Getenv("REQPROF_SCREENSHOT_DIR"), "ui-route.png", true)
+	if dir := os.Getenv("REQPROF_SCREENSHOT_DIR"); dir != "" {
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(browsertest.RepoRoot(), dir)
+		}
+		pg.Screenshot(dir, "ui-route.png", true)
 	}
 	for _, p := range pg.Problems() {
 		t.Errorf("route page: %s", p)

@@ -18,6 +18,13 @@ const (
 	AttrOutcome  = "outcome"        // how the work ended when not by returning: goexit, client disconnected
 	AttrTruncate = "truncated"      // why the capture ended before the work did
 	AttrError    = "error"          // the error the work returned (bounded)
+	// AttrTraceID and AttrSpanID are the OpenTelemetry trace and span the
+	// work ran in (contrib/otel records them), in lowercase hex (32 and 16
+	// digits), under the names Pyroscope gives them: the UI lists and
+	// filters profiles by trace id, render/pprof labels every sample with
+	// both.
+	AttrTraceID = "trace_id"
+	AttrSpanID  = "span_id"
 	// AttrOverhead is the time the profiler added to the work outside its
 	// window, before it began (admitting it, starting the flight recorder
 	// and CPU sampling, beginning the task), as a Go duration ("1.2ms").

@@ -1,10 +1,23 @@
 // Package ui is reqprof's profiles UI: a mountable sub-router over a
 // [store.Store] and the format registry. It lists the stored profiles
-// (filter by route, sort, each with a bar of how its time divides between
-// CPU and waiting), shows one as the HTML report (package render/html,
-// with the UI's navigation around it), serves every format as a download,
-// and deletes profiles. The list works without JavaScript; without it the
-// report falls back to the text tree.
+// (filter by route or trace id, sort, each with a bar of how its time
+// divides between CPU and waiting), shows one as the HTML report (package
+// render/html, with the UI's navigation around it), serves every format
+// as a download, and deletes profiles. The list works without JavaScript;
+// without it the report falls back to the text tree.
+//
+// Each route has a page of its own, route?route=METHOD+/pattern (the
+// list's route column links to it): the latency distribution of its stored
+// profiles by why they were taken (requested, sampled, slow) with p50, p90
+// and p99 marked, the merged profile of its newest [Config.MaxMerge]
+// profiles as the report's call tree and flame graph (render/html's
+// RenderStacks), a link to every profile, and route/diff?route=..., what
+// its slow requests (p90 and above) do differently from its typical ones
+// (p40 to p60) as render/diff's differential flame graph.
+//
+// Profiles made inside an OpenTelemetry span carry its trace id
+// ([profile.AttrTraceID]): the list shows it, ?trace_id=<32 hex digits>
+// lists a trace's profiles, and p/by-trace/<trace id> leads to them.
 //
 // Mount it under a prefix with http.StripPrefix:
 //
@@ -50,6 +63,14 @@ var files embed.FS
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"dur":  func(d time.Duration) string { return text.Dur(int64(d)) },
 	"time": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
+	// short is the beginning of an id, for a narrow column.
+	"short": func(s string) string {
+		if len(s) <= 8 {
+			return s
+		}
+		return strings.ToValidUTF8(s[:8], "") + "…"
+	},
+	"f1": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 }).ParseFS(files, "*.html"))
 
 // Pending is what the UI asks of the code that makes profiles (serve.Core
@@ -73,6 +94,10 @@ type Config struct {
 	// DefaultFormat is the format offered first for downloads (default
 	// speedscope).
 	DefaultFormat formats.Format
+	// MaxMerge bounds the profiles a route's page reads and merges: its
+	// newest (default DefaultMaxMerge). The page says when it merged
+	// fewer than the route has.
+	MaxMerge int
 }
 
 type ui struct {
@@ -93,6 +118,9 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /{$}", u.list)
 	mux.HandleFunc("GET /style.css", u.css)
 	mux.HandleFunc("GET /p/{id}", u.profile)
+	mux.HandleFunc("GET /p/by-trace/{traceid}", u.byTrace)
+	mux.HandleFunc("GET /route", u.route)
+	mux.HandleFunc("GET /route/diff", u.routeDiff)
 	mux.HandleFunc("DELETE /p/{id}", u.delete)
 	mux.HandleFunc("POST /p/{id}/delete", u.delete)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -145,6 +173,7 @@ type row struct {
 	Duration   time.Duration
 	Goroutines int
 	Reason     string
+	TraceID    string // the OpenTelemetry trace the work ran in
 	Split      []splitPart
 }
 
@@ -176,7 +205,7 @@ func rowOf(m store.Meta) row {
 	method := m.Label(profile.AttrMethod)
 	r := row{
 		ID: m.ID, Time: m.Time, Method: method, Path: path, Status: status, Panic: m.Label(profile.AttrPanic) != "",
-		Duration: m.Duration, Goroutines: m.Goroutines, Reason: m.Label(profile.AttrReason),
+		Duration: m.Duration, Goroutines: m.Goroutines, Reason: m.Label(profile.AttrReason), TraceID: m.Label(profile.AttrTraceID),
 		Route: routeKey(method, m.Label(profile.AttrRoute), path),
 	}
 	// The critical path's split (view.Summary) as the store keeps it, by
@@ -221,12 +250,15 @@ type listPage struct {
 	Rows    []row
 	Routes  []string
 	Route   string
-	Sort    string
-	Desc    bool
-	Total   int
-	Formats []formats.Format
-	Origin  string // scheme://host of this request, for the empty page's curl line
-	Query   func(sort string) string
+	TraceID string // the trace filtered by
+	// HasTrace says whether a row has a trace id (the column is shown).
+	HasTrace bool
+	Sort     string
+	Desc     bool
+	Total    int
+	Formats  []formats.Format
+	Origin   string // scheme://host of this request, for the empty page's curl line
+	Query    func(sort string) string
 	// AriaSort is the aria-sort value of a column.
 	AriaSort func(sort string) string
 }
@@ -261,13 +293,23 @@ func shareOf(r row, class string) float64 {
 }
 
 func (u *ui) list(w http.ResponseWriter, r *http.Request) {
-	ms, err := u.cfg.Store.List(r.Context(), store.Filter{})
+	q := r.URL.Query()
+	var f store.Filter
+	tid := ""
+	if s := strings.TrimSpace(q.Get("trace_id")); s != "" {
+		var err error
+		if tid, err = traceID(s); err != nil {
+			http.Error(w, "reqprof: invalid trace_id: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.Labels = map[string]string{profile.AttrTraceID: tid}
+	}
+	ms, err := u.cfg.Store.List(r.Context(), f)
 	if err != nil {
 		http.Error(w, "reqprof: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	q := r.URL.Query()
-	pg := listPage{Route: q.Get("route"), Sort: q.Get("sort"), Desc: q.Get("order") != "asc", Total: len(ms), Formats: u.formats()}
+	pg := listPage{Route: q.Get("route"), TraceID: tid, Sort: q.Get("sort"), Desc: q.Get("order") != "asc", Total: len(ms), Formats: u.formats()}
 	pg.Origin = "http://" + r.Host
 	if r.TLS != nil {
 		pg.Origin = "https://" + r.Host
@@ -282,6 +324,7 @@ func (u *ui) list(w http.ResponseWriter, r *http.Request) {
 		}
 		if pg.Route == "" || rw.Route == pg.Route {
 			rows = append(rows, rw)
+			pg.HasTrace = pg.HasTrace || rw.TraceID != ""
 		}
 	}
 	slices.Sort(pg.Routes)
@@ -300,6 +343,9 @@ func (u *ui) list(w http.ResponseWriter, r *http.Request) {
 		v := url.Values{}
 		if pg.Route != "" {
 			v.Set("route", pg.Route)
+		}
+		if pg.TraceID != "" {
+			v.Set("trace_id", pg.TraceID)
 		}
 		v.Set("sort", sort)
 		if sort == pg.Sort && pg.Desc {
@@ -409,15 +455,19 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request) {
 
 // allowReport adds the report's inline script and style, by hash, to the
 // page's Content-Security-Policy.
-func allowReport(h http.Header) {
+func allowReport(h http.Header) { allow(h, html.ScriptSrc(), html.StyleSrc()) }
+
+// allow adds a script and a style source to the page's
+// Content-Security-Policy.
+func allow(h http.Header, script, style string) {
 	ds := strings.Split(h.Get("Content-Security-Policy"), ";")
 	for i, d := range ds {
 		d = strings.TrimSpace(d)
 		switch {
 		case strings.HasPrefix(d, "script-src "):
-			d += " " + html.ScriptSrc()
+			d += " " + script
 		case strings.HasPrefix(d, "style-src "):
-			d += " " + html.StyleSrc()
+			d += " " + style
 		}
 		ds[i] = d
 	}

@@ -117,6 +117,10 @@ func Summarize(p *profile.Profile) Summary {
 	return summarize(p, &cp)
 }
 
+// SummarizeCritical returns p's summary from cp, p's critical path
+// (CriticalPath(p)), for a caller that computed it already.
+func SummarizeCritical(p *profile.Profile, cp *Timeline) Summary { return summarize(p, cp) }
+
 // summarize returns p's summary from its critical path cp.
 func summarize(p *profile.Profile, cp *Timeline) Summary {
 	s := Summary{Duration: p.Duration, SamplePeriod: p.SamplePeriod}

@@ -48,10 +48,10 @@ import (
 	"github.com/reqprof/reqprof/profile"
 )
 
-// Profile attributes.
+// Profile attributes: package profile's well-known keys.
 const (
-	AttrTraceID = "trace_id"
-	AttrSpanID  = "span_id"
+	AttrTraceID = profile.AttrTraceID
+	AttrSpanID  = profile.AttrSpanID
 )
 
 // Span attributes.

@@ -121,10 +121,23 @@ func where(f view.Frame) string {
 	return filepath.Base(f.File)
 }
 
+// Page is how a server wraps the HTML page.
+type Page struct {
+	// Nav is HTML placed above the page: the server's navigation. The
+	// page's stylesheet styles a <nav class="rp-nav"> holding links (the
+	// first of class "rp-brand") and a <span class="rp-spacer">. A page
+	// with a Nav also has an empty icon (a data: URL: the server's policy
+	// must allow data: images), so that browsers ask the server for none.
+	Nav template.HTML
+}
+
 // HTML writes the diff as a self-contained HTML page: the summary, a
 // differential flame graph, the call tree and the functions by change (see
 // the package documentation). The page loads nothing from the network.
-func HTML(w io.Writer, d *aggregate.Diff) error {
+func HTML(w io.Writer, d *aggregate.Diff) error { return HTMLPage(w, d, Page{}) }
+
+// HTMLPage is [HTML] wrapped as pg says.
+func HTMLPage(w io.Writer, d *aggregate.Diff, pg Page) error {
 	data := jsonData{
 		Title: fmt.Sprintf("%s (%d requests) → %s (%d requests)", d.A.Title(), d.A.N(), d.B.Title(), d.B.N()),
 		Type:  d.A.Types[d.Type],
@@ -187,7 +200,8 @@ func HTML(w io.Writer, d *aggregate.Diff) error {
 		Style  template.CSS
 		Script template.JS
 		Data   template.JS
-	}{data.Title, template.CSS(style), template.JS(script), template.JS(js)})
+		Nav    template.HTML
+	}{data.Title, template.CSS(style), template.JS(script), template.JS(js), pg.Nav})
 }
 
 // kth returns the k-th largest value of vs (k >= 1), reordering vs.

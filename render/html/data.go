@@ -8,6 +8,7 @@ package html
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 	m.Meta = metaOf(p)
 
 	cp := view.CriticalPath(p)
-	sum := view.Summarize(p)
+	sum := view.SummarizeCritical(p, &cp)
 	m.Summary = summaryOf(sum, cp, reasons)
 	m.text = textTree(p, &cp, sum, o)
 
@@ -79,7 +80,13 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 			perG = append(perG, tl)
 		}
 	}
-	all := view.AllGoroutines(p)
+	// With one goroutine, all goroutines' time is that goroutine's.
+	var all view.Timeline
+	if len(perG) == 1 {
+		all = view.Timeline{Name: view.All.Title(), Segments: perG[0].Segments}
+	} else {
+		all = view.AllGoroutines(p)
+	}
 	for _, tl := range append([]view.Timeline{cp, all}, each...) {
 		for _, n := range tl.Notes {
 			if !slices.Contains(m.Notes, n) {
@@ -96,15 +103,46 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 		timeOrder bool
 		top       string
 	}
+	critSegs := cp.Segments
+	if len(perG) == 1 && sameSegments(critSegs, perG[0].Segments) {
+		critSegs = perG[0].Segments // no wait followed: the trees are the goroutine's
+	}
 	specs := []spec{
-		{view.Critical, view.Critical.Title(), []rootSegs{{p.Name, cp.Segments}}, 0, true, "critical"},
+		{view.Critical, view.Critical.Title(), []rootSegs{{p.Name, critSegs}}, 0, true, "critical"},
 		{view.Goroutines, view.Goroutines.Title(), goroutineRoots(p, perG, groups), p.Duration, true, "all"},
 		{view.All, view.All.Title(), []rootSegs{{all.Name, all.Segments}}, 0, false, "all"},
 	}
+	// Views over the same segments (one goroutine: its own and all
+	// goroutines') share their merged trees, under their own root names.
+	type segKey struct {
+		first *view.Segment
+		n     int
+	}
+	type builtTrees struct {
+		nodes                   []*view.Node
+		noGroup, groupd         *tree
+		timeNoGroup, timeGroupd *tree
+	}
+	built := map[segKey]builtTrees{}
 	dropped := 0
 	for _, s := range specs {
 		vd := viewData{Kind: string(s.kind), Label: s.label, Top: s.top}
-		merged := buildTrees(s.roots, false)
+		var key segKey
+		if len(s.roots) == 1 && len(s.roots[0].segs) > 0 {
+			key = segKey{&s.roots[0].segs[0], len(s.roots[0].segs)}
+		}
+		b, ok := built[key]
+		if key.first != nil && ok {
+			b.noGroup, b.groupd = ft.renamed(b.noGroup, s.roots[0].name), ft.renamed(b.groupd, s.roots[0].name)
+		} else {
+			b.nodes = buildTrees(s.roots, false)
+			b.noGroup = ft.encode(b.nodes, true)
+			b.groupd = ft.encode(grouped(b.nodes, user, true), true)
+			if key.first != nil {
+				built[key] = b
+			}
+		}
+		merged := b.nodes
 		if s.top == string(s.kind) {
 			m.Top[s.top] = topOf(ft, merged)
 		}
@@ -114,18 +152,23 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 		if s.total > 0 {
 			vd.Total = s.total
 		}
-		vd.MergedNoGroup = ft.encode(merged, true)
-		vd.Merged = ft.encode(grouped(merged, user, true), true)
+		vd.MergedNoGroup, vd.Merged = b.noGroup, b.groupd
 		segs := 0
 		for _, r := range s.roots {
 			segs += len(r.segs)
 		}
 		if s.timeOrder && segs > maxTimeOrder {
 			m.Notes = append(m.Notes, fmt.Sprintf("Large profile: the %s view has %d segments; its tree is not offered in time order (every call would be its own node).", s.label, segs))
+		} else if s.timeOrder && b.timeNoGroup != nil {
+			vd.TimeOrderNoGroup, vd.TimeOrder = ft.renamed(b.timeNoGroup, s.roots[0].name), ft.renamed(b.timeGroupd, s.roots[0].name)
 		} else if s.timeOrder {
 			to := buildTrees(s.roots, true)
 			vd.TimeOrderNoGroup = ft.encode(to, false)
 			vd.TimeOrder = ft.encode(grouped(to, user, false), false)
+			if key.first != nil {
+				b.timeNoGroup, b.timeGroupd = vd.TimeOrderNoGroup, vd.TimeOrder
+				built[key] = b
+			}
 		}
 		for _, t := range []*tree{vd.Merged, vd.MergedNoGroup, vd.TimeOrder, vd.TimeOrderNoGroup} {
 			if t != nil {
@@ -140,6 +183,132 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 	m.Timeline = buildTimeline(p, each, ft, reasons, groups, cp, &m.Notes)
 	m.Frames = ft.list
 	return m, nil
+}
+
+// Labels of the value types of stack sets (render/pprof's and package
+// aggregate's), for the view buttons; other types are shown by name.
+var typeLabels = map[string]string{
+	"critical":    view.Critical.Title(),
+	"wall":        view.All.Title(),
+	"cpu":         "CPU (running time)",
+	"cpu_sampled": "CPU samples",
+}
+
+// buildStacksModel computes the data of a stack set's page: one view per
+// value type, each its merged call trees (library frames folded or not)
+// and top tables, the header's split of the split type by state, and no
+// timeline (a set has no time order).
+func buildStacksModel(s *view.StackSet, o render.Options) (*model, error) {
+	if s == nil {
+		return nil, fmt.Errorf("html: nil stack set")
+	}
+	if len(s.Types) == 0 || s.Default < 0 || s.Default >= len(s.Types) {
+		return nil, fmt.Errorf("html: default value %d of a set of %d types", s.Default, len(s.Types))
+	}
+	user := o.User
+	if user == nil {
+		user = view.UserModule("")
+	}
+	ft := &frameTable{user: user, idx: map[frame]int32{}}
+	reasons := &reasonTable{idx: map[string]int{}}
+	m := &model{
+		Version: modelVersion,
+		Kinds:   kindNames,
+		Top:     map[string]top{},
+		Initial: initial{View: s.Types[s.Default], NoGroup: o.NoGroup, Threshold: o.Threshold},
+		Notes:   []string{},
+		Set:     &setInfo{Comments: append([]string{}, s.Comments...), Split: s.Types[s.Default]},
+	}
+	if slices.Contains(s.Types, string(o.View)) {
+		m.Initial.View = string(o.View)
+	}
+	if m.Initial.Threshold == 0 {
+		m.Initial.Threshold = text.DefaultThreshold
+	}
+	m.Meta = meta{Name: s.Name, Duration: s.Duration, Attrs: [][2]string{}, Warnings: []string{}, Generator: "reqprof " + version.Version}
+	if !s.Start.IsZero() {
+		m.Meta.Start = s.Start.UTC().Format(time.RFC3339Nano)
+	}
+	// The header's bar: the critical path when the set has it (it sums
+	// to the requests' wall time), else the default type.
+	split := s.Default
+	if i := slices.Index(s.Types, "critical"); i >= 0 {
+		split = i
+	}
+	m.Set.Split = s.Types[split]
+	m.Summary = stacksSummary(s, split, reasons)
+	dropped := 0
+	for i, typ := range s.Types {
+		root := s.Tree(i)
+		root.SortByTotal()
+		merged := []*view.Node{root}
+		label := typeLabels[typ]
+		if label == "" {
+			label = typ
+		}
+		vd := viewData{Kind: typ, Label: label, Top: typ, Total: root.Total}
+		m.Top[typ] = topOf(ft, merged)
+		vd.MergedNoGroup = ft.encode(merged, true)
+		vd.Merged = ft.encode(grouped(merged, user, true), true)
+		dropped = max(dropped, vd.Merged.Dropped, vd.MergedNoGroup.Dropped)
+		m.Views = append(m.Views, vd)
+	}
+	if dropped > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("Large stack set: each call tree keeps its %d largest nodes; up to %d smaller ones are left out (their time stays in their parents' totals).", maxTreeNodes, dropped))
+	}
+	var b bytes.Buffer
+	o.User = user
+	if err := text.RenderStacks(&b, s, o); err != nil {
+		return nil, err
+	}
+	m.text = b.String()
+	m.Timeline = emptyTimeline()
+	m.Timeline.Reasons = reasons.list
+	if m.Timeline.Reasons == nil {
+		m.Timeline.Reasons = []string{}
+	}
+	m.Frames = ft.list
+	return m, nil
+}
+
+// stacksSummary divides value i of a set's stacks by state, with the one
+// classification of stretches of time (reasonTable.stateCode); stacks
+// without a state are in the total only.
+func stacksSummary(s *view.StackSet, i int, reasons *reasonTable) sumry {
+	byCode := map[int16]int64{}
+	sum := sumry{Parts: []part{}}
+	for _, st := range s.Stacks {
+		v := st.Values[i]
+		if v <= 0 {
+			continue
+		}
+		sum.Total += v
+		for _, f := range st.Path {
+			if f.Kind == view.Overhead {
+				sum.Reqprof += v
+				break
+			}
+		}
+		if st.State != 0 {
+			byCode[reasons.stateCode(st.State, st.Inferred, st.Reason)] += v
+		}
+	}
+	codes := slices.Sorted(maps.Keys(byCode))
+	for _, c := range codes {
+		sum.Parts = append(sum.Parts, part{Code: int(c), Label: codeLabel(c, reasons), NS: byCode[c]})
+	}
+	return sum
+}
+
+// emptyTimeline is a timeline with no lane, its arrays empty, never null,
+// for the script.
+func emptyTimeline() timeline {
+	tl := timeline{Lanes: []lane{}}
+	tl.Paths.P, tl.Paths.F = []int32{0}, []int32{-1}
+	tl.Regions.L, tl.Regions.S, tl.Regions.E, tl.Regions.F = []int32{}, []int64{}, []int64{}, []int32{}
+	tl.Edges.K, tl.Edges.From, tl.Edges.To, tl.Edges.T = []int8{}, []int32{}, []int32{}, []int64{}
+	tl.Critical.L, tl.Critical.S, tl.Critical.E = []int32{}, []int64{}, []int64{}
+	return tl
 }
 
 // textTree is the console tree of the critical path cp, for browsers
@@ -489,6 +658,29 @@ func (ft *frameTable) encode(roots []*view.Node, sorted bool) *tree {
 	return t
 }
 
+// sameSegments reports whether a and b are the same stretches of the same
+// goroutine in the same states at the same paths.
+func sameSegments(a, b []view.Segment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Start != y.Start || x.End != y.End || x.Goroutine != y.Goroutine || x.State != y.State || x.Inferred != y.Inferred || !slices.Equal(x.Path, y.Path) {
+			return false
+		}
+	}
+	return true
+}
+
+// renamed returns a copy of a one-root tree under another root name.
+func (ft *frameTable) renamed(t *tree, name string) *tree {
+	c := *t
+	c.F = slices.Clone(t.F)
+	c.F[0] = ft.add(frame{Name: name, Kind: kindRoot})
+	return &c
+}
+
 // hiddenList interns a node's folded library frames as [count, frames...]:
 // how many distinct frames there are, and the first of them (at most
 // maxHidden, fewer once the tree has listed maxHiddenRefs).
@@ -722,12 +914,8 @@ func (pt *pathTable) path(path []view.Frame) int32 {
 // buildTimeline lays out the lanes of groups: each goroutine's timeline
 // (each[i] is p.Goroutines[i]'s), or a group's density.
 func buildTimeline(p *profile.Profile, each []view.Timeline, ft *frameTable, reasons *reasonTable, groups []ggroup, cp view.Timeline, notes *[]string) timeline {
-	tl := timeline{Duration: p.Duration, Lanes: []lane{}}
-	tl.Paths.P, tl.Paths.F = []int32{0}, []int32{-1}
-	// Empty arrays, never null, for the script.
-	tl.Regions.L, tl.Regions.S, tl.Regions.E, tl.Regions.F = []int32{}, []int64{}, []int64{}, []int32{}
-	tl.Edges.K, tl.Edges.From, tl.Edges.To, tl.Edges.T = []int8{}, []int32{}, []int32{}, []int64{}
-	tl.Critical.L, tl.Critical.S, tl.Critical.E = []int32{}, []int64{}, []int64{}
+	tl := emptyTimeline()
+	tl.Duration = p.Duration
 	pt := &pathTable{tl: &tl, ft: ft, trie: map[[2]int32]int32{}, cache: map[pathKey]int32{}}
 	laneOf := map[int64]int32{}
 	singles, spans := 0, 0

@@ -2,7 +2,9 @@
 // with the critical path's split by state, a call tree (folding, library
 // groups, threshold, time order, search), a flame graph, a timeline of
 // every goroutine and top-functions tables, for the critical path, each
-// goroutine or all goroutines.
+// goroutine or all goroutines. [RenderStacks] draws a stack set instead —
+// many profiles merged (package aggregate) — with the same tree, flame
+// graph and top tables, one view per value type, and no timeline.
 //
 // Everything is inline: the stylesheet, the script (plain JavaScript,
 // embedded with go:embed, no build step) and the data, as JSON in a
@@ -29,6 +31,7 @@ import (
 	"github.com/reqprof/reqprof/internal/version"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
+	"github.com/reqprof/reqprof/view"
 )
 
 // Extension and ContentType describe the format.
@@ -88,6 +91,15 @@ type Page struct {
 	// forms with <button class="rp-link">, and a <details class="rp-menu">
 	// whose <summary> opens a list of links.
 	Nav template.HTML
+	// Intro is HTML placed between the navigation and the report: the
+	// server's own content about what the report is of. The stylesheet
+	// styles a <section class="rp-intro"> holding headings, paragraphs
+	// (class "rp-dim" for secondary text), tables of class "rp-table"
+	// (cells of class "num" right-aligned) and inline SVG (class "rp-sw"
+	// for an inline swatch) drawn with presentation attributes (fill,
+	// stroke), which the page's policy allows; style attributes it does
+	// not allow.
+	Intro template.HTML
 }
 
 // Render writes p as a standalone HTML report.
@@ -101,11 +113,33 @@ func RenderPage(w io.Writer, p *profile.Profile, o render.Options, pg Page) erro
 	if err != nil {
 		return err
 	}
+	return write(w, m, p.Name, pg)
+}
+
+// RenderStacks writes a stack set — one profile's view or many profiles
+// merged (aggregate.Aggregate.StackSet) — as an HTML report wrapped as pg
+// says: the call tree, flame graph and top functions of each of its value
+// types (a view each: the critical path, all goroutines, CPU, ...), with
+// library frames folded or not and the same controls as a profile's
+// report, but no timeline (a set has no time order). The header shows the
+// set's name, its summed duration and comments, and how its critical path
+// (or its default type) divides by state. o.View, when it names one of
+// the set's types, is the view shown first (default: the set's default
+// type); without o.User, user code is code outside the standard library
+// and golang.org/x.
+func RenderStacks(w io.Writer, s *view.StackSet, o render.Options, pg Page) error {
+	m, err := buildStacksModel(s, o)
+	if err != nil {
+		return err
+	}
+	return write(w, m, s.Name, pg)
+}
+
+func write(w io.Writer, m *model, title string, pg Page) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	title := p.Name
 	if title == "" {
 		title = "(unnamed)"
 	}
@@ -114,7 +148,7 @@ func RenderPage(w io.Writer, p *profile.Profile, o render.Options, pg Page) erro
 		Title, Generator, CSP, Text string
 		CSS                         template.CSS
 		JS, Data                    template.JS
-		Nav                         template.HTML
+		Nav, Intro                  template.HTML
 	}{
 		Title:     title + " — reqprof",
 		Generator: "reqprof " + version.Version,
@@ -124,6 +158,7 @@ func RenderPage(w io.Writer, p *profile.Profile, o render.Options, pg Page) erro
 		JS:        template.JS(script),
 		Data:      template.JS(data), // json.Marshal escapes <, > and &: no "</script>" inside
 		Nav:       pg.Nav,
+		Intro:     pg.Intro,
 	})
 	if err != nil {
 		return err

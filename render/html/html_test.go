@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/fixture"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/view"
@@ -419,5 +420,27 @@ func TestEmptyAndViews(t *testing.T) {
 	pg := render1(t, testprofile.Handmade(), render.Options{View: view.Goroutines, NoGroup: true, Threshold: 0.01})
 	if !strings.Contains(pg.data, `"initial":{"view":"goroutines","noGroup":true,"timeOrder":false,"threshold":0.01}`) {
 		t.Errorf("initial state not the options': %s", pg.data[strings.Index(pg.data, `"initial"`):][:90])
+	}
+}
+
+// TestOneGoroutineSharesTrees renders a one-goroutine profile, whose three
+// views are the same time: the trees are built once and must be those
+// each view would build on its own.
+func TestOneGoroutineSharesTrees(t *testing.T) {
+	p := fixture.Regions(300)
+	m := render1(t, p, render.Options{}).m
+	user := render.Options{}.UserCode(p)
+	cp, pg, all := view.CriticalPath(p), view.PerGoroutine(p)[0], view.AllGoroutines(p)
+	names := []string{p.Name, pg.Name, all.Name}
+	for i, segs := range [][]view.Segment{cp.Segments, pg.Segments, all.Segments} {
+		ft := &frameTable{user: user, idx: map[frame]int32{}}
+		want := ft.encode(grouped(buildTrees([]rootSegs{{"x", segs}}, false), user, true), true)
+		got := m.Views[i].Merged
+		if !slices.Equal(got.T, want.T) || !slices.Equal(got.S, want.S) || !slices.Equal(got.D, want.D) || !slices.Equal(got.U, want.U) || !slices.Equal(got.C, want.C) {
+			t.Errorf("%s view: totals %v, want %v", m.Views[i].Kind, got.T, want.T)
+		}
+		if name, kind := m.frame(got.F[0]); kind != "root" || name != names[i] {
+			t.Errorf("%s view: root %q (%s)", m.Views[i].Kind, name, kind)
+		}
 	}
 }

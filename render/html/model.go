@@ -29,9 +29,20 @@ type model struct {
 	Initial initial `json:"initial"`
 	// Notes say what was aggregated or resampled to keep the page small.
 	Notes []string `json:"notes"`
+	// Set is present when the page draws a stack set (RenderStacks)
+	// rather than one profile: one view per value type, no timeline.
+	Set *setInfo `json:"set,omitempty"`
 
 	// text is the text tree the page shows without JavaScript.
 	text string
+}
+
+// setInfo describes a stack set's page.
+type setInfo struct {
+	// Comments are the set's header lines (view.StackSet.Comments).
+	Comments []string `json:"comments"`
+	// Split names the view whose time the header's bar divides by state.
+	Split string `json:"split"`
 }
 
 type initial struct {

@@ -216,6 +216,7 @@
   function header() {
     const m = M.meta, sum = M.summary;
     const h = el("header", { cls: "rp-head" });
+    if (M.set) return setHeader(h);
     const title = el("h1", null, el("span", { text: m.name || "(unnamed)" }));
     if (m.status) {
       const st = +m.status;
@@ -236,21 +237,7 @@
     h.append(facts);
 
     h.append(el("div", { cls: "rp-hint", text: "Where the " + dur(sum.total) + " went, on the critical path:" }));
-    const bar = el("div", { cls: "rp-split", role: "img", "aria-label": sum.parts.map(function (p) { return p.label + " " + pct(p.ns, sum.total); }).join(", ") });
-    const legend = el("div", { cls: "rp-legend" });
-    for (const p of sum.parts) {
-      const share = p.ns / sum.total;
-      const light = p.code === 1 || p.code === 2;
-      const d = el("div", { cls: light ? "light" : "", title: p.label + ": " + dur(p.ns) + " (" + pct(p.ns, sum.total) + ")", "data-code": p.code, "data-ns": p.ns });
-      d.style.width = (100 * share) + "%";
-      d.style.background = codeColor(p.code);
-      if (share >= 0.09) d.textContent = p.label + " " + pct(p.ns, sum.total);
-      bar.append(d);
-      const sw = el("span", { cls: "sw" });
-      sw.style.background = codeColor(p.code);
-      legend.append(el("span", null, sw, p.label + " ", el("b", { text: dur(p.ns) }), " " + pct(p.ns, sum.total)));
-    }
-    h.append(bar, legend);
+    splitBar(h, sum);
     const notes = el("ul", { cls: "rp-notes" });
     for (const w of m.warnings) notes.append(el("li", { cls: "warn", text: "note: " + w }));
     if (notes.childElementCount) h.append(notes);
@@ -268,9 +255,56 @@
     return h;
   }
 
+  // splitBar draws how the header's total divides by state, and its legend.
+  function splitBar(h, sum) {
+    const bar = el("div", { cls: "rp-split", role: "img", "aria-label": sum.parts.map(function (p) { return p.label + " " + pct(p.ns, sum.total); }).join(", ") });
+    const legend = el("div", { cls: "rp-legend" });
+    for (const p of sum.parts) {
+      const share = p.ns / sum.total;
+      const light = p.code === 1 || p.code === 2;
+      const d = el("div", { cls: light ? "light" : "", title: p.label + ": " + dur(p.ns) + " (" + pct(p.ns, sum.total) + ")", "data-code": p.code, "data-ns": p.ns });
+      d.style.width = (100 * share) + "%";
+      d.style.background = codeColor(p.code);
+      if (share >= 0.09) d.textContent = p.label + " " + pct(p.ns, sum.total);
+      bar.append(d);
+      const sw = el("span", { cls: "sw" });
+      sw.style.background = codeColor(p.code);
+      legend.append(el("span", null, sw, p.label + " ", el("b", { text: dur(p.ns) }), " " + pct(p.ns, sum.total)));
+    }
+    h.append(bar, legend);
+  }
+
+  // setHeader is the header of a stack set's page (many profiles merged):
+  // its name, the set's own lines, and the split of its critical path.
+  function setHeader(h) {
+    const m = M.meta, sum = M.summary;
+    h.append(el("h1", null, el("span", { text: m.name || "(unnamed)" })));
+    const facts = el("div", { cls: "rp-facts" });
+    facts.append(el("span", { title: "the summed wall-clock time of the work the set holds" }, "wall, summed ", el("b", { text: dur(m.duration) })));
+    if (m.start) facts.append(el("span", null, "from ", el("b", { text: m.start.replace("T", " ").replace(/(\.\d{3})\d*/, "$1").replace("Z", " UTC") })));
+    h.append(facts);
+    if (M.set.comments.length) {
+      const ul = el("ul", { cls: "rp-notes rp-comments" });
+      for (const c of M.set.comments) ul.append(el("li", { text: c }));
+      h.append(ul);
+    }
+    if (sum.total > 0) {
+      const v = M.views.find(function (x) { return x.kind === M.set.split; });
+      h.append(el("div", { cls: "rp-hint", text: "Where the " + dur(sum.total) + " went (" + (v ? v.label : M.set.split).toLowerCase() + ", summed):" }));
+      splitBar(h, sum);
+    }
+    if (M.notes.length) {
+      const ul = el("ul", { cls: "rp-notes" });
+      for (const n of M.notes) ul.append(el("li", { text: n }));
+      h.append(ul);
+    }
+    return h;
+  }
+
   // --- tabs and toolbar ---------------------------------------------------------
 
-  const TABS = [["tree", "Call tree"], ["flame", "Flame graph"], ["timeline", "Timeline"], ["top", "Top functions"]];
+  // A stack set has no timeline.
+  const TABS = [["tree", "Call tree"], ["flame", "Flame graph"], ["timeline", "Timeline"], ["top", "Top functions"]].filter(function (t) { return !M.set || t[0] !== "timeline"; });
   const panels = {};
   let tabButtons = [];
 
@@ -313,7 +347,8 @@
     const seg = el("div", { cls: "rp-seg", role: "group", "aria-label": "View" });
     viewButtons = M.views.map(function (v) {
       const b = el("button", { type: "button", "data-view": v.kind, text: v.label, "aria-pressed": "false",
-        title: { critical: "the root goroutine's time, waits explained by the goroutines that ended them (sums to the wall time)", goroutines: "each goroutine's own time", all: "every goroutine's time under the stack that started it (sums to goroutine-time)" }[v.kind] || "",
+        title: { critical: "the root goroutine's time, waits explained by the goroutines that ended them (sums to the wall time)", goroutines: "each goroutine's own time", all: "every goroutine's time under the stack that started it (sums to goroutine-time)",
+          wall: "every goroutine's time under the stack that started it (sums to goroutine-time)", cpu: "the running part of all goroutines' time", cpu_sampled: "CPU profile samples, each weighted by the sampling period (an estimate)" }[v.kind] || "",
         on: { click: function () { S.view = v.kind; S.sel = -1; S.focus = -1; sync(); draw(); } } });
       seg.append(b);
       return b;
@@ -348,7 +383,7 @@
     timeBox.disabled = !can;
     timeBox.checked = S.timeOrder && can;
     timeLabel.className = can ? "" : "off";
-    timeLabel.title = can ? "keep calls in the order they happened instead of merging repeated calls" : "time order needs one timeline per tree: not for all goroutines";
+    timeLabel.title = can ? "keep calls in the order they happened instead of merging repeated calls" : M.set ? "time order needs one timeline per tree: not for a merged set" : "time order needs one timeline per tree: not for all goroutines";
     let k = THRESHOLDS.indexOf(S.threshold);
     if (k < 0) { k = THRESHOLDS.findIndex(function (x) { return x >= S.threshold; }); if (k < 0) k = THRESHOLDS.length - 1; S.threshold = THRESHOLDS[k]; }
     thrInput.value = k;
@@ -1015,8 +1050,9 @@
 
   function init() {
     const frag = document.createDocumentFragment();
-    frag.append(header(), tabs(), makeToolbar(),
-      panel("tree", makeTree()), panel("flame", makeFlame()), panel("timeline", makeTimeline()), panel("top", makeTop()));
+    frag.append(header(), tabs(), makeToolbar(), panel("tree", makeTree()), panel("flame", makeFlame()));
+    if (!M.set) frag.append(panel("timeline", makeTimeline()));
+    frag.append(panel("top", makeTop()));
     host.append(frag);
     document.body.append(tip);
     const want = (location.hash || "").replace("#", "");
@@ -1025,7 +1061,7 @@
       cancelAnimationFrame(raf);
       raf = requestAnimationFrame(function () { if (S.tab === "flame") drawFlame(); if (S.tab === "timeline") drawTimeline(); });
     });
-    window.addEventListener("beforeprint", function () { drawTree(); drawFlame(); drawTimeline(); drawTop(); });
+    window.addEventListener("beforeprint", function () { drawTree(); drawFlame(); if (!M.set) drawTimeline(); drawTop(); });
     document.documentElement.dataset.reqprofReadyMs = Math.round(performance.now());
     document.documentElement.dataset.reqprofReady = "1";
   }

@@ -48,7 +48,12 @@
 //     `-tagfocus=state=waiting` keeps the waits (a regular expression);
 //   - reason: the runtime's wait reason ("sleep", "network", "sync",
 //     "chan receive", "select", ...; "unknown" when the runtime gave none),
-//     on waiting samples only.
+//     on waiting samples only;
+//   - trace_id and span_id: the OpenTelemetry trace and span the work ran
+//     in ([profile.AttrTraceID], [profile.AttrSpanID], which contrib/otel
+//     records), on every sample of a profile that has them, as Pyroscope
+//     labels span profiles, so `-tagfocus=trace_id=4bf92f35` finds a
+//     trace's samples among merged profiles.
 //
 // In critical samples, goroutine and state are those of the goroutine whose
 // time it is: inside "[via goroutine N: ...]", goroutine N's.
@@ -134,6 +139,8 @@ const (
 	LabelGoroutine = "goroutine" // numeric
 	LabelState     = "state"
 	LabelReason    = "reason"
+	LabelTraceID   = profile.AttrTraceID
+	LabelSpanID    = profile.AttrSpanID
 )
 
 // SamplePeriod is the CPU time one CPU profile sample stands for in
@@ -191,7 +198,22 @@ func write(w io.Writer, p *profile.Profile, o render.Options, group bool) error 
 	if err != nil {
 		return err
 	}
-	return RenderStacks(w, s, o)
+	pp, err := build(s)
+	if err != nil {
+		return err
+	}
+	// The trace the work ran in labels every sample.
+	for _, k := range []string{LabelTraceID, LabelSpanID} {
+		v := p.Attr(k)
+		if v == "" {
+			continue
+		}
+		v = render.Escape(v)
+		for _, ps := range pp.Sample {
+			ps.Label[k] = []string{v}
+		}
+	}
+	return pp.Write(w)
 }
 
 // Stacks returns p's weighted stacks as the format holds them: the values

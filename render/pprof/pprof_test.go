@@ -10,6 +10,7 @@ import (
 
 	pprofile "github.com/google/pprof/profile"
 
+	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
 	"github.com/reqprof/reqprof/internal/golden"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
@@ -336,5 +337,40 @@ func TestErrors(t *testing.T) {
 	}
 	if b.Len() != 0 {
 		t.Errorf("%d bytes written before an error", b.Len())
+	}
+}
+
+// TestTraceLabels: a profile made inside an OpenTelemetry span labels
+// every sample with its trace and span ids, in every view and grouping;
+// one without them has no such label.
+func TestTraceLabels(t *testing.T) {
+	const trace, span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	for _, r := range []renderFunc{full, grouped} {
+		for _, v := range []view.Kind{view.Critical, view.All} {
+			p := testprofile.Handmade()
+			p.Attrs = append(p.Attrs, profile.Attr{Key: profile.AttrTraceID, Value: trace}, profile.Attr{Key: profile.AttrSpanID, Value: span})
+			prof := parse(t, p, render.Options{View: v}, r)
+			if len(prof.Sample) == 0 {
+				t.Fatal("no samples")
+			}
+			for _, s := range prof.Sample {
+				if !slices.Equal(s.Label[pprof.LabelTraceID], []string{trace}) || !slices.Equal(s.Label[pprof.LabelSpanID], []string{span}) {
+					t.Fatalf("view %s: sample %v has labels %v", v, s.Location, s.Label)
+				}
+			}
+			// pprof selects them as any tag.
+			if !prof.Sample[0].HasLabel("trace_id", trace) {
+				t.Error("pprof does not see the trace_id label")
+			}
+		}
+	}
+	prof := parse(t, testprofile.Handmade(), render.Options{}, full)
+	for _, s := range prof.Sample {
+		if _, ok := s.Label[pprof.LabelTraceID]; ok {
+			t.Fatalf("a profile without a trace has trace_id labels: %v", s.Label)
+		}
+		if _, ok := s.Label[pprof.LabelSpanID]; ok {
+			t.Fatalf("a profile without a span has span_id labels: %v", s.Label)
+		}
 	}
 }

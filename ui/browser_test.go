@@ -15,7 +15,7 @@ import (
 
 	"github.com/reqprof/reqprof/httpprof"
 	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 )
 
 // server runs an app whose GET /work/{n} does real work (computes, sleeps,

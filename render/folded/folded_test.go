@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/folded"
@@ -240,7 +240,7 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-const pkg = "github.com/reqprof/reqprof/internal/browsertest/testprofile."
+const pkg = "github.com/reqprof/reqprof/internal/testprofile."
 
 // A real profile: the critical path in nanoseconds sums to the duration
 // exactly; in microseconds, to the duration rounded; and the real Speedscope

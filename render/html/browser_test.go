@@ -21,7 +21,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/html"
@@ -389,7 +389,7 @@ func flame(t *testing.T, pg *browsertest.Page) {
 	}
 	// Hover: the frame's details.
 	tip := js[string](pg, `(g => (g.querySelector("rect").dispatchEvent(new MouseEvent("mousemove", {bubbles: true, clientX: 100, clientY: 400})), document.querySelector(".rp-tip").textContent))(%s)`, flameG("testprofile.PhaseSleep"))
-	if !strings.Contains(tip, "github.com/reqprof/reqprof/internal/browsertest/testprofile.PhaseSleep") || !strings.Contains(tip, "% of critical path") {
+	if !strings.Contains(tip, "github.com/reqprof/reqprof/internal/testprofile.PhaseSleep") || !strings.Contains(tip, "% of critical path") {
 		t.Errorf("hover shows %q", tip)
 	}
 	// Click to zoom: PhaseFanout fills the width, its ancestors above it,

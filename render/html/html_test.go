@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/view"

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
 	"github.com/reqprof/reqprof/internal/golden"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/internal/version"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
@@ -359,7 +359,7 @@ func TestCheckValidRejects(t *testing.T) {
 
 // The same file, opened in the real Speedscope app in headless Chromium.
 
-const pkg = "github.com/reqprof/reqprof/internal/browsertest/testprofile."
+const pkg = "github.com/reqprof/reqprof/internal/testprofile."
 
 func TestRealProfileInSpeedscope(t *testing.T) {
 	p := testprofile.Capture(t)

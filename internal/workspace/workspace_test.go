@@ -50,7 +50,7 @@ func TestOtherModules(t *testing.T) {
 	}
 	// The other modules' tests read these: reading them here tells go
 	// test's cache that this result depends on them too.
-	for _, v := range []string{"CI", "GOFLAGS", "REQPROF_PG_DSN", "REQPROF_CHROMIUM", "REQPROF_SPEEDSCOPE", "REQPROF_JAEGER", "REQPROF_SOAK"} {
+	for _, v := range []string{"CI", "GOFLAGS", "REQPROF_PG_DSN", "REQPROF_CHROMIUM", "REQPROF_SPEEDSCOPE", "REQPROF_BROWSER_TIMEOUT", "REQPROF_SCREENSHOT_DIR", "REQPROF_JAEGER", "REQPROF_SOAK"} {
 		os.Getenv(v)
 	}
 	for _, dir := range modules(t, root) {

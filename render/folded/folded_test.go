@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/folded"
@@ -240,11 +239,9 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-const pkg = "github.com/reqprof/reqprof/internal/browsertest/testprofile."
-
 // A real profile: the critical path in nanoseconds sums to the duration
-// exactly; in microseconds, to the duration rounded; and the real Speedscope
-// app imports the file with its collapsed-stack importer.
+// exactly; in microseconds, to the duration rounded (internal/browsertest's
+// foldedtest opens the file in the Speedscope app).
 func TestRealProfile(t *testing.T) {
 	p := testprofile.Capture(t)
 	ns := renderUnit(t, p, render.Options{}, time.Nanosecond)
@@ -259,46 +256,5 @@ func TestRealProfile(t *testing.T) {
 	}
 	for _, o := range []render.Options{{}, {View: view.Goroutines}, {View: view.All, NoGroup: true}} {
 		checkTotals(t, p, o, time.Microsecond, renderUnit(t, p, o, time.Microsecond))
-	}
-
-	var b bytes.Buffer
-	if err := folded.Render(&b, p, render.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	name := "synthetic" + folded.Extension
-	r := browsertest.OpenInSpeedscope(t, name, b.Bytes())
-	browsertest.SaveScreenshot(t, r, "folded-critical.png")
-	if r.Importer != "collapsed" {
-		t.Errorf("imported as %q, want collapsed", r.Importer)
-	}
-	// Speedscope names a collapsed-stack profile after its file.
-	if r.Title != name {
-		t.Errorf("title %q, want %q", r.Title, name)
-	}
-	for _, w := range []string{testprofile.Name, pkg + "Request", pkg + "PhaseBurn", pkg + "PhaseSleep", pkg + "PhaseMutex", pkg + "PhaseFanout", pkg + "MutexHolder", "[wait: sleep]", "[wait: sync]"} {
-		if !r.HasFrame(w) {
-			t.Errorf("the Sandwich view lists no %q; it lists %q", w, r.Frames)
-		}
-	}
-	if t.Failed() {
-		t.Logf("console:\n%s", strings.Join(r.Log, "\n"))
-	}
-}
-
-// The hand-built profile in the real app: every frame of the file is
-// listed in the Sandwich view.
-func TestHandmadeInSpeedscope(t *testing.T) {
-	data := renderUnit(t, testprofile.Handmade(), render.Options{NoGroup: true}, time.Microsecond)
-	r := browsertest.OpenInSpeedscope(t, "handmade"+folded.Extension, data)
-	if r.Importer != "collapsed" {
-		t.Errorf("imported as %q", r.Importer)
-	}
-	got, _ := parse(t, data)
-	for s := range got {
-		for _, f := range strings.Split(s, ";") {
-			if !r.HasFrame(f) {
-				t.Errorf("frame %q not in the Sandwich view %q", f, r.Frames)
-			}
-		}
 	}
 }

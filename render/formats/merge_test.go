@@ -7,7 +7,7 @@ import (
 
 	pprofile "github.com/google/pprof/profile"
 
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/pprof"
 	"github.com/reqprof/reqprof/view"

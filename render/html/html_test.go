@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
 	"github.com/reqprof/reqprof/internal/fixture"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/view"

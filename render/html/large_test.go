@@ -2,119 +2,21 @@ package html_test
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/reqprof/reqprof/profile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/html"
 )
-
-// largeProfile builds a profile of g goroutines with n intervals each,
-// cycling through running, waiting (woken by the previous goroutine),
-// runnable and syscall states over a few dozen distinct stacks, with a
-// region on every tenth goroutine. With distinct > 0, goroutine i runs
-// functions of its own kind i%distinct instead (its entry function, stacks
-// and region), for tables of many distinct frames and more entry functions
-// than the timeline has lanes.
-func largeProfile(g, n, distinct int) *profile.Profile {
-	p := &profile.Profile{Name: "GET /large", Stacks: []profile.Stack{{}}}
-	p.SetAttr(profile.ModuleAttr, "example.com/app")
-	for i := range 40 {
-		p.Frames = append(p.Frames, profile.Frame{Func: fmt.Sprintf("example.com/app/pkg%d.Func%d", i%7, i), File: fmt.Sprintf("/app/pkg%d/f.go", i%7), Line: 10 + i})
-	}
-	for i := range 60 {
-		depth := 3 + i%9
-		var fs []profile.FrameID
-		for d := range depth {
-			fs = append(fs, profile.FrameID((i*7+d*3)%len(p.Frames)))
-		}
-		fs[0] = 0
-		p.Stacks = append(p.Stacks, profile.Stack{Frames: fs})
-	}
-	var kinds [][]profile.StackID // the stacks of each kind of goroutine
-	const step = 1000             // 1µs per interval
-	p.Duration = int64(n * step)
-	for gi := range g {
-		gr := profile.Goroutine{ID: int64(gi + 1), Member: true, Start: 0, End: p.Duration, Entry: profile.StackID(1 + gi%60)}
-		var own []profile.StackID
-		if distinct > 0 {
-			kind := gi % distinct
-			if len(kinds) <= kind {
-				f := profile.FrameID(len(p.Frames))
-				for k := range 3 {
-					p.Frames = append(p.Frames, profile.Frame{Func: fmt.Sprintf("example.com/app/gen%d.Worker%d_%d", kind%97, kind, k), File: fmt.Sprintf("/app/gen/w%d.go", kind), Line: 1 + k})
-				}
-				var ss []profile.StackID
-				for k := range 3 {
-					ss = append(ss, profile.StackID(len(p.Stacks)))
-					p.Stacks = append(p.Stacks, profile.Stack{Frames: append([]profile.FrameID{0, f}, f+profile.FrameID(k))[:2+min(k, 1)]})
-				}
-				kinds = append(kinds, ss)
-			}
-			own = kinds[kind]
-			gr.Entry = own[0]
-		}
-		if gi > 0 {
-			gr.Parent = 1
-			gr.CreatedAt = 1
-		}
-		for k := range n {
-			iv := profile.Interval{Start: int64(k * step), End: int64((k + 1) * step), Stack: profile.StackID(1 + (gi+k)%60)}
-			if own != nil {
-				iv.Stack = own[k%len(own)]
-			}
-			switch k % 4 {
-			case 0:
-				iv.State = profile.Running
-				iv.Inferred = k%8 == 0
-			case 1:
-				iv.State, iv.Reason = profile.Waiting, []string{"network", "sync", "select", "chan receive"}[k%3]
-				if gi > 0 {
-					iv.Waker = int64(gi)
-				}
-			case 2:
-				iv.State = profile.Runnable
-			case 3:
-				iv.State = profile.Syscall
-			}
-			gr.Intervals = append(gr.Intervals, iv)
-		}
-		p.Goroutines = append(p.Goroutines, gr)
-		if gi%10 == 0 {
-			typ := fmt.Sprintf("SQL: SELECT %d", gi%7)
-			if distinct > 0 {
-				typ = fmt.Sprintf("SQL: SELECT * FROM t%d WHERE id = $1", gi%distinct)
-			}
-			p.Regions = append(p.Regions, profile.Region{Goroutine: gr.ID, Type: typ, Start: 0, End: p.Duration / 2, Stack: 1})
-		}
-	}
-	return p
-}
-
-// maxPage bounds the report of the large profiles below: the budgets of
-// data.go keep the embedded data to a few megabytes whatever the profile's
-// size.
-const maxPage = 8 << 20
-
-var largeCases = []struct {
-	name                  string
-	goroutines, intervals int
-	distinct              int
-}{
-	{"200k intervals, 1k goroutines", 1000, 200, 0},
-	{"50k goroutines", 50_000, 4, 0},
-	{"50k goroutines, 400 entry functions", 50_000, 4, 400},
-}
 
 func TestLargeProfileSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: large profiles")
 	}
-	for _, c := range largeCases {
-		t.Run(c.name, func(t *testing.T) {
-			p := largeProfile(c.goroutines, c.intervals, c.distinct)
+	for _, c := range testprofile.LargeCases {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Profile()
 			if err := p.CheckValid(); err != nil {
 				t.Fatal(err)
 			}
@@ -123,9 +25,9 @@ func TestLargeProfileSize(t *testing.T) {
 			if err := html.Render(&b, p, render.Options{}); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d goroutines × %d intervals: %.2f MB page in %v", c.goroutines, c.intervals, float64(b.Len())/(1<<20), time.Since(start))
-			if b.Len() > maxPage {
-				t.Errorf("page of %d bytes, over the bound of %d", b.Len(), maxPage)
+			t.Logf("%d goroutines × %d intervals: %.2f MB page in %v", c.Goroutines, c.Intervals, float64(b.Len())/(1<<20), time.Since(start))
+			if b.Len() > testprofile.MaxLargeReport {
+				t.Errorf("page of %d bytes, over the bound of %d", b.Len(), testprofile.MaxLargeReport)
 			}
 			// The page says what it left out.
 			if !bytes.Contains(b.Bytes(), []byte("Large profile")) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/reqprof/reqprof/aggregate"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/view"
 )

@@ -10,8 +10,8 @@ import (
 
 	pprofile "github.com/google/pprof/profile"
 
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
 	"github.com/reqprof/reqprof/internal/golden"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/pprof"

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
 	"github.com/reqprof/reqprof/internal/golden"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/internal/version"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
@@ -357,11 +356,9 @@ func TestCheckValidRejects(t *testing.T) {
 	}
 }
 
-// The same file, opened in the real Speedscope app in headless Chromium.
-
-const pkg = "github.com/reqprof/reqprof/internal/browsertest/testprofile."
-
-func TestRealProfileInSpeedscope(t *testing.T) {
+// A real profile's file has the same structure (internal/browsertest's
+// speedscopetest opens it in the Speedscope app).
+func TestRealProfileStructure(t *testing.T) {
 	p := testprofile.Capture(t)
 	for _, o := range []render.Options{{}, {View: view.All}} {
 		name := string(o.View)
@@ -369,66 +366,7 @@ func TestRealProfileInSpeedscope(t *testing.T) {
 			name = "critical"
 		}
 		t.Run(name, func(t *testing.T) {
-			data := render1(t, p, o)
-			f := decode(t, data)
-			checkStructure(t, p, o, f)
-			r := browsertest.OpenInSpeedscope(t, "synthetic"+speedscope.Extension, data)
-			browsertest.SaveScreenshot(t, r, "speedscope-"+name+".png")
-			t.Logf("%d frames in the Sandwich view", len(r.Frames))
-			if r.Importer != "speedscope" {
-				t.Errorf("imported as %q, want speedscope", r.Importer)
-			}
-			if r.Title != testprofile.Name {
-				t.Errorf("title %q, want %q", r.Title, testprofile.Name)
-			}
-			want := []string{pkg + "Request", pkg + "PhaseBurn", pkg + "PhaseSleep", pkg + "PhaseMutex", pkg + "PhaseFanout", "[wait: sleep]", "[wait: sync]"}
-			if o.View == view.All {
-				want = append(want, pkg+"FanoutWorker", "SQL: SELECT 1")
-			} else {
-				want = append(want, pkg+"MutexHolder")
-			}
-			for _, w := range want {
-				if !r.HasFrame(w) {
-					t.Errorf("the Sandwich view lists no %q; it lists %q", w, r.Frames)
-				}
-			}
-			if o.View == "" && !slices.ContainsFunc(r.Frames, func(s string) bool { return strings.HasPrefix(s, "[via goroutine ") }) {
-				t.Errorf("no [via goroutine ...] frame in %q", r.Frames)
-			}
-			if t.Failed() {
-				t.Logf("console:\n%s", strings.Join(r.Log, "\n"))
-			}
-		})
-	}
-}
-
-func TestHandmadeInSpeedscope(t *testing.T) {
-	for _, g := range goldens {
-		t.Run(g.name, func(t *testing.T) {
-			p := g.p()
-			data := render1(t, p, g.o)
-			f := decode(t, data)
-			r := browsertest.OpenInSpeedscope(t, g.name+speedscope.Extension, data)
-			if r.Importer != "speedscope" || r.Title != p.Name {
-				t.Errorf("importer %q title %q", r.Importer, r.Title)
-			}
-			// The Sandwich view lists exactly the active profile's frames.
-			active := f.Profiles[f.ActiveProfileIndex]
-			var want []string
-			for _, e := range active.Events {
-				want = append(want, f.Shared.Frames[e.Frame].Name)
-			}
-			for _, s := range active.Samples {
-				for _, id := range s {
-					want = append(want, f.Shared.Frames[id].Name)
-				}
-			}
-			slices.Sort(want)
-			want = slices.Compact(want)
-			got := slices.Sorted(slices.Values(r.Frames))
-			if !slices.Equal(got, want) {
-				t.Errorf("Sandwich view lists\n%q\nwant\n%q", got, want)
-			}
+			checkStructure(t, p, o, decode(t, render1(t, p, o)))
 		})
 	}
 }

@@ -1,7 +1,8 @@
-package reqprof_test
+package uitest
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +16,44 @@ import (
 	"github.com/reqprof/reqprof/internal/browsertest"
 )
 
-// TestUIInChromium drives the profiles list in real Chromium with
-// JavaScript off: rows, sorting, filtering by route, links, delete.
+// newServer serves h behind the root package's middleware (as the root
+// package's tests do), enabled, storing profiles in a t.TempDir.
+func newServer(t *testing.T, opts reqprof.Options, h http.Handler) *httptest.Server {
+	t.Helper()
+	opts.Enabled = true
+	if opts.Dir == "" && opts.Store == nil {
+		opts.Dir = t.TempDir()
+	}
+	mw, err := reqprof.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mw.Wrap(h))
+	t.Cleanup(func() {
+		srv.Close()
+		mw.Close()
+	})
+	return srv
+}
+
+// fetchProfile reads a profile's text tree through the UI (which also
+// waits until it is stored).
+func fetchProfile(t *testing.T, srv *httptest.Server, resp *http.Response) string {
+	t.Helper()
+	u := resp.Header.Get(reqprof.HeaderURL)
+	if u == "" {
+		t.Fatalf("no %s header (status %q)", reqprof.HeaderURL, resp.Header.Get(reqprof.HeaderStatus))
+	}
+	r, body := get(t, srv.URL+u+"?format=text")
+	if r.StatusCode != 200 {
+		t.Fatalf("GET %s: %s: %s", u, r.Status, body)
+	}
+	return string(body)
+}
+
+// TestUIInChromium drives the profiles list, served by the root package's
+// middleware, in real Chromium with JavaScript off: rows, sorting,
+// filtering by route, links, delete.
 func TestUIInChromium(t *testing.T) {
 	ctx := browsertest.NewBrowser(t)
 	mux := http.NewServeMux()
@@ -25,7 +62,7 @@ func TestUIInChromium(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		w.Write([]byte("ok"))
 	})
-	srv, _ := newServer(t, reqprof.Options{}, mux)
+	srv := newServer(t, reqprof.Options{}, mux)
 	for _, p := range []string{"/fast", "/slow/1", "/fast", "/slow/2"} {
 		resp, _ := get(t, srv.URL+p+"?profile=true")
 		fetchProfile(t, srv, resp)

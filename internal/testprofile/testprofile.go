@@ -1,6 +1,8 @@
 // Package testprofile gives format tests profiles to render: small
-// hand-built ones, deterministic for golden files, and a real one captured
-// from a synthetic request.
+// hand-built ones, deterministic for golden files, large generated ones
+// (Large, LargeCases) for the HTML report's budgets, and a real one
+// captured from a synthetic request. The core's tests and the browser tests
+// (module internal/browsertest) share them.
 //
 // It imports package capture, not the root package reqprof, so that the
 // tests of a renderer that reqprof registers can use it without an import
@@ -218,9 +220,16 @@ func Request(ctx context.Context, mu *sync.Mutex, release chan<- struct{}) {
 // Name is the name of the profile Capture returns.
 const Name = "synthetic request"
 
+// Module is the main module (profile.ModuleAttr) of the profile Capture
+// returns: this package's module, so that the synthetic request is user
+// code whichever module's test binary captures it (the browser tests are a
+// module of their own, internal/browsertest).
+const Module = "github.com/reqprof/reqprof"
+
 // Capture profiles Request for real (capture.Default, the execution trace
-// and CPU samples) and returns its profile, checked with CheckValid. It
-// fails the test when capturing fails (another flight recorder is active).
+// and CPU samples) and returns its profile, checked with CheckValid, its
+// main module set to [Module]. It fails the test when capturing fails
+// (another flight recorder is active).
 func Capture(t testing.TB) *profile.Profile {
 	t.Helper()
 	var mu sync.Mutex
@@ -237,6 +246,7 @@ func Capture(t testing.TB) *profile.Profile {
 	if err != nil {
 		t.Fatalf("testprofile: %v", err)
 	}
+	p.SetAttr(profile.ModuleAttr, Module)
 	if err := p.CheckValid(); err != nil {
 		t.Fatalf("testprofile: captured profile is invalid: %v", err)
 	}

@@ -1,4 +1,4 @@
-package ui_test
+package uitest
 
 import (
 	"io"
@@ -15,10 +15,10 @@ import (
 
 	"github.com/reqprof/reqprof/httpprof"
 	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 )
 
-// server runs an app whose GET /work/{n} does real work (computes, sleeps,
+// server runs an app (as ui/ui_test.go's does) whose GET /work/{n} does real work (computes, sleeps,
 // fans out) behind the middleware, with the UI at /debug/reqprof/.
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
@@ -136,34 +136,6 @@ func TestListAndReportInChromium(t *testing.T) {
 				t.Errorf("report page %s requested %s", b.ID, r.URL)
 			}
 		}
-	}
-}
-
-// TestEmptyList shows how to make a profile.
-func TestEmptyList(t *testing.T) {
-	srv := server(t)
-	_, b := get(t, srv.URL+"/debug/reqprof/")
-	host := strings.TrimPrefix(srv.URL, "http://")
-	if !strings.Contains(string(b), "curl -i 'http://"+host+"/your/path?profile=true'") {
-		t.Errorf("empty list page:\n%s", b)
-	}
-}
-
-// TestRouteFilter filters by routes as each router names them: the
-// method and the route's path.
-func TestRouteFilter(t *testing.T) {
-	srv := server(t)
-	for _, n := range []string{"1", "2"} {
-		resp, _ := get(t, srv.URL+"/work/"+n+"?profile=true")
-		get(t, srv.URL+resp.Header.Get(httpprof.HeaderURL)+"?format=text")
-	}
-	_, b := get(t, srv.URL+"/debug/reqprof/?route="+url.QueryEscape("GET /work/{n}"))
-	if c := strings.Count(string(b), `<tr data-id=`); c != 2 {
-		t.Errorf("route GET /work/{n}: %d rows", c)
-	}
-	_, b = get(t, srv.URL+"/debug/reqprof/?route="+url.QueryEscape("GET /other"))
-	if c := strings.Count(string(b), `<tr data-id=`); c != 0 || !strings.Contains(string(b), "No profile of GET /other") {
-		t.Errorf("route GET /other: %d rows", c)
 	}
 }
 

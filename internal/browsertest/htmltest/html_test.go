@@ -1,4 +1,4 @@
-package html_test
+package htmltest
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/reqprof/reqprof/internal/browsertest"
-	"github.com/reqprof/reqprof/internal/browsertest/testprofile"
+	"github.com/reqprof/reqprof/internal/testprofile"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/html"
@@ -32,7 +32,7 @@ import (
 // screenshots, when set, is where TestScreenshots writes the README's
 // pictures (relative to the repository root):
 //
-//	go test ./render/html -run Screenshots -args -screenshots=docs
+//	(cd internal/browsertest && go test ./htmltest -run Screenshots -args -screenshots=docs)
 var screenshots = flag.String("screenshots", "", "directory (relative to the repository root) for the README's screenshots")
 
 var (
@@ -389,7 +389,7 @@ func flame(t *testing.T, pg *browsertest.Page) {
 	}
 	// Hover: the frame's details.
 	tip := js[string](pg, `(g => (g.querySelector("rect").dispatchEvent(new MouseEvent("mousemove", {bubbles: true, clientX: 100, clientY: 400})), document.querySelector(".rp-tip").textContent))(%s)`, flameG("testprofile.PhaseSleep"))
-	if !strings.Contains(tip, "github.com/reqprof/reqprof/internal/browsertest/testprofile.PhaseSleep") || !strings.Contains(tip, "% of critical path") {
+	if !strings.Contains(tip, "github.com/reqprof/reqprof/internal/testprofile.PhaseSleep") || !strings.Contains(tip, "% of critical path") {
 		t.Errorf("hover shows %q", tip)
 	}
 	// Click to zoom: PhaseFanout fills the width, its ancestors above it,
@@ -542,18 +542,19 @@ func TestEmptyInChromium(t *testing.T) {
 	offline(t, pg)
 }
 
-// TestLargeReportInChromium opens the reports of TestLargeProfileSize's
-// profiles and logs how long they take to load (BENCHMARKS.md).
+// TestLargeReportInChromium opens the reports of the profiles of
+// render/html's TestLargeProfileSize (testprofile.LargeCases) and logs how
+// long they take to load (BENCHMARKS.md).
 func TestLargeReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: large profiles")
 	}
-	for _, c := range largeCases {
-		t.Run(c.name, func(t *testing.T) {
-			p := largeProfile(c.goroutines, c.intervals, c.distinct)
+	for _, c := range testprofile.LargeCases {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Profile()
 			u, b := writeReport(t, p, render.Options{})
-			if len(b) > maxPage {
-				t.Errorf("page of %d bytes, over %d", len(b), maxPage)
+			if len(b) > testprofile.MaxLargeReport {
+				t.Errorf("page of %d bytes, over %d", len(b), testprofile.MaxLargeReport)
 			}
 			pg := open(t, u)
 			defer offline(t, pg)
@@ -572,7 +573,7 @@ func TestLargeReportInChromium(t *testing.T) {
 			if z := stats(pg); z.T1-z.T0 >= s.T1-s.T0 {
 				t.Errorf("timeline did not zoom: %+v", z)
 			}
-			t.Logf("%s: %.2f MB page, loaded and drawn in %d ms; tabs: %s; %d lanes", c.name, float64(len(b))/(1<<20), ready, strings.Join(draws, ", "), s.Lanes)
+			t.Logf("%s: %.2f MB page, loaded and drawn in %d ms; tabs: %s; %d lanes", c.Name, float64(len(b))/(1<<20), ready, strings.Join(draws, ", "), s.Lanes)
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package ui_test
+package uitest
 
 // The route page in Chromium. Self-contained (its own profiles, store and
 // server, names prefixed route*), so that it can move with the other

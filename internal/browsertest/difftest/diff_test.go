@@ -1,19 +1,81 @@
-package diff_test
+package difftest
 
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/reqprof/reqprof/aggregate"
 	"github.com/reqprof/reqprof/internal/browsertest"
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render/diff"
 )
+
+// The profiles below are those of render/diff's example (example_test.go):
+// requests that authorize, query and render, the query's time varying.
+
+const ms = int64(time.Millisecond)
+
+// request builds the profile of one request: authorize (CPU), query the
+// database (a network wait of query), render (CPU).
+func request(start time.Time, query int64) *profile.Profile {
+	t1, t2 := 2*ms, 2*ms+query
+	end := t2 + 3*ms
+	return &profile.Profile{
+		Name: "GET /x", Start: start, Duration: end,
+		Attrs: []profile.Attr{{Key: profile.ModuleAttr, Value: "example.com/app"}},
+		Frames: []profile.Frame{
+			{Func: "example.com/app.handler", File: "/app/main.go", Line: 20},
+			{Func: "example.com/app.authorize", File: "/app/main.go", Line: 31},
+			{Func: "example.com/app.query", File: "/app/db.go", Line: 38},
+			{Func: "example.com/app.render", File: "/app/main.go", Line: 45},
+		},
+		Stacks: []profile.Stack{{}, {Frames: []profile.FrameID{0}}, {Frames: []profile.FrameID{0, 1}}, {Frames: []profile.FrameID{0, 2}}, {Frames: []profile.FrameID{0, 3}}},
+		Goroutines: []profile.Goroutine{{
+			ID: 1, Member: true, Entry: 1, End: end,
+			Intervals: []profile.Interval{
+				{Start: 0, End: t1, State: profile.Running, Stack: 2},
+				{Start: t1, End: t2, State: profile.Waiting, Reason: "network", Stack: 3},
+				{Start: t2, End: end, State: profile.Running, Stack: 4},
+			},
+		}},
+	}
+}
+
+// merged returns the aggregate of n requests whose query takes query.
+func merged(t testing.TB, n int, query int64) *aggregate.Aggregate {
+	t.Helper()
+	var as []*aggregate.Aggregate
+	for i := range n {
+		a, err := aggregate.From(request(time.Unix(int64(i), 0), query), aggregate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		as = append(as, a)
+	}
+	m, err := aggregate.Merge(as...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// slower is the diff of 10 requests with 20 whose query takes 2× longer.
+func slower(t testing.TB) *aggregate.Diff {
+	d, err := aggregate.Compare(merged(t, 10, 5*ms), merged(t, 20, 10*ms), aggregate.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 // TestHTMLInChromium opens the differential page in headless Chromium: the
 // flame graph draws its six frames, the slower query red and labelled with its change, the
@@ -78,7 +140,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	// Red: the red channel dominates.
 	var r, g, bl int
-	if _, err := fmtSscanf(color, &r, &g, &bl); err != nil || r < 150 || r < 2*g {
+	if _, err := fmt.Sscanf(color, "rgb(%d, %d, %d)", &r, &g, &bl); err != nil || r < 150 || r < 2*g {
 		t.Errorf("the slower query is drawn in %s, not red", color)
 	}
 	if rows != 5 {

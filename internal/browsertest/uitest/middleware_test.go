@@ -91,22 +91,29 @@ func TestUIInChromium(t *testing.T) {
 		}
 		return s
 	}
-	// waitURL waits for a navigation to a URL containing substr.
+	// waitURL waits for a navigation to a URL containing substr to have
+	// finished: the new document is the current one and completely loaded
+	// (a click's navigation runs on while the test goes on: asked too
+	// early, the browser answers for the old document, or for a new one
+	// half parsed, or fails because the document it was asked about is
+	// gone — so failures are retried until the deadline).
 	waitURL := func(substr string) {
 		t.Helper()
-		for range 100 {
-			u, err := chromedp.Run(ctx, chromedp.Location())
+		var last string
+		var lastErr error
+		// 30s: a page load takes milliseconds; a loaded machine, seconds.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			u, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? document.location.href : ""`))
 			if err != nil {
-				t.Fatal(err)
+				lastErr = err
+				continue
 			}
-			if strings.Contains(u+"\x00", substr) {
-				run(chromedp.WaitReady(chromedp.CSS("body")))
+			last = u
+			if u != "" && strings.Contains(u+"\x00", substr) {
 				return
 			}
-			time.Sleep(50 * time.Millisecond)
 		}
-		u, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("no navigation to a URL with %q (at %s)", substr, u)
+		t.Fatalf("no finished navigation to a URL with %q (at %q, last error %v)", substr, last, lastErr)
 	}
 	// Scripts off: the list must work without JavaScript.
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {

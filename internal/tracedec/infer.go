@@ -324,15 +324,22 @@ func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r
 			shares[n-1].hi = min(shares[n-1].hi, mid)
 		}
 		// Not past a point the code reached where the sampled code is
-		// known not to run.
+		// known not to run: one whose stack (without its blocking
+		// machinery or the tracer's frames) is not the sample's, but for
+		// the runtime's own frames. A deeper one counts too: there the
+		// sampled function had called something, which ran from then on
+		// (or had returned from it);
+		// a sample in a caller never carries its callee's time (a sample
+		// in the delivery code just before the work began would carry
+		// the whole work as the profiler's own).
 		for j := k - 1; j >= 0 && os[j].off > lo; j-- {
-			if os[j].bounds && !b.extends(p, os[j].full, o.full) {
+			if os[j].bounds && !b.sameAs(p, os[j].at, o.full) {
 				lo = os[j].off
 				break
 			}
 		}
 		for j := k + 1; j < len(os) && os[j].off < hi; j++ {
-			if os[j].bounds && !b.extends(p, os[j].full, o.full) {
+			if os[j].bounds && !b.sameAs(p, os[j].at, o.full) {
 				hi = os[j].off
 				break
 			}
@@ -400,12 +407,23 @@ func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r
 	return out
 }
 
-// extends reports whether stack x runs through every function of stack
-// sample, outermost first: the sampled code may still be running at x.
-func (b *builder) extends(p *profile.Profile, x, sample profile.StackID) bool {
+// sameAs reports whether stack x has the functions of stack sample,
+// outermost first, and beyond them at most the runtime's (morestack, an
+// allocation): the sampled function may still be running at x, or be
+// about to again.
+func (b *builder) sameAs(p *profile.Profile, x, sample profile.StackID) bool {
 	xs, ss := p.Stacks[x].Frames, p.Stacks[sample].Frames
-	return len(xs) >= len(ss) && sameFuncs(p, xs[:len(ss)], ss)
+	if len(xs) < len(ss) || !sameFuncs(p, xs[:len(ss)], ss) {
+		return false
+	}
+	for _, f := range xs[len(ss):] {
+		if !strings.HasPrefix(p.Frames[f].Func, "runtime.") {
+			return false
+		}
+	}
+	return true
 }
+
 
 // credible returns the stack under which an unsampled stretch [a, e)
 // between the points x and y (either may be nil: unknown) goes; see the

@@ -239,6 +239,20 @@ func TestInferSampled(t *testing.T) {
 			"30-100:main.main;main.handler;main.render:unsampled",
 		},
 	}, {
+		name:   "a sample in a caller does not carry its callee's time",
+		period: 1000,
+		iv:     a,
+		pts: []point{
+			{t: 0, stack: a},
+			{t: 10, stack: mk("main.main", "main.handler"), kind: sampled},
+			{t: 20, stack: mk("main.main", "main.handler", "main.hash", "runtime/trace.Log"), kind: event},
+			{t: 100, stack: mk("main.main", "main.handler", "main.hash", "runtime.chanrecv1"), kind: blocking},
+		},
+		want: []string{
+			"0-20:main.main;main.handler",
+			"20-100:main.main;main.handler;main.hash:unsampled",
+		},
+	}, {
 		name:   "a CPU sample without the goroutine's outer frames is not used",
 		period: 1000,
 		iv:     a,

@@ -424,7 +424,6 @@ func (b *builder) sameAs(p *profile.Profile, x, sample profile.StackID) bool {
 	return true
 }
 
-
 // credible returns the stack under which an unsampled stretch [a, e)
 // between the points x and y (either may be nil: unknown) goes; see the
 // comment at the top of this file. On the root goroutine, a stretch

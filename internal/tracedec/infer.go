@@ -11,8 +11,10 @@ package tracedec
 //     separate), at most one sample period (see period) on each side — one
 //     sample never carries more than a period of an unsampled stretch —,
 //     and never past a point the code reached (a blocking call, an event)
-//     whose stack shows the sample's code had returned (or not yet been
-//     called): the sampled function is not on it. The piece has the
+//     whose stack is not the sample's but for the runtime's own frames
+//     (sameAs): there the sampled function had returned, or had not been
+//     called yet, or had called something else, whose time it must not
+//     carry (a sample in a caller never takes its callee's). The piece has the
 //     sample's stack and is not Inferred. This is what a sampling profiler
 //     does — each sample stands for a period of running time — with the
 //     exact running intervals as its bounds; frames are compared by

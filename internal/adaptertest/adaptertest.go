@@ -219,7 +219,7 @@ func inRuntime(path []view.Frame) bool {
 // own running time (microseconds, or up to an OS time slice when a loaded
 // machine deschedules the thread inside it: the trace counts that as
 // running) and a CPU sample's share spilling over the handler's edges (at
-// most one sample period on each side), far less than 20% of a handler
+// most half a sample period on each side), far less than 20% of a handler
 // with milliseconds of CPU on an idle machine.
 func CheckAttributed(t testing.TB, p *profile.Profile, suffixes ...string) Attribution {
 	t.Helper()

@@ -8,8 +8,9 @@ package tracedec
 //
 //   - A CPU sample's share: the running time nearer to the sample than to
 //     any other sample of its run (running intervals that only preemptions
-//     separate), at most one sample period (see period) on each side — one
-//     sample never carries more than a period of an unsampled stretch —,
+//     separate), at most half a sample period (see period) on each side —
+//     one sample never carries more than a period of a stretch no other
+//     sample saw —,
 //     and never past a point the code reached (a blocking call, an event)
 //     whose stack is not the sample's but for the runtime's own frames
 //     (sameAs): there the sampled function had returned, or had not been
@@ -266,10 +267,13 @@ func (b *builder) emitPieces(pg *profile.Goroutine, pcs []piece, iv rawInterval,
 func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r *run, s, en xtrace.Time) []piece {
 	first, last := r.ivs[0], r.ivs[len(r.ivs)-1]
 	outer := b.outermost(p, first.stack)
-	reach := g.period(b.t.period)
-	// The run's points that can matter to [s, en): those within a period
-	// of it, and the nearest one on each side (the ends of the
-	// unsampled stretches at its edges).
+	// A sample stands for one period of running time: half of it on each
+	// side at most, so that on its own (no other sample near) it never
+	// carries more than a period of a stretch no sample saw.
+	reach := g.period(b.t.period) / 2
+	// The run's points that can matter to [s, en): those within reach of
+	// it, and the nearest one on each side (the ends of the unsampled
+	// stretches at its edges).
 	pts := g.points
 	i0 := sort.Search(len(pts), func(k int) bool { return pts[k].t >= first.start })
 	i1 := sort.Search(len(pts), func(k int) bool { return pts[k].t > last.end })

@@ -194,9 +194,9 @@ func TestInferSampled(t *testing.T) {
 			{t: 100, stack: a},
 		},
 		want: []string{
-			"0-20:main.main;main.handler:unsampled",
-			"20-80:main.main;main.handler;main.hash;crypto/sha256.block:10",
-			"80-100:main.main;main.handler:unsampled",
+			"0-35:main.main;main.handler:unsampled",
+			"35-65:main.main;main.handler;main.hash;crypto/sha256.block:10",
+			"65-100:main.main;main.handler:unsampled",
 		},
 	}, {
 		name:   "a sample's share stops where its function is known not to run",
@@ -289,8 +289,8 @@ func TestInferAboveUserCode(t *testing.T) {
 			{t: 250, stack: in("example.com/app.job", "example.com/app.phase", "example.com/app.spin", "time.Since"), kind: sampled},
 		},
 		want: []string{
-			"0-150:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin:unsampled",
-			"150-300:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin;time.Since",
+			"0-200:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin:unsampled",
+			"200-300:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;example.com/app.job;example.com/app.phase;example.com/app.spin;time.Since",
 		},
 	}, {
 		name: "through the application's middleware to its handler and a helper: the deepest user frame, under the handler",

@@ -24,12 +24,11 @@
 // Running time is cut into CPU samples' shares and unsampled stretches
 // (infer.go): each sample has the running time nearer to it than to
 // another sample of its run (running intervals separated only by
-// preemptions), at most its goroutine's sample period on each side (the
-// goroutine's own running time per sample, weighed with the trace's,
+// preemptions), at most half its goroutine's sample period on each side
+// (the goroutine's own running time per sample, weighed with the trace's,
 // [profile.Profile.SamplePeriod], when it has few samples), and not past a
-// point
-// the code reached — a blocking call, an event — whose stack shows the
-// sampled function had returned. What no share covers is Inferred
+// point the code reached — a blocking call, an event — whose stack shows
+// the sampled function was not the one running. What no share covers is Inferred
 // (unsampled), under the deepest frame credibly running: the frames
 // common to the stacks at its two known ends (blocking calls' own frames
 // and the profiler's left out; preemption stacks, unwound by frame

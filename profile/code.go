@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"path/filepath"
 	"strings"
 )
 
@@ -21,7 +22,11 @@ import (
 //     "name@version", ".../pkg/mod/...", ".../vendor/...") or in the Go
 //     root (found from the runtime's own frames) is not user code;
 //   - a file of the main module (its path begins with the module path, as
-//     -trimpath builds record it) is user code;
+//     -trimpath builds record it) is user code, and so, in a build without
+//     -trimpath, is any file on the builder's disk outside the Go root and
+//     the module cache (the main module's, or a workspace module's, or one
+//     replaced by a local directory: a demo in one module serving an
+//     application package of another);
 //   - otherwise the function's package decides: package main and the
 //     packages of the main module ([ModuleAttr]) are user code; when the
 //     main module is unknown, so is every package outside the standard
@@ -118,8 +123,18 @@ func (c *Code) fileOwner(file string) owner {
 		if !strings.HasPrefix(file, "/") && !strings.Contains(first, ".") && strings.Contains(file, "/") {
 			return ownerOther // the standard library under -trimpath: "net/http/server.go"
 		}
-	} else if c.goroot != "" && strings.HasPrefix(file, c.goroot) {
-		return ownerOther
+	} else if c.goroot != "" {
+		if strings.HasPrefix(file, c.goroot) {
+			return ownerOther
+		}
+		if filepath.IsAbs(file) {
+			// Built without -trimpath, every file outside the Go root and
+			// the module cache is a source file on the builder's disk:
+			// the main module's, or a module of its workspace (go.work)
+			// or replaced by a local directory — the program's own code
+			// (the profiler's own packages were told apart above).
+			return ownerMain
+		}
 	}
 	return ownerUnknown
 }

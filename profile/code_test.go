@@ -34,6 +34,15 @@ func TestCodeUser(t *testing.T) {
 			"main.handler.OnceFunc.func1", "sync/oncefunc.go", false},
 		{"main under -trimpath", []Frame{{Func: "runtime.main", File: "runtime/proc.go"}},
 			"main.handler", "example.com/app/main.go", true},
+		// A workspace module's package (a demo in one module serving an
+		// application of another), on the builder's disk: user code, once
+		// the Go root is known; in the module cache, a dependency.
+		{"a workspace module's package", []Frame{{Func: "runtime.goexit", File: "/opt/go/src/runtime/asm_amd64.s"}},
+			"example.com/other/characters.(*App).get", "/home/me/repo/other/characters/handlers.go", true},
+		{"the same module from the module cache", []Frame{{Func: "runtime.goexit", File: "/opt/go/src/runtime/asm_amd64.s"}},
+			"example.com/other/characters.(*App).get", "/root/go/pkg/mod/example.com/other@v1.2.0/characters/handlers.go", false},
+		{"the profiler, on the builder's disk", []Frame{{Func: "runtime.goexit", File: "/opt/go/src/runtime/asm_amd64.s"}},
+			"example.com/prof.Do", "/home/me/prof/do.go", false},
 	}
 	for _, tt := range tests {
 		p := &Profile{Frames: tt.frames, Library: lib, Attrs: []Attr{{ModuleAttr, mod}}}

@@ -180,7 +180,8 @@ type Options struct {
 	// NoGroup keeps library and runtime frames instead of folding them.
 	NoGroup bool
 	// User decides which functions are user code; nil uses each
-	// profile's main module, as render.Options does.
+	// profile's own classification by package and file
+	// (view.ProfileUserCode), as the single-profile views do.
 	User view.UserCode
 	// Source is recorded as the profile's Input.Source.
 	Source string
@@ -539,7 +540,7 @@ func (b *builder) addProfile(p *profile.Profile, o Options) {
 	b.setName(nameOf(p))
 	user := o.User
 	if user == nil {
-		user = view.UserModule(p.Attr(profile.ModuleAttr), p.Library...)
+		user = view.ProfileUserCode(p)
 	}
 	// The profile's stack set, as render/pprof builds it.
 	s := view.NewStackSet(p.Name, b.types...)

@@ -58,7 +58,22 @@ func NewCode(module string, library []string, frames []Frame) *Code {
 		}
 		if i := strings.LastIndex(f.File, "runtime/"); i >= 0 && !strings.Contains(f.File[i+len("runtime/"):], "/") {
 			c.goroot, c.trimmed = f.File[:i], i == 0
-			break
+			return c
+		}
+	}
+	// No runtime frame: any standard-library frame tells it too, its file
+	// being <goroot>/src/<its package's path>/<file>.
+	for _, f := range frames {
+		pkg := funcPackage(f.Func)
+		first, _, _ := strings.Cut(pkg, "/")
+		if pkg == "main" || strings.Contains(first, ".") || strings.HasPrefix(f.Func, "main.") ||
+			(c.module != "" && (pkg == c.module || strings.HasPrefix(pkg, c.module+"/"))) {
+			continue // not the standard library (a module path may have no dot)
+		}
+		dir := pkg + "/"
+		if i := strings.LastIndex(f.File, dir); i >= 0 && (i == 0 || strings.HasSuffix(f.File[:i], "/src/")) && !strings.Contains(f.File[i+len(dir):], "/") {
+			c.goroot, c.trimmed = f.File[:i], i == 0
+			return c
 		}
 	}
 	return c
@@ -70,13 +85,22 @@ func (c *Code) User(fn, file string) bool {
 	if IsLibrary(c.library, fn) {
 		return false
 	}
+	pkg := funcPackage(fn)
 	switch c.fileOwner(file) {
 	case ownerMain:
 		return true
+	case ownerLocal:
+		// A local file is the program's own unless its function says it
+		// is the standard library's (a function of the standard library
+		// is written in the Go root; its name decides if its file is
+		// elsewhere), or the module's, which has no dot of its own.
+		first, _, _ := strings.Cut(pkg, "/")
+		if pkg == "main" || strings.HasPrefix(fn, "main.") || strings.Contains(first, ".") {
+			return true
+		}
 	case ownerOther:
 		return false
 	}
-	pkg := funcPackage(fn)
 	if pkg == "main" || strings.HasPrefix(fn, "main.") {
 		return true
 	}
@@ -93,6 +117,7 @@ type owner uint8
 const (
 	ownerUnknown owner = iota
 	ownerMain          // a file of the main module
+	ownerLocal         // a file on the builder's disk, outside the Go root and the module cache
 	ownerOther         // the standard library's or a dependency's
 )
 
@@ -133,7 +158,7 @@ func (c *Code) fileOwner(file string) owner {
 			// the main module's, or a module of its workspace (go.work)
 			// or replaced by a local directory — the program's own code
 			// (the profiler's own packages were told apart above).
-			return ownerMain
+			return ownerLocal
 		}
 	}
 	return ownerUnknown

@@ -43,6 +43,12 @@ func TestCodeUser(t *testing.T) {
 			"example.com/other/characters.(*App).get", "/root/go/pkg/mod/example.com/other@v1.2.0/characters/handlers.go", false},
 		{"the profiler, on the builder's disk", []Frame{{Func: "runtime.goexit", File: "/opt/go/src/runtime/asm_amd64.s"}},
 			"example.com/prof.Do", "/home/me/prof/do.go", false},
+		// No runtime frame: a standard-library frame tells where the Go
+		// root is.
+		{"a workspace module's package, the Go root from net/http", []Frame{{Func: "net/http.HandlerFunc.ServeHTTP", File: "/opt/go/src/net/http/server.go"}},
+			"example.com/other/characters.(*App).get", "/home/me/repo/other/characters/handlers.go", true},
+		{"the standard library, the Go root from net/http", []Frame{{Func: "net/http.HandlerFunc.ServeHTTP", File: "/opt/go/src/net/http/server.go"}},
+			"encoding/json.Marshal", "/opt/go/src/encoding/json/encode.go", false},
 	}
 	for _, tt := range tests {
 		p := &Profile{Frames: tt.frames, Library: lib, Attrs: []Attr{{ModuleAttr, mod}}}

@@ -155,6 +155,12 @@ type trace struct {
 	flows  []*flow
 	// flow events not written right after a begin.
 	standalone []*flowEnd
+	// slab holds the slices not yet handed out, allocated in chunks;
+	// fileArgs the args of function slices of one file, which share them
+	// (args are never changed once made, but for "continued", which
+	// copies them first).
+	slab     []slice
+	fileArgs map[string][]arg
 }
 
 type track struct {
@@ -232,7 +238,7 @@ func origin(duration int64) int64 {
 // --- building ------------------------------------------------------------------
 
 func build(p *profile.Profile, o render.Options) *trace {
-	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration)}
+	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration), fileArgs: map[string][]arg{}}
 	var user view.UserCode
 	if !o.NoGroup {
 		user = o.UserCode(p)
@@ -295,13 +301,25 @@ type frameKey struct {
 const running view.FrameKind = 255
 
 type sliceBuilder struct {
-	t      *trace
-	tr     *track
-	user   view.UserCode // nil: keep library frames
-	atUser view.UserCode
-	open   []*slice
-	keys   []frameKey
-	end    int64 // end of the last segment
+	t       *trace
+	tr      *track
+	user    view.UserCode // nil: keep library frames
+	atUser  view.UserCode
+	open    []*slice
+	keys    []frameKey
+	end     int64      // end of the last segment
+	scratch []frameKey // a segment's keys
+}
+
+// newSlice returns a new slice from the builder's slab.
+func (b *sliceBuilder) newSlice() *slice {
+	t := b.t
+	if len(t.slab) == 0 {
+		t.slab = make([]slice, 1024)
+	}
+	s := &t.slab[0]
+	t.slab = t.slab[1:]
+	return s
 }
 
 func isState(k view.FrameKind) bool {
@@ -323,7 +341,8 @@ func (b *sliceBuilder) segment(s view.Segment) {
 		path = []view.Frame{{Name: RunningName, Kind: running}}
 	}
 	regions := s.Regions // one for each region frame, in order
-	keys := make([]frameKey, len(path))
+	keys := slices.Grow(b.scratch[:0], len(path))[:len(path)]
+	b.scratch = keys
 	for i, f := range path {
 		k := frameKey{name: f.Name, kind: f.Kind, id: -1}
 		switch {
@@ -343,7 +362,8 @@ func (b *sliceBuilder) segment(s view.Segment) {
 	b.closeTo(n, s.Start)
 	for i := n; i < len(path); i++ {
 		f := path[i]
-		sl := &slice{tr: b.tr, name: f.Name, start: s.Start, depth: i, index: len(b.tr.slices)}
+		sl := b.newSlice()
+		*sl = slice{tr: b.tr, name: f.Name, start: s.Start, depth: i, index: len(b.tr.slices)}
 		if i > 0 {
 			sl.parent = b.open[i-1]
 		}
@@ -351,7 +371,12 @@ func (b *sliceBuilder) segment(s view.Segment) {
 		case f.Kind == view.Func:
 			sl.cat = CatFunction
 			if f.File != "" {
-				sl.args = []arg{{"file", f.File}}
+				a, ok := b.t.fileArgs[f.File]
+				if !ok {
+					a = []arg{{"file", f.File}}
+					b.t.fileArgs[f.File] = a
+				}
+				sl.args = a[:1:1] // an append copies
 			}
 		case f.Kind == view.Region:
 			sl.cat = CatRegion

@@ -2,6 +2,7 @@ package chrome
 
 import (
 	"bufio"
+	"cmp"
 	"slices"
 	"sort"
 	"strconv"
@@ -30,8 +31,9 @@ type item struct {
 
 // items returns a thread's events in the order they are written: by time,
 // then class, then depth.
-func (tr *track) items() []item {
-	var items []item
+// buf is reused (the tracks are written one by one).
+func (tr *track) items(buf []item) []item {
+	items := slices.Grow(buf[:0], 2*len(tr.slices)+len(tr.logs))
 	for i, s := range tr.slices {
 		items = append(items,
 			item{t: s.start, class: classBegin, order: s.depth, seq: i, sl: s},
@@ -40,18 +42,17 @@ func (tr *track) items() []item {
 	for i, l := range tr.logs {
 		items = append(items, item{t: l.t, class: classInstant, seq: i, in: l})
 	}
-	sort.Slice(items, func(i, j int) bool {
-		a, b := &items[i], &items[j]
+	slices.SortFunc(items, func(a, b item) int {
 		if a.t != b.t {
-			return a.t < b.t
+			return cmp.Compare(a.t, b.t)
 		}
 		if a.class != b.class {
-			return a.class < b.class
+			return cmp.Compare(a.class, b.class)
 		}
 		if a.order != b.order {
-			return a.order < b.order
+			return cmp.Compare(a.order, b.order)
 		}
-		return a.seq < b.seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	return items
 }
@@ -123,8 +124,10 @@ func (t *trace) write(w *bufio.Writer) {
 
 	// Each thread's events in one block: DevTools pairs begins and ends
 	// with one stack for the whole file.
+	var items []item
 	for _, tr := range t.tracks {
-		for _, it := range tr.items() {
+		items = tr.items(items)
+		for _, it := range items {
 			switch {
 			case it.in != nil:
 				e.b = appendInstant(e.b, it.in, t.origin)

@@ -82,6 +82,7 @@ package chrome
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -161,6 +162,7 @@ type trace struct {
 	// copies them first).
 	slab     []slice
 	fileArgs map[string][]arg
+	byEnd    []int32 // markContinued's buffer
 }
 
 type track struct {
@@ -261,7 +263,7 @@ func build(p *profile.Profile, o render.Options) *trace {
 			b.segment(s)
 		}
 		b.closeAll()
-		tr.markContinued()
+		t.byEnd = tr.markContinued(t.byEnd)
 		tr.prepare()
 	}
 
@@ -452,16 +454,28 @@ func (b *sliceBuilder) closeAll() { b.closeTo(0, b.end) }
 // around it ended, or under a shorter stack): Speedscope takes such an end
 // and begin at one time for a zero-length frame and then pairs the wrong
 // events. The outermost slice to begin at a time gets the arg "continued".
-func (tr *track) markContinued() {
-	ends := map[int64][]*slice{}
-	for _, s := range tr.slices {
-		ends[s.end] = append(ends[s.end], s)
+func (tr *track) markContinued(byEnd []int32) []int32 {
+	// The slices' indexes by end: those ending at a time are a range.
+	byEnd = byEnd[:0]
+	for i := range tr.slices {
+		byEnd = append(byEnd, int32(i))
 	}
+	slices.SortFunc(byEnd, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(tr.slices[a].end, tr.slices[b].end), cmp.Compare(a, b))
+	})
 	for i, s := range tr.slices {
 		if i > 0 && tr.slices[i-1].start == s.start {
 			continue // not the outermost to begin then
 		}
-		for n := int64(1); s.sameAsAny(ends[s.start]); n++ {
+		lo, _ := slices.BinarySearchFunc(byEnd, s.start, func(j int32, t int64) int { return cmp.Compare(tr.slices[j].end, t) })
+		hi := lo
+		for hi < len(byEnd) && tr.slices[byEnd[hi]].end == s.start {
+			hi++
+		}
+		if lo == hi {
+			continue
+		}
+		for n := int64(1); s.sameAsAny(tr.slices, byEnd[lo:hi]); n++ {
 			if n == 1 {
 				s.args = append(s.args, arg{"continued", n})
 			} else {
@@ -469,13 +483,14 @@ func (tr *track) markContinued() {
 			}
 		}
 	}
+	return byEnd
 }
 
-// sameAsAny reports whether one of ss has s's name and args.
-func (s *slice) sameAsAny(ss []*slice) bool {
-	key := appendObject([]byte(s.name+"\x00"), s.args)
-	for _, o := range ss {
-		if o != s && o.name == s.name && string(appendObject([]byte(o.name+"\x00"), o.args)) == string(key) {
+// sameAsAny reports whether one of the slices of all at the indexes is
+// not s and has s's name and args.
+func (s *slice) sameAsAny(all []*slice, indexes []int32) bool {
+	for _, j := range indexes {
+		if o := all[j]; o != s && o.name == s.name && slices.Equal(o.args, s.args) {
 			return true
 		}
 	}

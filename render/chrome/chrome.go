@@ -139,13 +139,19 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 		return fmt.Errorf("chrome: %w", err)
 	}
 	t := build(p, o)
-	bw := bufio.NewWriter(w)
+	t.resolveFlows()
+	bw := bufio.NewWriterSize(w, 64<<10)
 	t.write(bw)
 	return bw.Flush()
 }
 
 // --- the model of the file ------------------------------------------------------
 
+// The file is written in two passes over the goroutines' timelines, one
+// track at a time, so that only one track's slices are in memory at once:
+// the first finds where the flow arrows begin and end (resolveFlows), the
+// second makes each track's slices again, with their args, and writes them
+// (write).
 type trace struct {
 	p      *profile.Profile
 	o      render.Options
@@ -153,26 +159,39 @@ type trace struct {
 	tracks []*track // in sort order
 	byID   map[int64]*track
 	logs   []instant
-	flows  []*flow
-	// flow events not written right after a begin.
+	// flows are the arrows whose two ends were found, by id.
+	flows []*flow
+	// flow events not written right after a begin, in the order they are
+	// written.
 	standalone []*flowEnd
-	// slab holds the slices not yet handed out, allocated in chunks;
-	// fileArgs the args of function slices of one file, which share them
-	// (args are never changed once made, but for "continued", which
-	// copies them first).
-	slab     []slice
+
+	user, atUser view.UserCode
+	// slab holds the slices of the track being made, in chunks reused by
+	// the next; fileArgs the args of function slices of one file, which
+	// share them (args are never changed once made, but for "continued",
+	// which copies them first).
+	slab     [][]slice
+	used     int
 	fileArgs map[string][]arg
 	byEnd    []int32 // markContinued's buffer
+	ptrs     []*slice
+	ends     []int64
 }
 
 type track struct {
 	g     *profile.Goroutine
 	index int // sort index: the goroutine's index in the profile
 	name  string
-	// slices in the order they open: by start, then outermost first.
+	segs  []view.Segment
+	// slices in the order they open: by start, then outermost first;
+	// only while the track is made (fill).
 	slices []*slice
 	logs   []*instant // by time
 	ends   []int64    // the slices' ends, sorted
+	// from and to are the flows that begin and end on the track, bound
+	// the flow ends written right after a slice's begin, by slice.
+	from, to []*flow
+	bound    []*flowEnd
 }
 
 type slice struct {
@@ -183,8 +202,6 @@ type slice struct {
 	depth      int
 	index      int // in tr.slices
 	parent     *slice
-	// flow events bound to the slice, written right after its begin.
-	flows []*flowEnd
 	// lastChild is the end of the last slice directly inside it, -1 when
 	// none is.
 	lastChild int64
@@ -206,15 +223,18 @@ type flow struct {
 	id       int
 	name     string
 	t        int64 // the moment of the spawn or wake-up
-	from, to *slice
-	fromTS   int64 // when the start is, in from
+	from, to *track
+	ends     [2]flowEnd // the start and the finish
+	found    int        // ends found
 }
 
 type flowEnd struct {
 	f     *flow
 	phase byte // 's' or 'f'
-	sl    *slice
+	tr    *track
+	slice int // index of the slice it binds to in its track
 	ts    int64
+	bound bool // written right after the slice's begin
 }
 
 // origin returns the ts, in nanoseconds, at which a window of duration
@@ -241,30 +261,21 @@ func origin(duration int64) int64 {
 
 func build(p *profile.Profile, o render.Options) *trace {
 	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration), fileArgs: map[string][]arg{}}
-	var user view.UserCode
 	if !o.NoGroup {
-		user = o.UserCode(p)
+		t.user = o.UserCode(p)
 	}
-	atUser := o.UserCode(p)
+	t.atUser = o.UserCode(p)
 
 	// Every goroutine's own timeline, those outside the work included.
 	tls := view.EachGoroutine(p)
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
-		tr := &track{g: g, index: i, name: tls[i].Name}
+		tr := &track{g: g, index: i, name: tls[i].Name, segs: tls[i].Segments}
+		if tls[i].ShownIn != 0 {
+			tr.segs = nil // a housekeeping goroutine another's lane shows
+		}
 		t.tracks = append(t.tracks, tr)
 		t.byID[g.ID] = tr
-		b := sliceBuilder{t: t, tr: tr, user: user, atUser: atUser}
-		segs := tls[i].Segments
-		if tls[i].ShownIn != 0 {
-			segs = nil // a housekeeping goroutine another's lane shows
-		}
-		for _, s := range segs {
-			b.segment(s)
-		}
-		b.closeAll()
-		t.byEnd = tr.markContinued(t.byEnd)
-		tr.prepare()
 	}
 
 	for _, l := range p.Logs {
@@ -283,9 +294,30 @@ func build(p *profile.Profile, o render.Options) *trace {
 		l := &t.logs[i]
 		l.tr.logs = append(l.tr.logs, l)
 	}
-	t.buildFlows()
 	return t
 }
+
+// fill makes the slices of track tr, with their args unless bare (where
+// the flows bind, all the first pass needs, does not depend on them); the
+// track's slices are valid until the next fill.
+func (t *trace) fill(tr *track, bare bool) {
+	t.used = 0
+	tr.slices = t.ptrs[:0]
+	b := sliceBuilder{t: t, tr: tr, user: t.user, atUser: t.atUser, bare: bare}
+	for _, s := range tr.segs {
+		b.segment(s)
+	}
+	b.closeAll()
+	if !bare {
+		t.byEnd = tr.markContinued(t.byEnd)
+	}
+	tr.ends = t.ends
+	tr.prepare()
+	t.ptrs, t.ends = tr.slices, tr.ends
+}
+
+// empty forgets the slices of tr.
+func (t *trace) empty(tr *track) { tr.slices, tr.ends = nil, nil }
 
 // frameKey identifies a slice among consecutive segments: equal keys at the
 // same depth continue the same slice.
@@ -311,16 +343,18 @@ type sliceBuilder struct {
 	keys    []frameKey
 	end     int64      // end of the last segment
 	scratch []frameKey // a segment's keys
+	bare    bool       // no args (see trace.fill)
 }
 
 // newSlice returns a new slice from the builder's slab.
 func (b *sliceBuilder) newSlice() *slice {
+	const chunk = 1024
 	t := b.t
-	if len(t.slab) == 0 {
-		t.slab = make([]slice, 1024)
+	if t.used/chunk == len(t.slab) {
+		t.slab = append(t.slab, make([]slice, chunk))
 	}
-	s := &t.slab[0]
-	t.slab = t.slab[1:]
+	s := &t.slab[t.used/chunk][t.used%chunk]
+	t.used++
 	return s
 }
 
@@ -372,7 +406,7 @@ func (b *sliceBuilder) segment(s view.Segment) {
 		switch {
 		case f.Kind == view.Func:
 			sl.cat = CatFunction
-			if f.File != "" {
+			if f.File != "" && !b.bare {
 				a, ok := b.t.fileArgs[f.File]
 				if !ok {
 					a = []arg{{"file", f.File}}
@@ -386,7 +420,9 @@ func (b *sliceBuilder) segment(s view.Segment) {
 			sl.cat = CatOverhead
 		case isState(f.Kind):
 			sl.cat = CatState
-			sl.args = b.stateArgs(&s)
+			if !b.bare {
+				sl.args = b.stateArgs(&s)
+			}
 		default: // a kind added to the views later
 			sl.cat = CatState
 		}
@@ -499,14 +535,15 @@ func (s *slice) sameAsAny(all []*slice, indexes []int32) bool {
 
 // --- flows -------------------------------------------------------------------------
 
-// buildFlows finds the spawn and wake-up arrows and binds each end to a
-// slice.
-func (t *trace) buildFlows() {
+// resolveFlows finds the spawn and wake-up arrows, and binds each end to
+// a slice: the first pass, one track at a time.
+func (t *trace) resolveFlows() {
+	var all []*flow
 	for _, tr := range t.tracks {
 		g := tr.g
 		if g.Member && g.Parent != 0 {
 			if pt := t.byID[g.Parent]; pt != nil {
-				t.addFlow(FlowSpawn, g.Start, pt, tr)
+				all = append(all, t.newFlow(FlowSpawn, g.Start, pt, tr))
 			}
 		}
 		for _, iv := range g.Intervals {
@@ -514,37 +551,87 @@ func (t *trace) buildFlows() {
 				continue
 			}
 			if wt := t.byID[iv.Waker]; wt != nil {
-				t.addFlow(FlowWakeup, iv.End, wt, tr)
+				all = append(all, t.newFlow(FlowWakeup, iv.End, wt, tr))
 			}
+		}
+	}
+	for _, tr := range t.tracks {
+		if len(tr.from) == 0 && len(tr.to) == 0 {
+			continue
+		}
+		t.fill(tr, true)
+		for _, f := range tr.from {
+			t.resolveStart(f)
+		}
+		for _, f := range tr.to {
+			t.resolveFinish(f)
+		}
+		t.empty(tr)
+	}
+	for _, f := range all {
+		if f.found == 2 {
+			t.flows = append(t.flows, f)
 		}
 	}
 	// Ids in time order.
 	sort.SliceStable(t.flows, func(i, j int) bool { return t.flows[i].t < t.flows[j].t })
 	for i, f := range t.flows {
 		f.id = i + 1
-		t.bind(f, 's', f.from, f.fromTS)
-		t.bind(f, 'f', f.to, f.to.start)
+		for k := range f.ends {
+			fe := &f.ends[k]
+			if fe.bound {
+				fe.tr.bound = append(fe.tr.bound, fe)
+			} else {
+				t.standalone = append(t.standalone, fe)
+			}
+		}
 	}
+	for _, tr := range t.tracks { // by slice, in id order: the order written
+		sort.SliceStable(tr.bound, func(i, j int) bool { return tr.bound[i].slice < tr.bound[j].slice })
+	}
+	t.sortStandalone()
 }
 
-// addFlow adds the arrow of an event at time at, from the goroutine of
-// track from, which caused it, to the goroutine of track to.
-func (t *trace) addFlow(name string, at int64, from, to *track) {
-	src, dst := from.at(at), to.next(at)
-	if src == nil || dst == nil {
+// newFlow makes the arrow of an event at time at, from the goroutine of
+// track from, which caused it, to the goroutine of track to; its ends are
+// found when their tracks are made.
+func (t *trace) newFlow(name string, at int64, from, to *track) *flow {
+	f := &flow{name: name, t: at, from: from, to: to}
+	from.from = append(from.from, f)
+	to.to = append(to.to, f)
+	return f
+}
+
+// resolveStart finds the slice of the flow's start, in its source track,
+// which is made.
+func (t *trace) resolveStart(f *flow) {
+	src := f.from.at(f.t)
+	if src == nil {
 		return
 	}
 	// The start's time: the event's, when the source slice contains it,
 	// else (the goroutine's window ended at that moment) the last moment
 	// in the slice outside its children.
-	ts := at
-	if at >= src.end {
+	ts := f.t
+	if f.t >= src.end {
 		ts = src.start
 		if src.lastChild >= 0 {
 			ts = src.lastChild
 		}
 	}
-	t.flows = append(t.flows, &flow{name: name, t: at, from: src, fromTS: ts, to: dst})
+	f.ends[0] = bind(f, 's', src, ts)
+	f.found++
+}
+
+// resolveFinish finds the slice of the flow's finish, in its destination
+// track, which is made.
+func (t *trace) resolveFinish(f *flow) {
+	dst := f.to.next(f.t)
+	if dst == nil {
+		return
+	}
+	f.ends[1] = bind(f, 'f', dst, dst.start)
+	f.found++
 }
 
 // bind places the flow event of phase ph at time ts, where sl is the
@@ -553,14 +640,12 @@ func (t *trace) addFlow(name string, at int64, from, to *track) {
 // the thread's stack when it reads the event, which is sl unless a log
 // (an instant, a zero-length slice there) came after sl's last begin or
 // end. Then the event goes right after sl's begin instead.
-func (t *trace) bind(f *flow, ph byte, sl *slice, ts int64) {
-	fe := &flowEnd{f: f, phase: ph, sl: sl, ts: ts}
+func bind(f *flow, ph byte, sl *slice, ts int64) flowEnd {
+	fe := flowEnd{f: f, phase: ph, tr: sl.tr, slice: sl.index, ts: ts}
 	if sl.tr.instantOnTop(ts) {
-		fe.ts = sl.start
-		sl.flows = append(sl.flows, fe)
-		return
+		fe.ts, fe.bound = sl.start, true
 	}
-	t.standalone = append(t.standalone, fe)
+	return fe
 }
 
 // instantOnTop reports whether, at time ts after the begins of that time,
@@ -593,7 +678,7 @@ func (tr *track) instantOnTop(ts int64) bool {
 
 // prepare indexes the track's slices once they are built.
 func (tr *track) prepare() {
-	tr.ends = make([]int64, len(tr.slices))
+	tr.ends = slices.Grow(tr.ends[:0], len(tr.slices))[:len(tr.slices)]
 	for i, s := range tr.slices {
 		tr.ends[i] = s.end
 		s.lastChild = -1

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -57,25 +56,25 @@ func (tr *track) items(buf []item) []item {
 	return items
 }
 
-// sortedFlows returns the flow events not written after a begin: by time,
-// starts before finishes (readers pair them in the order they read them),
-// then by thread and id.
-func (t *trace) sortedFlows() []*flowEnd {
-	fs := slices.Clone(t.standalone)
-	sort.Slice(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
+// sortStandalone sorts the flow events not written after a begin: by
+// time, starts before finishes (readers pair them in the order they read
+// them), then by thread and id.
+func (t *trace) sortStandalone() {
+	slices.SortFunc(t.standalone, func(a, b *flowEnd) int {
 		if a.ts != b.ts {
-			return a.ts < b.ts
+			return cmp.Compare(a.ts, b.ts)
 		}
 		if a.phase != b.phase {
-			return a.phase == 's'
+			if a.phase == 's' {
+				return -1
+			}
+			return 1
 		}
-		if a.sl.tr.index != b.sl.tr.index {
-			return a.sl.tr.index < b.sl.tr.index
+		if a.tr.index != b.tr.index {
+			return cmp.Compare(a.tr.index, b.tr.index)
 		}
-		return a.f.id < b.f.id
+		return cmp.Compare(a.f.id, b.f.id)
 	})
-	return fs
 }
 
 // --- writing ----------------------------------------------------------------------
@@ -126,7 +125,9 @@ func (t *trace) write(w *bufio.Writer) {
 	// with one stack for the whole file.
 	var items []item
 	for _, tr := range t.tracks {
+		t.fill(tr, false)
 		items = tr.items(items)
+		bound := tr.bound
 		for _, it := range items {
 			switch {
 			case it.in != nil:
@@ -138,16 +139,18 @@ func (t *trace) write(w *bufio.Writer) {
 			default:
 				e.b = appendSlice(e.b, it.sl, 'B', t.origin)
 				e.emit()
-				for _, fe := range it.sl.flows {
-					e.b = appendFlow(e.b, fe, t.origin)
+				for len(bound) > 0 && bound[0].slice <= it.sl.index {
+					e.b = appendFlow(e.b, bound[0], t.origin)
 					e.emit()
+					bound = bound[1:]
 				}
 			}
 		}
+		t.empty(tr)
 	}
 	// The flow events last: Perfetto reads events of equal times in file
 	// order, so each is read after the slice it binds to began.
-	for _, fe := range t.sortedFlows() {
+	for _, fe := range t.standalone {
 		e.b = appendFlow(e.b, fe, t.origin)
 		e.emit()
 	}
@@ -194,7 +197,7 @@ func appendFlow(b []byte, fe *flowEnd, origin int64) []byte {
 	}
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, int64(fe.f.id), 10)
-	b = appendHead(b, origin+fe.ts, fe.sl.tr.g.ID)
+	b = appendHead(b, origin+fe.ts, fe.tr.g.ID)
 	return append(b, '}')
 }
 

@@ -3,7 +3,10 @@ package reqprof_test
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/reqprof/reqprof"
 	"github.com/reqprof/reqprof/profile"
@@ -64,11 +67,15 @@ func BenchmarkRenderLarge(b *testing.B) {
 	if err := p.CheckValid(); err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC()
+	base := heapObjects()
 	for _, f := range reqprof.Formats() {
 		for _, v := range []reqprof.View{reqprof.ViewCritical, reqprof.ViewAll} {
 			b.Run(fmt.Sprintf("%s/%s", f, v), func(b *testing.B) {
 				b.ReportAllocs()
 				var cw countingWriter
+				runtime.GC()
+				peak := watchHeap()
 				for b.Loop() {
 					cw = 0
 					if err := p.WriteWith(&cw, f, reqprof.WriteOptions{View: v}); err != nil {
@@ -76,9 +83,42 @@ func BenchmarkRenderLarge(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(cw), "out-bytes")
+				b.ReportMetric(float64(peak()-base)/1e6, "peak-heap-MB")
 			})
 		}
 	}
+}
+
+// heapObjects returns the bytes of the heap's objects, live or not yet
+// swept.
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// watchHeap samples the heap's objects every millisecond until the
+// returned function is called, which returns the largest value seen: the
+// peak memory a rendering needs (the profile rendered included, which
+// peak-heap-MB subtracts), to within what a millisecond allocates.
+func watchHeap() (stop func() uint64) {
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		var peak uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, heapObjects())
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-result }
 }
 
 type countingWriter int64

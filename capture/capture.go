@@ -174,6 +174,15 @@ type Manager struct {
 
 	seq atomic.Uint64
 
+	// snapGen is the newest generation of the last snapshot (0: none since
+	// the recorder started): a capture started after it has its task in a
+	// later generation, so its snapshot skips the older ones (see window).
+	snapGen atomic.Uint64
+	// runs are the generations of the last snapshot of runsOf, the
+	// recorder: only the worker uses them.
+	runs   genRuns
+	runsOf *trace.FlightRecorder
+
 	// deliveries bounds the profiles being built and handed over (encoded,
 	// stored) at once: one slow profile holds back no other, and a burst
 	// of profiles cannot fill the machine with delivery goroutines; the
@@ -215,8 +224,11 @@ type Capture struct {
 	task  *trace.Task
 	start time.Time
 	setup time.Duration // from Start's call to the task's beginning
-	done  func(*profile.Profile, error)
-	once  atomic.Bool
+	// fromGen is the oldest generation of the trace that can hold the
+	// capture's task (see window).
+	fromGen uint64
+	done    func(*profile.Profile, error)
+	once    atomic.Bool
 }
 
 // Start begins a capture named name (the unit's name: "GET /users/{id}",
@@ -231,7 +243,7 @@ func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Cap
 	// The runtime's tracer aborts the process on a task name of 64 KiB or
 	// more: names come from clients (URL paths), so they are bounded.
 	name = tracestr.Bound(name)
-	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
+	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name, fromGen: m.snapGen.Load()}
 	c.setup = time.Since(t0)
 	ctx = context.WithValue(ctx, captureKey{}, c)
 	ctx, c.task = trace.NewTask(ctx, name)
@@ -267,6 +279,7 @@ func (m *Manager) acquire() error {
 		return fmt.Errorf("reqprof: cannot start the flight recorder: %w: %v", ErrRecorderBusy, err)
 	}
 	m.fr = fr
+	m.snapGen.Store(0)
 	m.cpuOwned = false
 	if !m.cfg.NoCPU {
 		// False means someone else is profiling the CPU: their samples
@@ -429,6 +442,7 @@ func (m *Manager) dropBuffer() {
 	defer m.mu.Unlock()
 	if !m.working {
 		m.buf = bytes.Buffer{}
+		m.runs, m.runsOf = genRuns{}, nil
 	}
 }
 
@@ -437,8 +451,22 @@ func (m *Manager) dropBuffer() {
 func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture, own bool) (*tracedec.Trace, error) {
 	buf := &m.buf
 	buf.Reset()
-	if _, err := fr.WriteTo(buf); err != nil {
+	// Only the generations that can hold the batch's tasks: the oldest
+	// capture's on.
+	if m.runsOf != fr {
+		m.runs, m.runsOf = genRuns{}, fr
+	}
+	w := &window{buf: buf, from: batch[0].fromGen, runs: &m.runs}
+	for _, c := range batch[1:] {
+		w.from = min(w.from, c.fromGen)
+	}
+	_, err := fr.WriteTo(w)
+	w.finish()
+	if err != nil {
 		return nil, fmt.Errorf("reqprof: snapshot of the flight recorder: %w", err)
+	}
+	if !w.all {
+		m.snapGen.Store(max(m.snapGen.Load(), w.last))
 	}
 	reqs := make([]tracedec.Request, len(batch))
 	for i, c := range batch {

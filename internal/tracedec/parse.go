@@ -35,6 +35,7 @@ type task struct {
 	mark       xtrace.Stack // the first mark's: where the work begins
 	markT      xtrace.Time  // when the work began (the first mark)
 	endMarkT   xtrace.Time  // when it ended (the last mark after the first)
+	labeled    bool         // its capture id was logged
 }
 
 // timeline is everything read from a trace that profiles are built from.
@@ -51,6 +52,7 @@ type timeline struct {
 	sure      bool                    // a wanted task has begun
 	byG       map[xtrace.GoID][]*task // tasks by the goroutine they began on
 	samples   int                     // CPU samples on goroutines since a task began
+	unlabeled int                     // tasks begun whose capture id has not been logged (yet)
 	period    int64                   // running time per CPU sample (see samplePeriod)
 }
 
@@ -175,6 +177,9 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 		tk := ev.Task()
 		x := t.task(tk.ID)
 		x.typ, x.g, x.begin, x.hasBegin, x.stack = tk.Type, cur, ts, true, ev.Stack()
+		if !x.labeled {
+			t.unlabeled++
+		}
 	case xtrace.EventTaskEnd:
 		tk := ev.Task()
 		x := t.task(tk.ID)
@@ -185,12 +190,17 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 	case xtrace.EventLog:
 		l := ev.Log()
 		if l.Category == t.o.IDCategory {
+			if x := t.tasks[l.Task]; x != nil && x.hasBegin && !x.labeled {
+				x.labeled = true
+				t.unlabeled--
+			}
 			if want[l.Message] {
 				t.ids[l.Message] = l.Task
 				t.sure = true
-			} else if len(want) > 0 && !t.sure {
+			} else if len(want) > 0 && !t.sure && t.unlabeled == 0 {
 				// Another capture's task (it logs its id right after
-				// beginning): nothing to keep for it.
+				// beginning), and no task begun so far may be a wanted
+				// one whose id is still to come: nothing to keep.
 				t.begun = false
 			}
 			return

@@ -82,6 +82,7 @@ package chrome
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -138,13 +139,19 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 		return fmt.Errorf("chrome: %w", err)
 	}
 	t := build(p, o)
-	bw := bufio.NewWriter(w)
+	t.resolveFlows()
+	bw := bufio.NewWriterSize(w, 64<<10)
 	t.write(bw)
 	return bw.Flush()
 }
 
 // --- the model of the file ------------------------------------------------------
 
+// The file is written in two passes over the goroutines' timelines, one
+// track at a time, so that only one track's slices are in memory at once:
+// the first finds where the flow arrows begin and end (resolveFlows), the
+// second makes each track's slices again, with their args, and writes them
+// (write).
 type trace struct {
 	p      *profile.Profile
 	o      render.Options
@@ -152,19 +159,39 @@ type trace struct {
 	tracks []*track // in sort order
 	byID   map[int64]*track
 	logs   []instant
-	flows  []*flow
-	// flow events not written right after a begin.
+	// flows are the arrows whose two ends were found, by id.
+	flows []*flow
+	// flow events not written right after a begin, in the order they are
+	// written.
 	standalone []*flowEnd
+
+	user, atUser view.UserCode
+	// slab holds the slices of the track being made, in chunks reused by
+	// the next; fileArgs the args of function slices of one file, which
+	// share them (args are never changed once made, but for "continued",
+	// which copies them first).
+	slab     [][]slice
+	used     int
+	fileArgs map[string][]arg
+	byEnd    []int32 // markContinued's buffer
+	ptrs     []*slice
+	ends     []int64
 }
 
 type track struct {
 	g     *profile.Goroutine
 	index int // sort index: the goroutine's index in the profile
 	name  string
-	// slices in the order they open: by start, then outermost first.
+	segs  []view.Segment
+	// slices in the order they open: by start, then outermost first;
+	// only while the track is made (fill).
 	slices []*slice
 	logs   []*instant // by time
 	ends   []int64    // the slices' ends, sorted
+	// from and to are the flows that begin and end on the track, bound
+	// the flow ends written right after a slice's begin, by slice.
+	from, to []*flow
+	bound    []*flowEnd
 }
 
 type slice struct {
@@ -175,8 +202,6 @@ type slice struct {
 	depth      int
 	index      int // in tr.slices
 	parent     *slice
-	// flow events bound to the slice, written right after its begin.
-	flows []*flowEnd
 	// lastChild is the end of the last slice directly inside it, -1 when
 	// none is.
 	lastChild int64
@@ -198,15 +223,18 @@ type flow struct {
 	id       int
 	name     string
 	t        int64 // the moment of the spawn or wake-up
-	from, to *slice
-	fromTS   int64 // when the start is, in from
+	from, to *track
+	ends     [2]flowEnd // the start and the finish
+	found    int        // ends found
 }
 
 type flowEnd struct {
 	f     *flow
 	phase byte // 's' or 'f'
-	sl    *slice
+	tr    *track
+	slice int // index of the slice it binds to in its track
 	ts    int64
+	bound bool // written right after the slice's begin
 }
 
 // origin returns the ts, in nanoseconds, at which a window of duration
@@ -232,31 +260,22 @@ func origin(duration int64) int64 {
 // --- building ------------------------------------------------------------------
 
 func build(p *profile.Profile, o render.Options) *trace {
-	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration)}
-	var user view.UserCode
+	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration), fileArgs: map[string][]arg{}}
 	if !o.NoGroup {
-		user = o.UserCode(p)
+		t.user = o.UserCode(p)
 	}
-	atUser := o.UserCode(p)
+	t.atUser = o.UserCode(p)
 
 	// Every goroutine's own timeline, those outside the work included.
 	tls := view.EachGoroutine(p)
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
-		tr := &track{g: g, index: i, name: tls[i].Name}
+		tr := &track{g: g, index: i, name: tls[i].Name, segs: tls[i].Segments}
+		if tls[i].ShownIn != 0 {
+			tr.segs = nil // a housekeeping goroutine another's lane shows
+		}
 		t.tracks = append(t.tracks, tr)
 		t.byID[g.ID] = tr
-		b := sliceBuilder{t: t, tr: tr, user: user, atUser: atUser}
-		segs := tls[i].Segments
-		if tls[i].ShownIn != 0 {
-			segs = nil // a housekeeping goroutine another's lane shows
-		}
-		for _, s := range segs {
-			b.segment(s)
-		}
-		b.closeAll()
-		tr.markContinued()
-		tr.prepare()
 	}
 
 	for _, l := range p.Logs {
@@ -275,9 +294,30 @@ func build(p *profile.Profile, o render.Options) *trace {
 		l := &t.logs[i]
 		l.tr.logs = append(l.tr.logs, l)
 	}
-	t.buildFlows()
 	return t
 }
+
+// fill makes the slices of track tr, with their args unless bare (where
+// the flows bind, all the first pass needs, does not depend on them); the
+// track's slices are valid until the next fill.
+func (t *trace) fill(tr *track, bare bool) {
+	t.used = 0
+	tr.slices = t.ptrs[:0]
+	b := sliceBuilder{t: t, tr: tr, user: t.user, atUser: t.atUser, bare: bare}
+	for _, s := range tr.segs {
+		b.segment(s)
+	}
+	b.closeAll()
+	if !bare {
+		t.byEnd = tr.markContinued(t.byEnd)
+	}
+	tr.ends = t.ends
+	tr.prepare()
+	t.ptrs, t.ends = tr.slices, tr.ends
+}
+
+// empty forgets the slices of tr.
+func (t *trace) empty(tr *track) { tr.slices, tr.ends = nil, nil }
 
 // frameKey identifies a slice among consecutive segments: equal keys at the
 // same depth continue the same slice.
@@ -295,13 +335,27 @@ type frameKey struct {
 const running view.FrameKind = 255
 
 type sliceBuilder struct {
-	t      *trace
-	tr     *track
-	user   view.UserCode // nil: keep library frames
-	atUser view.UserCode
-	open   []*slice
-	keys   []frameKey
-	end    int64 // end of the last segment
+	t       *trace
+	tr      *track
+	user    view.UserCode // nil: keep library frames
+	atUser  view.UserCode
+	open    []*slice
+	keys    []frameKey
+	end     int64      // end of the last segment
+	scratch []frameKey // a segment's keys
+	bare    bool       // no args (see trace.fill)
+}
+
+// newSlice returns a new slice from the builder's slab.
+func (b *sliceBuilder) newSlice() *slice {
+	const chunk = 1024
+	t := b.t
+	if t.used/chunk == len(t.slab) {
+		t.slab = append(t.slab, make([]slice, chunk))
+	}
+	s := &t.slab[t.used/chunk][t.used%chunk]
+	t.used++
+	return s
 }
 
 func isState(k view.FrameKind) bool {
@@ -323,7 +377,8 @@ func (b *sliceBuilder) segment(s view.Segment) {
 		path = []view.Frame{{Name: RunningName, Kind: running}}
 	}
 	regions := s.Regions // one for each region frame, in order
-	keys := make([]frameKey, len(path))
+	keys := slices.Grow(b.scratch[:0], len(path))[:len(path)]
+	b.scratch = keys
 	for i, f := range path {
 		k := frameKey{name: f.Name, kind: f.Kind, id: -1}
 		switch {
@@ -343,15 +398,21 @@ func (b *sliceBuilder) segment(s view.Segment) {
 	b.closeTo(n, s.Start)
 	for i := n; i < len(path); i++ {
 		f := path[i]
-		sl := &slice{tr: b.tr, name: f.Name, start: s.Start, depth: i, index: len(b.tr.slices)}
+		sl := b.newSlice()
+		*sl = slice{tr: b.tr, name: f.Name, start: s.Start, depth: i, index: len(b.tr.slices)}
 		if i > 0 {
 			sl.parent = b.open[i-1]
 		}
 		switch {
 		case f.Kind == view.Func:
 			sl.cat = CatFunction
-			if f.File != "" {
-				sl.args = []arg{{"file", f.File}}
+			if f.File != "" && !b.bare {
+				a, ok := b.t.fileArgs[f.File]
+				if !ok {
+					a = []arg{{"file", f.File}}
+					b.t.fileArgs[f.File] = a
+				}
+				sl.args = a[:1:1] // an append copies
 			}
 		case f.Kind == view.Region:
 			sl.cat = CatRegion
@@ -359,7 +420,9 @@ func (b *sliceBuilder) segment(s view.Segment) {
 			sl.cat = CatOverhead
 		case isState(f.Kind):
 			sl.cat = CatState
-			sl.args = b.stateArgs(&s)
+			if !b.bare {
+				sl.args = b.stateArgs(&s)
+			}
 		default: // a kind added to the views later
 			sl.cat = CatState
 		}
@@ -427,16 +490,28 @@ func (b *sliceBuilder) closeAll() { b.closeTo(0, b.end) }
 // around it ended, or under a shorter stack): Speedscope takes such an end
 // and begin at one time for a zero-length frame and then pairs the wrong
 // events. The outermost slice to begin at a time gets the arg "continued".
-func (tr *track) markContinued() {
-	ends := map[int64][]*slice{}
-	for _, s := range tr.slices {
-		ends[s.end] = append(ends[s.end], s)
+func (tr *track) markContinued(byEnd []int32) []int32 {
+	// The slices' indexes by end: those ending at a time are a range.
+	byEnd = byEnd[:0]
+	for i := range tr.slices {
+		byEnd = append(byEnd, int32(i))
 	}
+	slices.SortFunc(byEnd, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(tr.slices[a].end, tr.slices[b].end), cmp.Compare(a, b))
+	})
 	for i, s := range tr.slices {
 		if i > 0 && tr.slices[i-1].start == s.start {
 			continue // not the outermost to begin then
 		}
-		for n := int64(1); s.sameAsAny(ends[s.start]); n++ {
+		lo, _ := slices.BinarySearchFunc(byEnd, s.start, func(j int32, t int64) int { return cmp.Compare(tr.slices[j].end, t) })
+		hi := lo
+		for hi < len(byEnd) && tr.slices[byEnd[hi]].end == s.start {
+			hi++
+		}
+		if lo == hi {
+			continue
+		}
+		for n := int64(1); s.sameAsAny(tr.slices, byEnd[lo:hi]); n++ {
 			if n == 1 {
 				s.args = append(s.args, arg{"continued", n})
 			} else {
@@ -444,13 +519,14 @@ func (tr *track) markContinued() {
 			}
 		}
 	}
+	return byEnd
 }
 
-// sameAsAny reports whether one of ss has s's name and args.
-func (s *slice) sameAsAny(ss []*slice) bool {
-	key := appendObject([]byte(s.name+"\x00"), s.args)
-	for _, o := range ss {
-		if o != s && o.name == s.name && string(appendObject([]byte(o.name+"\x00"), o.args)) == string(key) {
+// sameAsAny reports whether one of the slices of all at the indexes is
+// not s and has s's name and args.
+func (s *slice) sameAsAny(all []*slice, indexes []int32) bool {
+	for _, j := range indexes {
+		if o := all[j]; o != s && o.name == s.name && slices.Equal(o.args, s.args) {
 			return true
 		}
 	}
@@ -459,14 +535,15 @@ func (s *slice) sameAsAny(ss []*slice) bool {
 
 // --- flows -------------------------------------------------------------------------
 
-// buildFlows finds the spawn and wake-up arrows and binds each end to a
-// slice.
-func (t *trace) buildFlows() {
+// resolveFlows finds the spawn and wake-up arrows, and binds each end to
+// a slice: the first pass, one track at a time.
+func (t *trace) resolveFlows() {
+	var all []*flow
 	for _, tr := range t.tracks {
 		g := tr.g
 		if g.Member && g.Parent != 0 {
 			if pt := t.byID[g.Parent]; pt != nil {
-				t.addFlow(FlowSpawn, g.Start, pt, tr)
+				all = append(all, t.newFlow(FlowSpawn, g.Start, pt, tr))
 			}
 		}
 		for _, iv := range g.Intervals {
@@ -474,37 +551,87 @@ func (t *trace) buildFlows() {
 				continue
 			}
 			if wt := t.byID[iv.Waker]; wt != nil {
-				t.addFlow(FlowWakeup, iv.End, wt, tr)
+				all = append(all, t.newFlow(FlowWakeup, iv.End, wt, tr))
 			}
+		}
+	}
+	for _, tr := range t.tracks {
+		if len(tr.from) == 0 && len(tr.to) == 0 {
+			continue
+		}
+		t.fill(tr, true)
+		for _, f := range tr.from {
+			t.resolveStart(f)
+		}
+		for _, f := range tr.to {
+			t.resolveFinish(f)
+		}
+		t.empty(tr)
+	}
+	for _, f := range all {
+		if f.found == 2 {
+			t.flows = append(t.flows, f)
 		}
 	}
 	// Ids in time order.
 	sort.SliceStable(t.flows, func(i, j int) bool { return t.flows[i].t < t.flows[j].t })
 	for i, f := range t.flows {
 		f.id = i + 1
-		t.bind(f, 's', f.from, f.fromTS)
-		t.bind(f, 'f', f.to, f.to.start)
+		for k := range f.ends {
+			fe := &f.ends[k]
+			if fe.bound {
+				fe.tr.bound = append(fe.tr.bound, fe)
+			} else {
+				t.standalone = append(t.standalone, fe)
+			}
+		}
 	}
+	for _, tr := range t.tracks { // by slice, in id order: the order written
+		sort.SliceStable(tr.bound, func(i, j int) bool { return tr.bound[i].slice < tr.bound[j].slice })
+	}
+	t.sortStandalone()
 }
 
-// addFlow adds the arrow of an event at time at, from the goroutine of
-// track from, which caused it, to the goroutine of track to.
-func (t *trace) addFlow(name string, at int64, from, to *track) {
-	src, dst := from.at(at), to.next(at)
-	if src == nil || dst == nil {
+// newFlow makes the arrow of an event at time at, from the goroutine of
+// track from, which caused it, to the goroutine of track to; its ends are
+// found when their tracks are made.
+func (t *trace) newFlow(name string, at int64, from, to *track) *flow {
+	f := &flow{name: name, t: at, from: from, to: to}
+	from.from = append(from.from, f)
+	to.to = append(to.to, f)
+	return f
+}
+
+// resolveStart finds the slice of the flow's start, in its source track,
+// which is made.
+func (t *trace) resolveStart(f *flow) {
+	src := f.from.at(f.t)
+	if src == nil {
 		return
 	}
 	// The start's time: the event's, when the source slice contains it,
 	// else (the goroutine's window ended at that moment) the last moment
 	// in the slice outside its children.
-	ts := at
-	if at >= src.end {
+	ts := f.t
+	if f.t >= src.end {
 		ts = src.start
 		if src.lastChild >= 0 {
 			ts = src.lastChild
 		}
 	}
-	t.flows = append(t.flows, &flow{name: name, t: at, from: src, fromTS: ts, to: dst})
+	f.ends[0] = bind(f, 's', src, ts)
+	f.found++
+}
+
+// resolveFinish finds the slice of the flow's finish, in its destination
+// track, which is made.
+func (t *trace) resolveFinish(f *flow) {
+	dst := f.to.next(f.t)
+	if dst == nil {
+		return
+	}
+	f.ends[1] = bind(f, 'f', dst, dst.start)
+	f.found++
 }
 
 // bind places the flow event of phase ph at time ts, where sl is the
@@ -513,14 +640,12 @@ func (t *trace) addFlow(name string, at int64, from, to *track) {
 // the thread's stack when it reads the event, which is sl unless a log
 // (an instant, a zero-length slice there) came after sl's last begin or
 // end. Then the event goes right after sl's begin instead.
-func (t *trace) bind(f *flow, ph byte, sl *slice, ts int64) {
-	fe := &flowEnd{f: f, phase: ph, sl: sl, ts: ts}
+func bind(f *flow, ph byte, sl *slice, ts int64) flowEnd {
+	fe := flowEnd{f: f, phase: ph, tr: sl.tr, slice: sl.index, ts: ts}
 	if sl.tr.instantOnTop(ts) {
-		fe.ts = sl.start
-		sl.flows = append(sl.flows, fe)
-		return
+		fe.ts, fe.bound = sl.start, true
 	}
-	t.standalone = append(t.standalone, fe)
+	return fe
 }
 
 // instantOnTop reports whether, at time ts after the begins of that time,
@@ -553,7 +678,7 @@ func (tr *track) instantOnTop(ts int64) bool {
 
 // prepare indexes the track's slices once they are built.
 func (tr *track) prepare() {
-	tr.ends = make([]int64, len(tr.slices))
+	tr.ends = slices.Grow(tr.ends[:0], len(tr.slices))[:len(tr.slices)]
 	for i, s := range tr.slices {
 		tr.ends[i] = s.end
 		s.lastChild = -1

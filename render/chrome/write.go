@@ -2,8 +2,8 @@ package chrome
 
 import (
 	"bufio"
+	"cmp"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -30,8 +30,9 @@ type item struct {
 
 // items returns a thread's events in the order they are written: by time,
 // then class, then depth.
-func (tr *track) items() []item {
-	var items []item
+// buf is reused (the tracks are written one by one).
+func (tr *track) items(buf []item) []item {
+	items := slices.Grow(buf[:0], 2*len(tr.slices)+len(tr.logs))
 	for i, s := range tr.slices {
 		items = append(items,
 			item{t: s.start, class: classBegin, order: s.depth, seq: i, sl: s},
@@ -40,41 +41,40 @@ func (tr *track) items() []item {
 	for i, l := range tr.logs {
 		items = append(items, item{t: l.t, class: classInstant, seq: i, in: l})
 	}
-	sort.Slice(items, func(i, j int) bool {
-		a, b := &items[i], &items[j]
+	slices.SortFunc(items, func(a, b item) int {
 		if a.t != b.t {
-			return a.t < b.t
+			return cmp.Compare(a.t, b.t)
 		}
 		if a.class != b.class {
-			return a.class < b.class
+			return cmp.Compare(a.class, b.class)
 		}
 		if a.order != b.order {
-			return a.order < b.order
+			return cmp.Compare(a.order, b.order)
 		}
-		return a.seq < b.seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	return items
 }
 
-// sortedFlows returns the flow events not written after a begin: by time,
-// starts before finishes (readers pair them in the order they read them),
-// then by thread and id.
-func (t *trace) sortedFlows() []*flowEnd {
-	fs := slices.Clone(t.standalone)
-	sort.Slice(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
+// sortStandalone sorts the flow events not written after a begin: by
+// time, starts before finishes (readers pair them in the order they read
+// them), then by thread and id.
+func (t *trace) sortStandalone() {
+	slices.SortFunc(t.standalone, func(a, b *flowEnd) int {
 		if a.ts != b.ts {
-			return a.ts < b.ts
+			return cmp.Compare(a.ts, b.ts)
 		}
 		if a.phase != b.phase {
-			return a.phase == 's'
+			if a.phase == 's' {
+				return -1
+			}
+			return 1
 		}
-		if a.sl.tr.index != b.sl.tr.index {
-			return a.sl.tr.index < b.sl.tr.index
+		if a.tr.index != b.tr.index {
+			return cmp.Compare(a.tr.index, b.tr.index)
 		}
-		return a.f.id < b.f.id
+		return cmp.Compare(a.f.id, b.f.id)
 	})
-	return fs
 }
 
 // --- writing ----------------------------------------------------------------------
@@ -123,8 +123,12 @@ func (t *trace) write(w *bufio.Writer) {
 
 	// Each thread's events in one block: DevTools pairs begins and ends
 	// with one stack for the whole file.
+	var items []item
 	for _, tr := range t.tracks {
-		for _, it := range tr.items() {
+		t.fill(tr, false)
+		items = tr.items(items)
+		bound := tr.bound
+		for _, it := range items {
 			switch {
 			case it.in != nil:
 				e.b = appendInstant(e.b, it.in, t.origin)
@@ -135,16 +139,18 @@ func (t *trace) write(w *bufio.Writer) {
 			default:
 				e.b = appendSlice(e.b, it.sl, 'B', t.origin)
 				e.emit()
-				for _, fe := range it.sl.flows {
-					e.b = appendFlow(e.b, fe, t.origin)
+				for len(bound) > 0 && bound[0].slice <= it.sl.index {
+					e.b = appendFlow(e.b, bound[0], t.origin)
 					e.emit()
+					bound = bound[1:]
 				}
 			}
 		}
+		t.empty(tr)
 	}
 	// The flow events last: Perfetto reads events of equal times in file
 	// order, so each is read after the slice it binds to began.
-	for _, fe := range t.sortedFlows() {
+	for _, fe := range t.standalone {
 		e.b = appendFlow(e.b, fe, t.origin)
 		e.emit()
 	}
@@ -191,7 +197,7 @@ func appendFlow(b []byte, fe *flowEnd, origin int64) []byte {
 	}
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, int64(fe.f.id), 10)
-	b = appendHead(b, origin+fe.ts, fe.sl.tr.g.ID)
+	b = appendHead(b, origin+fe.ts, fe.tr.g.ID)
 	return append(b, '}')
 }
 

@@ -122,21 +122,71 @@ type Event struct {
 	At    int64  `json:"at"`
 }
 
-// Render writes p as a Speedscope file.
+// Render writes p as a Speedscope file: the bytes [Build] and
+// [File.Encode] would write, streamed. Only the view's timelines are held
+// in memory: the frame table is made in a first pass over them, then each
+// profile's events or samples are written as they are made.
 func Render(w io.Writer, p *profile.Profile, o render.Options) error {
-	f, err := Build(p, o)
+	pl, err := newPlan(p, o)
 	if err != nil {
 		return err
 	}
-	return f.Encode(w)
+	b := &builder{index: map[frameKey]int{}, cache: map[pathKey][]int{}}
+	for _, pr := range pl.profiles {
+		for _, s := range pr.segs {
+			if s.End > s.Start {
+				b.cachedPath(s.Path)
+			}
+		}
+	}
+	f := &File{Schema: Schema, Exporter: version.Producer, Name: p.Name, ActiveProfileIndex: pl.active, Shared: Shared{Frames: b.frames}}
+	e := &encoder{bw: bufio.NewWriterSize(w, 64<<10)}
+	e.head(f)
+	for i, pr := range pl.profiles {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if pr.sampled {
+			s := b.sampled(pr.name, pr.segs, true)
+			e.profileHead(&s)
+			e.samples(&s)
+		} else {
+			hd := Profile{Type: Evented, Name: pr.name, Unit: Nanoseconds, StartValue: pr.start, EndValue: eventedEnd(pr.segs, pr.start, pr.end)}
+			e.profileHead(&hd)
+			e.buf = append(e.buf, `,"events":[`...)
+			n := 0
+			b.evented(pr.segs, pr.start, func(ev Event) {
+				if n > 0 {
+					e.buf = append(e.buf, ',')
+				}
+				n++
+				e.event(ev)
+			})
+			e.buf = append(e.buf, "]}"...)
+		}
+		if err := e.flush(); err != nil {
+			return err
+		}
+	}
+	return e.tail()
 }
 
-// Build returns p as a Speedscope file, whose exporter is reqprof and its
-// version.
-func Build(p *profile.Profile, o render.Options) (*File, error) {
-	b := &builder{index: map[frameKey]int{}}
-	f := &File{Schema: Schema, Exporter: version.Producer, Name: p.Name, Shared: Shared{Frames: []Frame{}}}
+// plannedProfile is one profile of the file: its name and segments, and
+// for an evented one, its range.
+type plannedProfile struct {
+	name       string
+	segs       []view.Segment
+	start, end int64
+	sampled    bool
+}
 
+// plan is the file's profiles, before their frames and events are made.
+type plan struct {
+	profiles []plannedProfile
+	active   int
+}
+
+func newPlan(p *profile.Profile, o render.Options) (*plan, error) {
 	timelines := func(k view.Kind) ([]view.Timeline, error) {
 		ok := o
 		ok.View = k
@@ -148,35 +198,57 @@ func Build(p *profile.Profile, o render.Options) (*File, error) {
 	}
 	o.View = k
 
+	pl := &plan{}
 	cp, err := timelines(view.Critical)
 	if err != nil {
 		return nil, err
 	}
-	f.Profiles = append(f.Profiles, b.evented(CriticalPathName, cp[0].Segments, 0, p.Duration))
+	pl.profiles = append(pl.profiles, plannedProfile{name: CriticalPathName, segs: cp[0].Segments, start: 0, end: p.Duration})
 
 	if o.View == view.All {
 		all, err := timelines(view.All)
 		if err != nil {
 			return nil, err
 		}
-		f.ActiveProfileIndex = len(f.Profiles)
-		f.Profiles = append(f.Profiles, b.sampled(AllGoroutinesName, all[0].Segments))
-	} else {
-		tls, err := timelines(view.Goroutines)
-		if err != nil {
-			return nil, err
+		pl.active = len(pl.profiles)
+		pl.profiles = append(pl.profiles, plannedProfile{name: AllGoroutinesName, segs: all[0].Segments, sampled: true})
+		return pl, nil
+	}
+	tls, err := timelines(view.Goroutines)
+	if err != nil {
+		return nil, err
+	}
+	if o.View == view.Goroutines && len(tls) > 0 {
+		pl.active = len(pl.profiles)
+	}
+	life := map[int64][2]int64{}
+	for _, g := range p.Goroutines {
+		life[g.ID] = [2]int64{g.Start, g.End}
+	}
+	for _, tl := range tls {
+		l := life[tl.Goroutine]
+		pl.profiles = append(pl.profiles, plannedProfile{name: tl.Name, segs: tl.Segments, start: l[0], end: l[1]})
+	}
+	return pl, nil
+}
+
+// Build returns p as a Speedscope file, whose exporter is reqprof and its
+// version. [Render] writes the same file without building it.
+func Build(p *profile.Profile, o render.Options) (*File, error) {
+	pl, err := newPlan(p, o)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{index: map[frameKey]int{}}
+	f := &File{Schema: Schema, Exporter: version.Producer, Name: p.Name, ActiveProfileIndex: pl.active, Shared: Shared{Frames: []Frame{}}}
+	for _, pr := range pl.profiles {
+		if pr.sampled {
+			f.Profiles = append(f.Profiles, b.sampled(pr.name, pr.segs, false))
+			continue
 		}
-		if o.View == view.Goroutines && len(tls) > 0 {
-			f.ActiveProfileIndex = len(f.Profiles)
-		}
-		life := map[int64][2]int64{}
-		for _, g := range p.Goroutines {
-			life[g.ID] = [2]int64{g.Start, g.End}
-		}
-		for _, tl := range tls {
-			l := life[tl.Goroutine]
-			f.Profiles = append(f.Profiles, b.evented(tl.Name, tl.Segments, l[0], l[1]))
-		}
+		out := Profile{Type: Evented, Name: pr.name, Unit: Nanoseconds, StartValue: pr.start, EndValue: eventedEnd(pr.segs, pr.start, pr.end), Events: []Event{}}
+		b.evented(pr.segs, pr.start, func(e Event) { out.Events = append(out.Events, e) })
+		f.Profiles = append(f.Profiles, out)
 	}
 	if b.frames != nil {
 		f.Shared.Frames = b.frames
@@ -195,6 +267,31 @@ type builder struct {
 	frames []Frame
 	index  map[frameKey]int
 	ids    []int
+	// cache, when set, holds the frame indexes of each path met (view's
+	// segments share their paths): a path's frames are looked up once.
+	cache map[pathKey][]int
+}
+
+// pathKey identifies a path shared by segments: its first frame's address
+// and its length (paths are never changed).
+type pathKey struct {
+	first *view.Frame
+	n     int
+}
+
+// cachedPath returns the frame indexes of path p, which must not be
+// changed by the caller; without a cache, it is path.
+func (b *builder) cachedPath(p []view.Frame) []int {
+	if b.cache == nil || len(p) == 0 {
+		return b.path(p)
+	}
+	k := pathKey{&p[0], len(p)}
+	if ids, ok := b.cache[k]; ok {
+		return ids
+	}
+	ids := append([]int(nil), b.path(p)...)
+	b.cache[k] = ids
+	return ids
 }
 
 func (b *builder) frame(f view.Frame) int {
@@ -249,19 +346,18 @@ func (b *builder) path(p []view.Frame) []int {
 }
 
 // evented turns time-ordered, non-overlapping segments into open/close
-// events: between two segments, the frames of the old path below the part
-// both paths share are closed (innermost first) and those of the new path
-// opened; at a gap and at the end, everything is closed. Times are clamped
-// so that they never decrease.
-func (b *builder) evented(name string, segs []view.Segment, start, end int64) Profile {
-	pr := Profile{Type: Evented, Name: name, Unit: Nanoseconds, StartValue: start, EndValue: end, Events: []Event{}}
+// events, handed to emit in order: between two segments, the frames of the
+// old path below the part both paths share are closed (innermost first)
+// and those of the new path opened; at a gap and at the end, everything is
+// closed. Times are clamped so that they never decrease.
+func (b *builder) evented(segs []view.Segment, start int64, emit func(Event)) {
 	var stack []int
 	at := start
 	closeTo := func(n int, t int64) {
 		for len(stack) > n {
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			pr.Events = append(pr.Events, Event{Type: CloseFrame, Frame: top, At: t})
+			emit(Event{Type: CloseFrame, Frame: top, At: t})
 		}
 	}
 	for _, s := range segs {
@@ -275,7 +371,7 @@ func (b *builder) evented(name string, segs []view.Segment, start, end int64) Pr
 		if sStart > at {
 			closeTo(0, at) // a gap: nothing is on the stack meanwhile
 		}
-		ids := b.path(s.Path)
+		ids := b.cachedPath(s.Path)
 		common := 0
 		for common < len(stack) && common < len(ids) && stack[common] == ids[common] {
 			common++
@@ -283,47 +379,64 @@ func (b *builder) evented(name string, segs []view.Segment, start, end int64) Pr
 		closeTo(common, sStart)
 		for _, id := range ids[common:] {
 			stack = append(stack, id)
-			pr.Events = append(pr.Events, Event{Type: OpenFrame, Frame: id, At: sStart})
+			emit(Event{Type: OpenFrame, Frame: id, At: sStart})
 		}
 		at = s.End
 	}
 	closeTo(0, at)
-	pr.EndValue = max(pr.EndValue, at)
-	return pr
+}
+
+// eventedEnd returns the end value of the evented profile of segs over
+// [start, end]: end, or the last segment's end if later.
+func eventedEnd(segs []view.Segment, start, end int64) int64 {
+	at := start
+	for _, s := range segs {
+		if s.End <= s.Start || max(s.Start, at) >= s.End {
+			continue
+		}
+		at = s.End
+	}
+	return max(end, at)
 }
 
 // sampled turns overlapping segments into weighted samples, goroutine by
 // goroutine (in the order they first appear), each goroutine's in time
-// order, merging consecutive samples of the same stack.
-func (b *builder) sampled(name string, segs []view.Segment) Profile {
+// order, merging consecutive samples of the same stack. With the path
+// cache the samples share its frame indexes (shared must then be true);
+// without, each sample's stack is copied.
+func (b *builder) sampled(name string, segs []view.Segment, shared bool) Profile {
 	pr := Profile{Type: Sampled, Name: name, Unit: Nanoseconds, Samples: [][]int{}, Weights: []int64{}}
 	var order []int64
-	byG := map[int64][]view.Segment{}
-	for _, s := range segs {
+	byG := map[int64][]int32{} // segment indexes
+	for i, s := range segs {
 		if s.End <= s.Start {
 			continue
 		}
 		if _, ok := byG[s.Goroutine]; !ok {
 			order = append(order, s.Goroutine)
 		}
-		byG[s.Goroutine] = append(byG[s.Goroutine], s)
+		byG[s.Goroutine] = append(byG[s.Goroutine], int32(i))
 	}
 	var slab []int // where the samples' stacks are kept, chunk by chunk
 	for _, g := range order {
 		first := true
-		for _, s := range byG[g] {
-			ids := b.path(s.Path)
+		for _, i := range byG[g] {
+			s := &segs[i]
+			ids := b.cachedPath(s.Path)
 			d := s.End - s.Start
 			pr.EndValue += d
 			if n := len(pr.Samples); !first && n > 0 && equal(pr.Samples[n-1], ids) {
 				pr.Weights[n-1] += d
 				continue
 			}
-			if cap(slab)-len(slab) < len(ids) {
-				slab = make([]int, 0, max(1<<14, len(ids)))
+			if !shared {
+				if cap(slab)-len(slab) < len(ids) {
+					slab = make([]int, 0, max(1<<14, len(ids)))
+				}
+				slab = append(slab, ids...)
+				ids = slab[len(slab)-len(ids) : len(slab) : len(slab)]
 			}
-			slab = append(slab, ids...)
-			pr.Samples = append(pr.Samples, slab[len(slab)-len(ids):len(slab):len(slab)])
+			pr.Samples = append(pr.Samples, ids)
 			pr.Weights = append(pr.Weights, d)
 			first = false
 		}
@@ -346,115 +459,175 @@ func equal(a, b []int) bool {
 // Encode writes f as JSON: one frame, event or sample per line, so that
 // files diff well.
 func (f *File) Encode(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	var buf []byte
-	str := func(s string) {
-		buf = appendJSONString(buf, s)
-	}
-	buf = append(buf, `{"$schema":`...)
-	str(f.Schema)
-	if f.Exporter != "" {
-		buf = append(buf, `,"exporter":`...)
-		str(f.Exporter)
-	}
-	if f.Name != "" {
-		buf = append(buf, `,"name":`...)
-		str(f.Name)
-	}
-	buf = append(buf, `,"activeProfileIndex":`...)
-	buf = strconv.AppendInt(buf, int64(f.ActiveProfileIndex), 10)
-	buf = append(buf, ",\n\"shared\":{\"frames\":["...)
-	for i, fr := range f.Shared.Frames {
+	e := &encoder{bw: bufio.NewWriter(w)}
+	e.head(f)
+	for i := range f.Profiles {
+		pr := &f.Profiles[i]
 		if i > 0 {
-			buf = append(buf, ',')
+			e.buf = append(e.buf, ',')
 		}
-		buf = append(buf, "\n{\"name\":"...)
-		str(fr.Name)
-		if fr.File != "" {
-			buf = append(buf, `,"file":`...)
-			str(fr.File)
-		}
-		if fr.Line > 0 {
-			buf = append(buf, `,"line":`...)
-			buf = strconv.AppendInt(buf, int64(fr.Line), 10)
-		}
-		buf = append(buf, '}')
-	}
-	buf = append(buf, "]},\n\"profiles\":["...)
-	for i, pr := range f.Profiles {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, "\n{\"type\":"...)
-		str(pr.Type)
-		buf = append(buf, `,"name":`...)
-		str(pr.Name)
-		buf = append(buf, `,"unit":`...)
-		str(pr.Unit)
-		buf = append(buf, `,"startValue":`...)
-		buf = strconv.AppendInt(buf, pr.StartValue, 10)
-		buf = append(buf, `,"endValue":`...)
-		buf = strconv.AppendInt(buf, pr.EndValue, 10)
+		e.profileHead(pr)
 		if pr.Type == Sampled {
-			buf = append(buf, `,"samples":[`...)
-			for j, s := range pr.Samples {
-				if j > 0 {
-					buf = append(buf, ',')
-				}
-				buf = append(buf, "\n["...)
-				for k, id := range s {
-					if k > 0 {
-						buf = append(buf, ',')
-					}
-					buf = strconv.AppendInt(buf, int64(id), 10)
-				}
-				buf = append(buf, ']')
-			}
-			buf = append(buf, "],\n\"weights\":["...)
-			for j, wt := range pr.Weights {
-				if j > 0 {
-					buf = append(buf, ',')
-				}
-				buf = strconv.AppendInt(buf, wt, 10)
-			}
-			buf = append(buf, "]}"...)
+			e.samples(pr)
 		} else {
-			buf = append(buf, `,"events":[`...)
-			for j, e := range pr.Events {
+			e.buf = append(e.buf, `,"events":[`...)
+			for j, ev := range pr.Events {
 				if j > 0 {
-					buf = append(buf, ',')
+					e.buf = append(e.buf, ',')
 				}
-				buf = append(buf, "\n{\"type\":"...)
-				str(e.Type)
-				buf = append(buf, `,"frame":`...)
-				buf = strconv.AppendInt(buf, int64(e.Frame), 10)
-				buf = append(buf, `,"at":`...)
-				buf = strconv.AppendInt(buf, e.At, 10)
-				buf = append(buf, '}')
-				if len(buf) > 32<<10 {
-					if _, err := bw.Write(buf); err != nil {
+				e.event(ev)
+				if len(e.buf) > 32<<10 {
+					if err := e.flush(); err != nil {
 						return err
 					}
-					buf = buf[:0]
 				}
 			}
-			buf = append(buf, "]}"...)
+			e.buf = append(e.buf, "]}"...)
 		}
-		if _, err := bw.Write(buf); err != nil {
+		if err := e.flush(); err != nil {
 			return err
 		}
-		buf = buf[:0]
 	}
-	buf = append(buf, "]}\n"...)
-	if _, err := bw.Write(buf); err != nil {
+	return e.tail()
+}
+
+// encoder writes a file's JSON, piece by piece.
+type encoder struct {
+	bw  *bufio.Writer
+	buf []byte
+	err error
+}
+
+func (e *encoder) str(s string) { e.buf = appendJSONString(e.buf, s) }
+
+// flush writes what is buffered.
+func (e *encoder) flush() error {
+	if e.err == nil && len(e.buf) > 0 {
+		_, e.err = e.bw.Write(e.buf)
+	}
+	e.buf = e.buf[:0]
+	return e.err
+}
+
+// head buffers the file's fields and frame table, up to its first profile.
+func (e *encoder) head(f *File) {
+	e.buf = append(e.buf, `{"$schema":`...)
+	e.str(f.Schema)
+	if f.Exporter != "" {
+		e.buf = append(e.buf, `,"exporter":`...)
+		e.str(f.Exporter)
+	}
+	if f.Name != "" {
+		e.buf = append(e.buf, `,"name":`...)
+		e.str(f.Name)
+	}
+	e.buf = append(e.buf, `,"activeProfileIndex":`...)
+	e.buf = strconv.AppendInt(e.buf, int64(f.ActiveProfileIndex), 10)
+	e.buf = append(e.buf, ",\n\"shared\":{\"frames\":["...)
+	for i, fr := range f.Shared.Frames {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = append(e.buf, "\n{\"name\":"...)
+		e.str(fr.Name)
+		if fr.File != "" {
+			e.buf = append(e.buf, `,"file":`...)
+			e.str(fr.File)
+		}
+		if fr.Line > 0 {
+			e.buf = append(e.buf, `,"line":`...)
+			e.buf = strconv.AppendInt(e.buf, int64(fr.Line), 10)
+		}
+		e.buf = append(e.buf, '}')
+		if len(e.buf) > 32<<10 {
+			e.flush()
+		}
+	}
+	e.buf = append(e.buf, "]},\n\"profiles\":["...)
+}
+
+// profileHead buffers a profile's fields before its events or samples.
+func (e *encoder) profileHead(pr *Profile) {
+	e.buf = append(e.buf, "\n{\"type\":"...)
+	e.str(pr.Type)
+	e.buf = append(e.buf, `,"name":`...)
+	e.str(pr.Name)
+	e.buf = append(e.buf, `,"unit":`...)
+	e.str(pr.Unit)
+	e.buf = append(e.buf, `,"startValue":`...)
+	e.buf = strconv.AppendInt(e.buf, pr.StartValue, 10)
+	e.buf = append(e.buf, `,"endValue":`...)
+	e.buf = strconv.AppendInt(e.buf, pr.EndValue, 10)
+}
+
+// event buffers one event, flushing now and then.
+func (e *encoder) event(ev Event) {
+	e.buf = append(e.buf, "\n{\"type\":"...)
+	e.str(ev.Type)
+	e.buf = append(e.buf, `,"frame":`...)
+	e.buf = strconv.AppendInt(e.buf, int64(ev.Frame), 10)
+	e.buf = append(e.buf, `,"at":`...)
+	e.buf = strconv.AppendInt(e.buf, ev.At, 10)
+	e.buf = append(e.buf, '}')
+	if len(e.buf) > 32<<10 {
+		e.flush()
+	}
+}
+
+// samples buffers a sampled profile's samples and weights and its end.
+func (e *encoder) samples(pr *Profile) {
+	e.buf = append(e.buf, `,"samples":[`...)
+	for j, s := range pr.Samples {
+		if j > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = append(e.buf, "\n["...)
+		for k, id := range s {
+			if k > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.buf = strconv.AppendInt(e.buf, int64(id), 10)
+		}
+		e.buf = append(e.buf, ']')
+		if len(e.buf) > 32<<10 {
+			e.flush()
+		}
+	}
+	e.buf = append(e.buf, "],\n\"weights\":["...)
+	for j, wt := range pr.Weights {
+		if j > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = strconv.AppendInt(e.buf, wt, 10)
+		if len(e.buf) > 32<<10 {
+			e.flush()
+		}
+	}
+	e.buf = append(e.buf, "]}"...)
+}
+
+// tail writes the end of the file and flushes.
+func (e *encoder) tail() error {
+	e.buf = append(e.buf, "]}\n"...)
+	if err := e.flush(); err != nil {
 		return err
 	}
-	return bw.Flush()
+	return e.bw.Flush()
 }
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it
 // but without escaping <, > and & (frame names are not HTML).
 func appendJSONString(buf []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= ' ' && c < 0x7f && c != '"' && c != '\\'
+	}
+	if plain { // what encoding/json writes as is
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

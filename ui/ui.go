@@ -73,6 +73,10 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"f1": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 }).ParseFS(files, "*.html"))
 
+// pendingWait bounds how long a request for a profile still being
+// extracted waits for it before the answer says to retry.
+var pendingWait = 10 * time.Second
+
 // Pending is what the UI asks of the code that makes profiles (serve.Core
 // implements it): wait for a profile still being extracted, and why one was
 // not stored.
@@ -379,13 +383,22 @@ func (u *ui) get(w http.ResponseWriter, r *http.Request) (*profile.Profile, stor
 		return nil, store.Meta{}, false
 	}
 	// A profile still being extracted is worth a short wait.
+	stillPending := false
 	if u.cfg.Pending != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), pendingWait)
 		u.cfg.Pending.Wait(ctx.Done(), id)
+		stillPending = ctx.Err() != nil && r.Context().Err() == nil
 		cancel()
 	}
 	p, m, err := u.cfg.Store.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		if stillPending {
+			// The wait ended before the extraction did (a busy server):
+			// not an absent profile, one to ask for again.
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "reqprof: profile "+id+" is still being extracted; retry in a moment", http.StatusServiceUnavailable)
+			return nil, m, false
+		}
 		if u.cfg.Pending != nil {
 			if why := u.cfg.Pending.NotStored(id); why != "" {
 				http.Error(w, "reqprof: profile "+id+" was made but not stored: "+why, http.StatusNotFound)

@@ -11,7 +11,7 @@ import (
 type stuck struct{}
 
 func (stuck) Wait(done <-chan struct{}, id string) { <-done }
-func (stuck) NotStored(id string) string            { return "" }
+func (stuck) NotStored(id string) string           { return "" }
 
 // A profile still being extracted when the wait ends is not "removed by
 // retention": the answer is 503 with Retry-After, so that a client asks

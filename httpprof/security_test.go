@@ -89,28 +89,83 @@ func profileOne(t *testing.T, base string) string {
 	return id
 }
 
+// withTrace stores a copy of profile id with an OpenTelemetry trace id, as
+// contrib/otel records it, and returns the trace id.
+func withTrace(t *testing.T, st store.Store, id string) string {
+	t.Helper()
+	const trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	pr, m, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.SetAttr(profile.AttrTraceID, trace)
+	m.ID, m.Labels = store.NewID(m.Time), store.LabelsOf(pr)
+	if err := st.Put(context.Background(), m, pr); err != nil {
+		t.Fatal(err)
+	}
+	return trace
+}
+
+// uiPaths are the UI's pages (GET) about profile id, whose copy carries
+// trace, and its route "GET /x": an unauthorized client must learn nothing
+// from any of them.
+func uiPaths(id, trace string) []string {
+	route := url.QueryEscape("GET /x")
+	return []string{
+		"/debug/reqprof/",
+		"/debug/reqprof/?trace_id=" + trace,
+		"/debug/reqprof/?route=" + route,
+		"/debug/reqprof/p/" + id,
+		"/debug/reqprof/p/" + id + "?format=text",
+		"/debug/reqprof/p/" + id + "?format=pprof&download=1",
+		"/debug/reqprof/p/by-trace/" + trace,
+		"/debug/reqprof/route?route=" + route,
+		"/debug/reqprof/route?route=" + route + "&format=pprof&download=1",
+		"/debug/reqprof/route/diff?route=" + route,
+		"/debug/reqprof/style.css",
+	}
+}
+
+// reachesUI checks that an authorized GET of each path is answered by the
+// UI (so that the same path answered "app" is the refusal, not a missing
+// page).
+func reachesUI(t *testing.T, base string, paths []string, hdr ...string) {
+	t.Helper()
+	for _, path := range paths {
+		resp, body := send(t, noRedirect, "GET", base+path, hdr...)
+		if body == "app" || resp.StatusCode >= 400 {
+			t.Errorf("GET %s authorized: %s %.200q, want the UI's page", path, resp.Status, body)
+		}
+	}
+}
+
 func TestBehindAProxyNothingIsTrusted(t *testing.T) {
 	p := newProfiler(t, httpprof.Options{})
 	srv := httptest.NewServer(p.Wrap(app))
 	defer srv.Close()
 	id := profileOne(t, srv.URL)
+	trace := withTrace(t, p.Store(), id)
 	target, _ := url.Parse(srv.URL)
 	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
 	defer proxy.Close()
 
-	for _, c := range []struct{ method, path string }{
+	reqs := []struct{ method, path string }{
 		{"GET", "/x?profile=true"},
 		{"GET", "/x?profile=true&profile_format=nope"},
-		{"GET", "/debug/reqprof/"},
-		{"GET", "/debug/reqprof/p/" + id + "?format=text"},
 		{"DELETE", "/debug/reqprof/p/" + id},
 		{"POST", "/debug/reqprof/p/" + id + "/delete"},
-	} {
+	}
+	paths := uiPaths(id, trace)
+	for _, path := range paths {
+		reqs = append(reqs, struct{ method, path string }{"GET", path})
+	}
+	for _, c := range reqs {
 		resp, body := send(t, http.DefaultClient, c.method, proxy.URL+c.path, "X-Forwarded-For", "203.0.113.9")
 		if body != "app" || len(reqprofHeaders(resp.Header)) != 0 {
 			t.Errorf("%s %s through a proxy: %s %q, headers %v", c.method, c.path, resp.Status, body, reqprofHeaders(resp.Header))
 		}
 	}
+	reachesUI(t, srv.URL, paths)
 	if _, _, err := p.Store().Get(context.Background(), id); err != nil {
 		t.Errorf("the profile did not survive the proxied deletes: %v", err)
 	}
@@ -128,8 +183,9 @@ func TestDNSRebindingRefused(t *testing.T) {
 	srv := httptest.NewServer(p.Wrap(app))
 	defer srv.Close()
 	id := profileOne(t, srv.URL)
+	trace := withTrace(t, p.Store(), id)
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':'):]
-	for _, path := range []string{"/debug/reqprof/", "/debug/reqprof/p/" + id + "?format=text", "/x?profile=true"} {
+	for _, path := range append(uiPaths(id, trace), "/x?profile=true") {
 		resp, body := send(t, http.DefaultClient, "GET", srv.URL+path, "Host", "evil.example"+port)
 		if body != "app" || len(reqprofHeaders(resp.Header)) != 0 {
 			t.Errorf("GET %s with Host evil.example: %s %q", path, resp.Status, body)
@@ -191,8 +247,8 @@ func TestUIHeadersAndPaths(t *testing.T) {
 	srv := httptest.NewServer(p.Wrap(app))
 	defer srv.Close()
 	id := profileOne(t, srv.URL)
-	for _, path := range []string{"/debug/reqprof/", "/debug/reqprof/p/" + id, "/debug/reqprof/p/" + id + "?format=pprof&download=1"} {
-		resp, _ := send(t, http.DefaultClient, "GET", srv.URL+path)
+	for _, path := range uiPaths(id, withTrace(t, p.Store(), id)) {
+		resp, _ := send(t, noRedirect, "GET", srv.URL+path)
 		h := resp.Header
 		if !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || h.Get("X-Frame-Options") != "DENY" ||
 			h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "same-origin" || h.Get("Vary") == "" || h.Get("X-Content-Type-Options") != "nosniff" {
@@ -215,17 +271,26 @@ func TestUnauthorizedLearnsNothing(t *testing.T) {
 	p := newProfiler(t, httpprof.Options{Authorize: httpprof.TokenAuth("s3cret")})
 	srv := httptest.NewServer(p.Wrap(app))
 	defer srv.Close()
+	auth := []string{"Authorization", "Bearer s3cret"}
+	resp, _ := send(t, http.DefaultClient, "GET", srv.URL+"/x?profile=true", auth...)
+	id := resp.Header.Get(httpprof.HeaderID)
+	if id == "" {
+		t.Fatalf("authorized profile: %v", resp.Header)
+	}
+	send(t, http.DefaultClient, "GET", srv.URL+resp.Header.Get(httpprof.HeaderURL)+"?format=text", auth...) // waits until it is stored
+	paths := uiPaths(id, withTrace(t, p.Store(), id))
 	for _, hdr := range [][]string{nil, {"Authorization", "s3cret"}, {"Authorization", "Basic s3cret"}, {"X-Reqprof-Token", "wrong"}} {
-		for _, path := range []string{"/x?profile=true&profile_format=nope", "/x?profile=true", "/debug/reqprof/"} {
+		for _, path := range append([]string{"/x?profile=true&profile_format=nope", "/x?profile=true"}, paths...) {
 			resp, body := send(t, http.DefaultClient, "GET", srv.URL+path, hdr...)
 			if resp.StatusCode != 200 || body != "app" || len(reqprofHeaders(resp.Header)) != 0 {
 				t.Errorf("GET %s with %v: %s %q %v", path, hdr, resp.Status, body, reqprofHeaders(resp.Header))
 			}
 		}
 	}
+	reachesUI(t, srv.URL, paths, auth...)
 	// Authorized: the unknown format is a 400 that lists the formats, and
 	// the handler does not run.
-	resp, body := send(t, http.DefaultClient, "GET", srv.URL+"/x?profile=true&profile_format=nope", "Authorization", "Bearer s3cret")
+	resp, body := send(t, http.DefaultClient, "GET", srv.URL+"/x?profile=true&profile_format=nope", auth...)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "speedscope") {
 		t.Errorf("authorized unknown format: %s %q", resp.Status, body)
 	}

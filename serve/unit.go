@@ -382,6 +382,7 @@ func metaOf(id string, p *profile.Profile) store.Meta {
 		Summary: store.Summary{
 			Duration: time.Duration(p.Duration), CPU: time.Duration(sum.CPU), Waiting: time.Duration(sum.Waiting),
 			Runnable: time.Duration(sum.Runnable), Syscall: time.Duration(sum.Syscall), Goroutines: sum.Goroutines,
+			CPUInferred: time.Duration(sum.CPUInferred), Overhead: time.Duration(sum.Overhead), OverheadBefore: time.Duration(sum.OverheadBefore),
 		},
 		Labels: store.LabelsOf(p),
 	}

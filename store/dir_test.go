@@ -70,7 +70,7 @@ func TestDirRoundTrip(t *testing.T) {
 	now := time.Now()
 	m := store.Meta{
 		ID: store.NewID(now), Time: now, Name: "GET /x",
-		Summary: store.Summary{Duration: 1000, CPU: 400, Waiting: 300, Runnable: 200, Syscall: 100, Goroutines: 2},
+		Summary: store.Summary{Duration: 1000, CPU: 400, Waiting: 300, Runnable: 200, Syscall: 100, Goroutines: 2, CPUInferred: 150, Overhead: 20, OverheadBefore: 700},
 		Labels:  map[string]string{profile.AttrKind: profile.KindHTTP, profile.AttrRoute: "GET /x", profile.AttrStatus: "200"},
 	}
 	if err := d.Put(context.Background(), m, tiny("GET /x")); err != nil {

@@ -21,8 +21,12 @@ import (
 // Version 2 (written since labels replaced the HTTP columns):
 //
 //	{"v":2,"id":"…","time":"…","name":"GET /x","size":1234,
-//	 "summary":{"duration":1500000,"cpu":…,"waiting":…,"runnable":…,"syscall":…,"goroutines":3},
+//	 "summary":{"duration":1500000,"cpu":…,"waiting":…,"runnable":…,"syscall":…,"goroutines":3,
+//	            "cpu_inferred":…,"overhead":…,"overhead_before":…},
 //	 "labels":{"method":"GET","route":"GET /x","status":"200"}}
+//
+// The last three summary fields came later, optional: a sidecar without
+// them reads as zeros.
 //
 // Version 1 had no "v" and HTTP columns at the top level: method, path,
 // route, status, duration, cpu, wait (everything off the CPU), goroutines,
@@ -63,6 +67,11 @@ type wireSummary struct {
 	Runnable   time.Duration `json:"runnable"`
 	Syscall    time.Duration `json:"syscall"`
 	Goroutines int           `json:"goroutines"`
+	// Since the summary told sampled running time from unsampled and
+	// the profiler's cost; absent, they are zero.
+	CPUInferred    time.Duration `json:"cpu_inferred,omitempty"`
+	Overhead       time.Duration `json:"overhead,omitempty"`
+	OverheadBefore time.Duration `json:"overhead_before,omitempty"`
 }
 
 func encodeSidecar(m Meta) ([]byte, error) {

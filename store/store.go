@@ -54,6 +54,13 @@ type Summary struct {
 	Runnable   time.Duration // ready, waiting for a CPU
 	Syscall    time.Duration // in system calls
 	Goroutines int           // goroutines of the work (members)
+	// CPUInferred is the part of CPU that no CPU sample observed (its
+	// place in the code is inferred).
+	CPUInferred time.Duration
+	// Overhead is the profiler's own time inside the work's window
+	// ("[reqprof]"), OverheadBefore the time it added before the window
+	// (starting the recorder, admission).
+	Overhead, OverheadBefore time.Duration
 }
 
 // Bounds on a Meta's labels, which keep every sidecar small.

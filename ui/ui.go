@@ -179,6 +179,12 @@ type row struct {
 	Reason     string
 	TraceID    string // the OpenTelemetry trace the work ran in
 	Split      []splitPart
+	// Sampled is the share of the running time that CPU samples observed
+	// (the rest is inferred), from 0 to 1; meaningless without CPU time.
+	Sampled float64
+	// Overhead and OverheadBefore are the profiler's own cost, inside the
+	// window (part of Duration) and before it (not part of it).
+	Overhead, OverheadBefore time.Duration
 }
 
 // splitPart is one part of a row's bar: its share of the duration.
@@ -187,17 +193,37 @@ type splitPart struct {
 	Dur          time.Duration
 	Share        float64
 	X, W         string // SVG percentages
+	Note         string // said after the duration: "34% sampled"
 }
 
-// SplitText is the bar's text: "45% CPU · 53% waiting".
+// SplitText is the bar's text: "45% CPU (34% sampled) · 53% waiting".
 func (r row) SplitText() string {
 	var ps []string
 	for _, p := range r.Split {
 		if p.Share >= 0.005 || p.Class == "s-run" || p.Class == "s-wait" {
-			ps = append(ps, fmt.Sprintf("%.0f%% %s", 100*p.Share, p.Label))
+			s := fmt.Sprintf("%.0f%% %s", 100*p.Share, p.Label)
+			if p.Note != "" {
+				s += " (" + p.Note + ")"
+			}
+			ps = append(ps, s)
 		}
 	}
 	return strings.Join(ps, " · ")
+}
+
+// Cost is the profiler's own cost, short: "reqprof 1.2ms · 10µs" (before
+// the window · inside it), or "" when the profile records none.
+func (r row) Cost() string {
+	if r.Overhead <= 0 && r.OverheadBefore <= 0 {
+		return ""
+	}
+	return "reqprof " + text.Dur(int64(r.OverheadBefore)) + " · " + text.Dur(int64(r.Overhead))
+}
+
+// CostTitle says what Cost's two numbers are.
+func (r row) CostTitle() string {
+	return fmt.Sprintf("reqprof's own cost: %s before the window (starting the recorder, admission: the client waited this much longer than the duration), %s inside it ([reqprof], part of the duration)",
+		text.Dur(int64(r.OverheadBefore)), text.Dur(int64(r.Overhead)))
 }
 
 func rowOf(m store.Meta) row {
@@ -210,13 +236,19 @@ func rowOf(m store.Meta) row {
 	r := row{
 		ID: m.ID, Time: m.Time, Method: method, Path: path, Status: status, Panic: m.Label(profile.AttrPanic) != "",
 		Duration: m.Duration, Goroutines: m.Goroutines, Reason: m.Label(profile.AttrReason), TraceID: m.Label(profile.AttrTraceID),
-		Route: routeKey(method, m.Label(profile.AttrRoute), path),
+		Route:    routeKey(method, m.Label(profile.AttrRoute), path),
+		Overhead: m.Overhead, OverheadBefore: m.OverheadBefore,
 	}
 	// The critical path's split (view.Summary) as the store keeps it, by
-	// state, as in the report's header (which also tells sampled running
-	// time from unsampled, and waits by reason).
+	// state, as in the report's header (which also tells waits by reason),
+	// with the share of the running time CPU samples observed.
+	cpuNote := ""
+	if m.CPU > 0 {
+		r.Sampled = float64(m.CPU-m.CPUInferred) / float64(m.CPU)
+		cpuNote = fmt.Sprintf("%.0f%% sampled", 100*r.Sampled)
+	}
 	parts := []splitPart{
-		{Class: "s-run", Label: "CPU", Dur: m.CPU},
+		{Class: "s-run", Label: "CPU", Dur: m.CPU, Note: cpuNote},
 		{Class: "s-wait", Label: "waiting", Dur: m.Waiting},
 		{Class: "s-runnable", Label: "runnable", Dur: m.Runnable},
 		{Class: "s-syscall", Label: "syscall", Dur: m.Syscall},

@@ -159,7 +159,10 @@ func summarize(p *profile.Profile, cp *Timeline) Summary {
 		if slices.ContainsFunc(seg.Path, func(f Frame) bool { return f.Kind == Via }) {
 			s.Followed += d
 		}
-		if n := len(seg.Path); n > 0 && seg.Path[n-1].Kind == Overhead {
+		// The profiler's own frame, or a wait, runnable or syscall
+		// pseudo-frame under it ("[reqprof];[wait: sync]": its waits are
+		// not followed).
+		if slices.ContainsFunc(seg.Path, func(f Frame) bool { return f.Kind == Overhead }) {
 			s.Overhead += d
 		}
 		state, reason, key := seg.State, seg.Reason, waitKey{seg.Goroutine, seg.Interval}

@@ -69,7 +69,7 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 
 	cp := view.CriticalPath(p)
 	sum := view.SummarizeCritical(p, &cp)
-	m.Summary = summaryOf(sum, cp, reasons)
+	m.Summary = summaryOf(sum, reasons)
 	m.text = textTree(p, &cp, sum, o)
 
 	groups := groupGoroutines(p)
@@ -272,8 +272,9 @@ func buildStacksModel(s *view.StackSet, o render.Options) (*model, error) {
 }
 
 // stacksSummary divides value i of a set's stacks by state, with the one
-// classification of stretches of time (reasonTable.stateCode); stacks
-// without a state are in the total only.
+// classification of stretches of time (reasonTable.stateCode), and says
+// how much of it ran, sampled or not; stacks without a state are in the
+// total only.
 func stacksSummary(s *view.StackSet, i int, reasons *reasonTable) sumry {
 	byCode := map[int16]int64{}
 	sum := sumry{Parts: []part{}}
@@ -291,6 +292,12 @@ func stacksSummary(s *view.StackSet, i int, reasons *reasonTable) sumry {
 		}
 		if st.State != 0 {
 			byCode[reasons.stateCode(st.State, st.Inferred, st.Reason)] += v
+		}
+		if st.State == profile.Running {
+			sum.CPU += v
+			if st.Inferred {
+				sum.Unsampled += v
+			}
 		}
 	}
 	codes := slices.Sorted(maps.Keys(byCode))
@@ -390,10 +397,14 @@ func (r *reasonTable) stateCode(st profile.State, inferred bool, reason string) 
 }
 
 // summaryOf lays out the view's one classification of the critical path
-// (view.Summary) as the header's parts, and adds the time the critical
-// path spent in the profiler's own frames.
-func summaryOf(sum view.Summary, cp view.Timeline, reasons *reasonTable) sumry {
-	s := sumry{Total: sum.Duration, Parts: []part{}}
+// (view.Summary) as the header's parts, with the sampled share of the
+// running time and the profiler's own cost.
+func summaryOf(sum view.Summary, reasons *reasonTable) sumry {
+	s := sumry{
+		Total: sum.Duration, Parts: []part{},
+		CPU: sum.CPU, Unsampled: sum.CPUInferred, Samples: sum.Samples, SamplePeriod: sum.SamplePeriod,
+		Reqprof: sum.Overhead, ReqprofBefore: sum.OverheadBefore,
+	}
 	add := func(c int16, ns int64) {
 		if ns > 0 {
 			s.Parts = append(s.Parts, part{Code: int(c), Label: codeLabel(c, reasons), NS: ns})
@@ -405,14 +416,6 @@ func summaryOf(sum view.Summary, cp view.Timeline, reasons *reasonTable) sumry {
 	add(codeSyscall, sum.Syscall)
 	for _, w := range sum.Waits {
 		add(reasons.code(w.Reason), w.Time)
-	}
-	for _, seg := range cp.Segments {
-		for _, f := range seg.Path {
-			if f.Kind == view.Overhead {
-				s.Reqprof += seg.End - seg.Start
-				break
-			}
-		}
 	}
 	return s
 }

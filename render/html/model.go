@@ -86,8 +86,19 @@ const (
 type sumry struct {
 	Total int64  `json:"total"`
 	Parts []part `json:"parts"` // non-zero parts, in code order
-	// Reqprof is the critical-path time in the profiler's own frames.
-	Reqprof int64 `json:"reqprof"`
+	// CPU is the running time, and Unsampled the part of it no CPU sample
+	// observed; Samples is the number of CPU samples, each standing for
+	// SamplePeriod of running time (view.Summary's fields; none for a
+	// stack set).
+	CPU          int64 `json:"cpu"`
+	Unsampled    int64 `json:"unsampled"`
+	Samples      int   `json:"samples"`
+	SamplePeriod int64 `json:"samplePeriod"`
+	// Reqprof is the critical-path time in the profiler's own frames
+	// (view.Summary.Overhead), and ReqprofBefore the time it added before
+	// the window (view.Summary.OverheadBefore).
+	Reqprof       int64 `json:"reqprof"`
+	ReqprofBefore int64 `json:"reqprofBefore"`
 }
 
 type part struct {

@@ -233,7 +233,11 @@
     if (m.route) fact("route", m.route);
     if (m.goVersion) fact("Go", m.goVersion);
     if (m.host) fact("host", m.host);
-    if (sum.reqprof > 0) fact("reqprof's own cost", dur(sum.reqprof) + " (" + pct(sum.reqprof, sum.total) + ")", "critical-path time in the profiler's own frames");
+    cpuFact(fact, sum);
+    if (sum.reqprof > 0 || sum.reqprofBefore > 0) {
+      fact("reqprof's own cost", dur(sum.reqprofBefore) + " before the window, " + dur(sum.reqprof) + " inside",
+        "before: the time reqprof added to the request before its window (starting the recorder, waiting for a slot); inside: the critical-path time in the profiler's own frames ([reqprof]), " + pct(sum.reqprof, sum.total) + " of the wall time");
+    }
     h.append(facts);
 
     h.append(el("div", { cls: "rp-hint", text: "Where the " + dur(sum.total) + " went, on the critical path:" }));
@@ -253,6 +257,17 @@
       h.append(dl);
     }
     return h;
+  }
+
+  // cpuFact adds the running time to the header's facts, with the share of
+  // it that CPU samples observed (the rest is inferred: "running,
+  // unsampled").
+  function cpuFact(fact, sum) {
+    if (!(sum.cpu > 0)) return;
+    const sampled = sum.cpu - sum.unsampled;
+    let tip = "running time: " + dur(sampled) + " where CPU samples looked, " + dur(sum.unsampled) + " inferred (no sample near it)";
+    if (sum.samples > 0) tip += "; " + sum.samples + " CPU sample" + (sum.samples > 1 ? "s" : "") + (sum.samplePeriod > 0 ? ", one per " + dur(sum.samplePeriod) + " of running time" : "");
+    fact("CPU", dur(sum.cpu) + " (" + pct(sampled, sum.cpu) + " sampled, " + pct(sum.unsampled, sum.cpu) + " unsampled)", tip);
   }
 
   // splitBar draws how the header's total divides by state, and its legend.
@@ -282,6 +297,8 @@
     const facts = el("div", { cls: "rp-facts" });
     facts.append(el("span", { title: "the summed wall-clock time of the work the set holds" }, "wall, summed ", el("b", { text: dur(m.duration) })));
     if (m.start) facts.append(el("span", null, "from ", el("b", { text: m.start.replace("T", " ").replace(/(\.\d{3})\d*/, "$1").replace("Z", " UTC") })));
+    cpuFact(function (k, v, tip) { facts.append(el("span", { title: tip }, k + " ", el("b", { text: v }))); }, sum);
+    if (sum.reqprof > 0) facts.append(el("span", { title: "time in the profiler's own frames ([reqprof]), summed" }, "reqprof's own cost ", el("b", { text: dur(sum.reqprof) })));
     h.append(facts);
     if (M.set.comments.length) {
       const ul = el("ul", { cls: "rp-notes rp-comments" });

@@ -312,23 +312,32 @@ func build(s *view.StackSet) (*pprofile.Profile, error) {
 	return pp, nil
 }
 
+// comments are the profile's header: its name, the running time's sampled
+// share, the profiler's own cost, its attributes and notes, its summary,
+// what the sample types hold.
 func comments(p *profile.Profile, group bool) []string {
 	name := p.Name
 	if name == "" {
 		name = "(unnamed)"
 	}
-	members := 0
-	for _, g := range p.Goroutines {
-		if g.Member {
-			members++
-		}
-	}
+	sum := view.Summarize(p)
 	stacks := "full stacks"
 	if group {
 		stacks = "library frames grouped"
 	}
-	c := []string{fmt.Sprintf("reqprof: %s (%d goroutines, %d CPU samples; %s)", name, members, len(p.Samples), stacks)}
+	goroutines := fmt.Sprintf("%d goroutines", sum.Goroutines)
+	if sum.Housekeeping > 0 {
+		goroutines += fmt.Sprintf(" (+%d housekeeping)", sum.Housekeeping)
+	}
+	c := []string{fmt.Sprintf("reqprof: %s (%s, %d CPU samples; %s)", name, goroutines, sum.Samples, stacks)}
+	c = append(c, cpuComment(sum))
+	if sum.OverheadBefore > 0 || sum.Overhead > 0 {
+		c = append(c, fmt.Sprintf("reqprof's own cost: %s before the window, %s inside", time.Duration(sum.OverheadBefore), time.Duration(sum.Overhead)))
+	}
 	for _, a := range p.Attrs {
+		if a.Key == profile.AttrOverhead { // the line above
+			continue
+		}
 		c = append(c, a.Key+": "+a.Value)
 	}
 	if p.GoVersion != "" || p.Host != "" {
@@ -337,8 +346,28 @@ func comments(p *profile.Profile, group bool) []string {
 	for _, w := range p.Warnings {
 		c = append(c, "note: "+w)
 	}
-	c = append(c, "summary (critical path): "+view.Summarize(p).String())
+	c = append(c, "summary (critical path): "+sum.String())
 	return append(c, fmt.Sprintf("sample types (ns): critical = critical path (sums to the duration), wall = all goroutines' time, cpu = on-CPU part of wall, cpu_sampled = CPU samples x %s (an estimate)", time.Duration(PeriodOf(p))))
+}
+
+// cpuComment says how much of the critical path's running time CPU samples
+// observed: "CPU (critical path): 4ms, 75% sampled, 25% unsampled (1 CPU
+// sample, one per 4ms of running time)".
+func cpuComment(sum view.Summary) string {
+	s := fmt.Sprintf("CPU (critical path): %s", time.Duration(sum.CPU))
+	if sum.CPU > 0 {
+		share := sum.SampledShare()
+		s += fmt.Sprintf(", %.0f%% sampled, %.0f%% unsampled", 100*share, 100*(1-share))
+	}
+	plural := "s"
+	if sum.Samples == 1 {
+		plural = ""
+	}
+	s += fmt.Sprintf(" (%d CPU sample%s", sum.Samples, plural)
+	if sum.SamplePeriod > 0 {
+		s += fmt.Sprintf(", one per %s of running time", time.Duration(sum.SamplePeriod))
+	}
+	return s + ")"
 }
 
 // builder accumulates pprof samples, locations and functions.

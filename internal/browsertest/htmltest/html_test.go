@@ -436,16 +436,20 @@ func timeline(t *testing.T, pg *browsertest.Page, p *profile.Profile) {
 	t.Helper()
 	click(pg, `[data-tab="timeline"]`)
 	// Lanes: every member goroutine (none share an entry function more
-	// than 8 times here), the outsiders by entry function.
+	// than 8 times here), the outsiders by entry function; every segment a
+	// span at full zoom.
+	// A span is a segment of the goroutine's timeline (view.EachGoroutine),
+	// which cuts an interval where a region begins or ends inside it.
 	lanes, spans := 0, 0
+	each := view.EachGoroutine(p)
 	outsiders := map[string][]int{}
 	for i, g := range p.Goroutines {
 		if g.Member {
 			lanes++
-			spans += len(g.Intervals)
+			spans += len(each[i].Segments)
 		} else {
 			e := view.EntryName(p, &p.Goroutines[i])
-			outsiders[e] = append(outsiders[e], len(g.Intervals))
+			outsiders[e] = append(outsiders[e], len(each[i].Segments))
 		}
 	}
 	for _, ns := range outsiders {

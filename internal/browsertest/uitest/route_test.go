@@ -98,9 +98,10 @@ func routeBrowserServer(t *testing.T) *httptest.Server {
 // profiles' links are drawn under the UI's CSP with no console error and
 // no request besides the page, then follows the slow-vs-typical link and
 // a profile's link. With REQPROF_SCREENSHOT_DIR set (relative to the
-// repository's root), it saves the README's picture of the route page:
+// repository's root), it saves a picture of the route page of these
+// hand-made profiles (the README's is of the demo: scripts/screenshots.sh):
 //
-//	REQPROF_SCREENSHOT_DIR=docs go test ./ui -run TestRoutePageInChromium
+//	cd internal/browsertest && REQPROF_SCREENSHOT_DIR=/tmp go test ./uitest -run TestRoutePageInChromium
 func TestRoutePageInChromium(t *testing.T) {
 	srv := routeBrowserServer(t)
 	list := browsertest.OpenPage(t, srv.URL+"/debug/reqprof/")
@@ -159,7 +160,7 @@ func TestRoutePageInChromium(t *testing.T) {
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(browsertest.RepoRoot(), dir)
 		}
-		pg.Screenshot(dir, "ui-route.png", true)
+		pg.Screenshot(dir, "ui-route-handmade.png", true)
 	}
 	for _, p := range pg.Problems() {
 		t.Errorf("route page: %s", p)

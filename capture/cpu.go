@@ -66,15 +66,17 @@ func (w *firstWrite) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// raiseWait bounds how long start waits for the rate to be raised: the
+// switch needs pprof's reader to run (about a millisecond on an idle
+// machine, more on a loaded one), and the capture's work waits meanwhile;
+// past it, the switch completes in the background, and the work has no
+// samples until then.
+const raiseWait = 5 * time.Millisecond
+
 // start turns CPU profiling on, unless someone else has it on (their
-// samples reach the trace too); it reports whether it did. It does not
-// wait for the rate to be raised: the switch needs pprof's reader to run
-// (about a millisecond on an idle machine, several on a loaded one), with
-// profiling off meanwhile, and waiting for it was most of what an isolated
-// profiled request paid before its work (BENCHMARKS.md, issue 13's
-// BenchmarkColdStart). A capture that begins the recorder so has no CPU
-// sample in its first millisecond or so, which a request that short
-// rarely has anyway; its running time there is unsampled, and says so.
+// samples reach the trace too); it reports whether it did. It returns once
+// the rate is raised (at most raiseWait later): the capture about to begin
+// has samples from its start.
 func (s *cpuSampler) start() bool {
 	w := &firstWrite{done: make(chan struct{})}
 	if pprof.StartCPUProfile(w) != nil {
@@ -82,6 +84,12 @@ func (s *cpuSampler) start() bool {
 	}
 	s.raised, s.fast = make(chan struct{}), false
 	go s.raise(w)
+	t := time.NewTimer(raiseWait)
+	defer t.Stop()
+	select {
+	case <-s.raised:
+	case <-t.C:
+	}
 	return true
 }
 

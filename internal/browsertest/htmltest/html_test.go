@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -462,9 +463,19 @@ func timeline(t *testing.T, pg *browsertest.Page, p *profile.Profile) {
 	if s.Lanes != lanes || s.Spans != spans || s.T0 != 0 || s.T1 != p.Duration || s.Critical == 0 || s.Edges == 0 || s.Regions != 3 {
 		t.Errorf("timeline %+v, want %d lanes, %d spans, 3 regions", s, lanes, spans)
 	}
-	// Hover on the root's lane: its state and stack.
+	// Hover on the root's lane, in the middle of its longest stretch in a
+	// function of the workload (a stretch at a fixed place may be
+	// unsampled running time under the work's boundary alone, whose stack
+	// shows no function): its state and stack.
 	box := js[[]float64](pg, `(r => [r.left, r.top, r.width])(document.querySelector(".rp-tl canvas").getBoundingClientRect())`)
-	pg.Do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box[0]+box[2]*0.2, box[1]+24+26*0.5+6))
+	at := 0.2
+	var longest int64
+	for _, sg := range each[0].Segments {
+		if d := sg.End - sg.Start; d > longest && slices.ContainsFunc(sg.Path, func(f view.Frame) bool { return strings.Contains(f.Name, "testprofile.") }) {
+			longest, at = d, float64(sg.Start+d/2)/float64(p.Duration)
+		}
+	}
+	pg.Do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box[0]+box[2]*at, box[1]+24+26*0.5+6))
 	tip := js[string](pg, `document.querySelector(".rp-tip").hidden ? "" : document.querySelector(".rp-tip").textContent`)
 	if !strings.Contains(tip, "(root)") || !strings.Contains(tip, "testprofile.") {
 		t.Errorf("hovering the root lane shows %q", tip)

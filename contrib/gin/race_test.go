@@ -1,0 +1,5 @@
+//go:build race
+
+package ginprof_test
+
+func init() { raceEnabled = true }

@@ -142,6 +142,14 @@ type Config struct {
 	// MinAge is how much recent trace the recorder keeps at least (default
 	// 1 minute), bounded by MaxBytes.
 	MinAge time.Duration
+	// MaxBackgroundCPU bounds the CPU the work done after each capture
+	// (the recorder's snapshot, parsing, building the profile, and the
+	// delivery's encoding and storing) takes under a sustained stream of
+	// profiles, in CPUs (default a quarter of GOMAXPROCS; negative: no
+	// bound). A burst of up to 250 ms of such work runs at once; beyond
+	// it, profiles wait, so that the requests keep the rest of the
+	// machine. See BENCHMARKS.md.
+	MaxBackgroundCPU float64
 	// NoCPU disables CPU sampling: running time is then attributed from the
 	// stacks at state changes only. Use it when the process takes its own
 	// CPU profiles (runtime/pprof allows one at a time).
@@ -183,6 +191,15 @@ type Manager struct {
 	runs   genRuns
 	runsOf *trace.FlightRecorder
 
+	// lingering says the manager holds a reference of its own until
+	// lingerUntil (see Linger); lingerTimer fires then.
+	lingering   bool
+	lingerUntil time.Time
+	lingerTimer *time.Timer
+
+	// budget bounds the background work's CPU (see budget.go).
+	budget *budget
+
 	// deliveries bounds the profiles being built and handed over (encoded,
 	// stored) at once: one slow profile holds back no other, and a burst
 	// of profiles cannot fill the machine with delivery goroutines; the
@@ -201,7 +218,11 @@ func NewManager(cfg Config) *Manager {
 	if cfg.MinAge == 0 {
 		cfg.MinAge = time.Minute
 	}
-	return &Manager{cfg: cfg, keep: keepBuffer, deliveries: make(chan struct{}, maxDeliveries)}
+	if cfg.MaxBackgroundCPU == 0 {
+		cfg.MaxBackgroundCPU = defaultBackgroundCPU()
+	}
+	return &Manager{cfg: cfg, keep: keepBuffer, deliveries: make(chan struct{}, maxDeliveries),
+		budget: newBudget(cfg.MaxBackgroundCPU)}
 }
 
 // keepBuffer is how long an idle manager keeps its snapshot buffer (tens of
@@ -307,7 +328,8 @@ func (m *Manager) release(n int) {
 	}
 }
 
-// Active reports whether the manager's recorder is running.
+// Active reports whether the manager's recorder is running: a capture, a
+// [Manager.Hold] or a [Manager.Linger] holds it.
 func (m *Manager) Active() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -327,6 +349,75 @@ func (m *Manager) Release() {
 	if m.refs > 0 {
 		m.release(1)
 	}
+}
+
+// Linger keeps the recorder and CPU sampling running until at least d from
+// now, when they run now (a capture or [Manager.Hold] holds them), as if a
+// capture ran on until then: a capture started meanwhile finds them
+// running and waits for neither's start (together 2–5 ms on a 2-core
+// machine, most of it CPU sampling's switch to its rate), and its profile
+// costs no start and stop of either. A later call extends the time, never
+// shortens it. It reports whether the recorder runs.
+//
+// While they run, the process pays the tracer's cost (the flight
+// recorder's own, paid by every goroutine switch and system call) and
+// CPU sampling's, and meanwhile someone else's runtime/pprof.StartCPUProfile
+// or flight recorder fails as during a capture. The delivery core lingers
+// after each profiled unit (serve.Config.Linger), so that a developer
+// re-running a request, or a tool asking for several, pays the start once.
+func (m *Manager) Linger(d time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs == 0 {
+		return false
+	}
+	if d <= 0 {
+		return true
+	}
+	until := time.Now().Add(d)
+	if m.lingering {
+		if until.After(m.lingerUntil) {
+			m.lingerUntil = until
+		}
+		return true
+	}
+	m.refs++
+	m.lingering, m.lingerUntil = true, until
+	if m.lingerTimer == nil {
+		m.lingerTimer = time.AfterFunc(d, m.lingerEnd)
+	} else {
+		m.lingerTimer.Reset(d)
+	}
+	return true
+}
+
+// lingerEnd drops the lingering reference once its time has come; a
+// Linger since the timer was set moved the time on.
+func (m *Manager) lingerEnd() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.lingering {
+		return
+	}
+	if left := time.Until(m.lingerUntil); left > 0 {
+		m.lingerTimer.Reset(left)
+		return
+	}
+	m.lingering = false
+	m.release(1)
+}
+
+// EndLinger ends a [Manager.Linger] now: the recorder and CPU sampling
+// stop unless a capture or Hold still holds them.
+func (m *Manager) EndLinger() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.lingering {
+		return
+	}
+	m.lingering = false
+	m.lingerTimer.Stop()
+	m.release(1)
 }
 
 // Discard ends the capture without making a profile.
@@ -401,7 +492,9 @@ func (m *Manager) work() {
 		m.mu.Lock()
 		own := m.cpuOwned
 		m.mu.Unlock()
+		t := m.budget.wait()
 		tr, err := m.parse(fr, batch, own)
+		m.budget.spend(t)
 
 		// Release before delivering: when Do returns, the recorder is
 		// already stopped (unless other captures run), so the caller may
@@ -417,6 +510,8 @@ func (m *Manager) work() {
 					c.done(nil, err)
 					return
 				}
+				t := m.budget.wait()
+				defer m.budget.spend(t)
 				m.deliver(tr, c)
 			}()
 		}

@@ -253,12 +253,18 @@ func TestShortHandlerAttributed(t *testing.T) {
 	profiles := make(chan *profile.Profile, 16)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hash", shortHandler)
-	h := httpprof.Middleware(httpprof.Options{
+	// Its own manager, which lingers after each profile: Close ends that,
+	// so that the package's next tests can start a recorder.
+	pr, err := httpprof.New(httpprof.Options{
 		Enabled: true, Dir: t.TempDir(), UIPath: "-", PerMinute: 1000,
 		Manager:   capture.NewManager(capture.Config{}),
 		OnProfile: func(r serve.Result) { profiles <- r.Profile },
-	})(mux)
-	srv := httptest.NewServer(h)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	srv := httptest.NewServer(pr.Wrap(mux))
 	defer srv.Close()
 	// A first request through the server pays the framework's one-time
 	// set-up (lazy initialisations in net/http and the middleware: the

@@ -55,6 +55,15 @@ type Options struct {
 	// the capture ends and what was captured is stored, marked truncated,
 	// while the request goes on. Negative means no bound.
 	MaxDuration time.Duration
+	// Linger keeps the flight recorder and CPU sampling running for this
+	// long after each profiled request (default 5 s; negative: they stop
+	// with the request's capture), so that the next profiled request
+	// within it does not wait for their start (2–5 ms of its latency).
+	// Meanwhile every request pays for execution tracing, as with
+	// CaptureSlowerThan, and runtime/pprof.StartCPUProfile (e.g.
+	// /debug/pprof/profile) fails with "cpu profiling already in use", as
+	// it does while a profiled request runs. Close ends it.
+	Linger time.Duration
 	// CaptureSlowerThan, when positive, keeps the flight recorder running
 	// and stores every request slower than it, after the fact, at most
 	// SlowPerMinute per minute (default 6). Each request then runs in a

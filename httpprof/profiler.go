@@ -78,7 +78,7 @@ func New(opts Options) (*Profiler, error) {
 	}
 	core, err := serve.New(serve.Config{
 		Store: p.store, MaxConcurrent: opts.MaxConcurrent, PerMinute: opts.PerMinute,
-		MaxProfileBytes: opts.MaxProfileBytes, MaxDuration: opts.MaxDuration,
+		MaxProfileBytes: opts.MaxProfileBytes, MaxDuration: opts.MaxDuration, Linger: opts.Linger,
 		CaptureSlowerThan: opts.CaptureSlowerThan, SlowPerMinute: opts.SlowPerMinute, Sample: opts.Sample,
 		Manager: opts.Manager, Logger: opts.Logger, OnProfile: opts.OnProfile,
 	})
@@ -117,8 +117,9 @@ func (p *Profiler) UI() http.Handler {
 	return p.ui
 }
 
-// Close waits for the profiles being extracted to be stored and stops
-// slow-request capture. Requests served after Close run unprofiled.
+// Close waits for the profiles being extracted to be stored, stops
+// slow-request capture and ends the recorder's linger (Options.Linger).
+// Requests served after Close run unprofiled.
 func (p *Profiler) Close() error {
 	if p.core == nil {
 		return nil
@@ -131,19 +132,38 @@ func (p *Profiler) Wrap(next http.Handler) http.Handler {
 	if !p.enabled {
 		return next
 	}
-	return &wrapped{p: p, next: next}
+	x := &wrapped{p: p, next: next, queryOnly: p.opts.QueryOnly,
+		plain: !p.core.SlowCapture() && p.opts.Hooks.Sample == nil && p.opts.Sample == nil}
+	if p.uiPath != "-" {
+		x.uiRoot = strings.TrimSuffix(p.uiPath, "/")
+	}
+	return x
 }
 
 type wrapped struct {
 	p    *Profiler
 	next http.Handler
+	// plain: nothing but a request's own asking or the UI's path makes the
+	// middleware do more than call next (no slow-request capture, no
+	// sampling), settled when the Profiler was made.
+	plain     bool
+	queryOnly bool
+	uiRoot    string // the UI's path without its final slash; "" for none
 }
 
 func (x *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// The fast path: no defers, no allocations, no query parsing.
-	if p := x.p; !p.core.SlowCapture() && !wants(r, p.opts.QueryOnly) && !p.isUI(r) && p.opts.Hooks.Sample == nil && p.opts.Sample == nil {
-		x.next.ServeHTTP(w, r)
-		return
+	// The fast path: no defers, no allocations, no query parsing. It is
+	// coarse (a query that mentions profile, any X-Reqprof header, a path
+	// beginning like the UI's go the whole way), so that a request that
+	// asks for nothing costs two substring tests and a header lookup.
+	if x.plain {
+		q := r.URL.RawQuery
+		if (q == "" || !strings.Contains(q, "profile")) &&
+			(x.queryOnly || len(r.Header[HeaderTrigger]) == 0) &&
+			(x.uiRoot == "" || !strings.HasPrefix(r.URL.Path, x.uiRoot)) {
+			x.next.ServeHTTP(w, r)
+			return
+		}
 	}
 	x.p.Handle(w, r, x.next)
 }

@@ -31,6 +31,14 @@ type Config struct {
 	// capture ends, what was captured is stored marked truncated, and the
 	// work goes on unprofiled. Negative means no bound.
 	MaxDuration time.Duration
+	// Linger keeps the flight recorder and CPU sampling running for this
+	// long after each profiled unit ends (default 5 s; negative: they stop
+	// with the last capture), so that the next profiled unit within it —
+	// a developer re-running a request, reqprof record -n — does not wait
+	// for their start (2–5 ms). Meanwhile the process pays for tracing as
+	// with slow-request capture, and someone else's CPU profile cannot
+	// start (see capture.Manager.Linger). Close ends it.
+	Linger time.Duration
 	// CaptureSlowerThan, when positive, keeps the flight recorder running
 	// and stores every unit begun with [Core.BeginSlow] that took longer,
 	// at most SlowPerMinute per minute (default 6).
@@ -89,6 +97,9 @@ type Core struct {
 	wg      sync.WaitGroup
 }
 
+// DefaultLinger is Config.Linger's default.
+const DefaultLinger = 5 * time.Second
+
 // maxFailed bounds the not-stored notes a Core remembers.
 const maxFailed = 256
 
@@ -112,6 +123,9 @@ func New(cfg Config) (*Core, error) {
 	}
 	if cfg.MaxDuration == 0 {
 		cfg.MaxDuration = time.Minute
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
 	}
 	if cfg.MaxConcurrent < 0 || cfg.PerMinute < 0 || cfg.SlowPerMinute < 0 || cfg.MaxProfileBytes < 0 || cfg.CaptureSlowerThan < 0 {
 		return nil, errors.New("serve: negative limit in Config")
@@ -148,8 +162,9 @@ func (c *Core) SlowCapture() bool { return c.held && !c.closed.Load() }
 // Closed reports whether Close was called.
 func (c *Core) Closed() bool { return c.closed.Load() }
 
-// Close waits for the profiles being extracted to be stored and stops
-// slow-unit capture. Units begun after Close fail.
+// Close waits for the profiles being extracted to be stored, stops
+// slow-unit capture and ends the recorder's linger (Config.Linger). Units
+// begun after Close fail.
 func (c *Core) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return nil
@@ -158,6 +173,7 @@ func (c *Core) Close() error {
 	if c.held {
 		c.mgr.Release()
 	}
+	c.mgr.EndLinger()
 	return nil
 }
 

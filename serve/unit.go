@@ -314,6 +314,11 @@ func (u *Unit) stop(info Info, then func(*profile.Profile, error)) bool {
 	if u.done == nil {
 		u.done = u.c.track(u.id)
 	}
+	// Before the capture ends, while it holds the recorder: the next
+	// profiled unit finds it running.
+	if d := u.c.cfg.Linger; d > 0 {
+		u.c.mgr.Linger(d)
+	}
 	u.cap.StopFunc(func(p *profile.Profile, err error) {
 		u.c.persist(u.id, info, p, err)
 		u.releaseSlot()

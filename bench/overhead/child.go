@@ -305,6 +305,15 @@ func (c *child) control(mux *http.ServeMux) {
 		}
 		reply(w, "held")
 	})
+	// endlinger ends reqprof's linger (the next profiled request is cold
+	// unless the recorder is held); endlinger?keep=1 does nothing, the
+	// same control request for batches that leave the linger be.
+	mux.HandleFunc("/bench/endlinger", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("keep") == "" {
+			capture.Default.EndLinger()
+		}
+		reply(w, "ok")
+	})
 	mux.HandleFunc("/bench/release", func(w http.ResponseWriter, r *http.Request) {
 		capture.Default.Release()
 		reply(w, "released")
@@ -318,6 +327,7 @@ func (c *child) control(mux *http.ServeMux) {
 			return
 		}
 		var ds []time.Duration
+		capture.Default.EndLinger()
 		for range n {
 			if capture.Default.Active() {
 				http.Error(w, "reqprof's recorder is running", http.StatusConflict)

@@ -14,19 +14,37 @@ import (
 // A batch kind of the isolated measurements: one request at a time, each
 // profile stored before the next request.
 type batchKind struct {
+	key      string // the report's name for it
 	name     string
 	profiled bool
 	warm     bool // the recorder is held running by another capture
 	aged     bool // ... and has recorded o.aged of load first
+	// linger leaves the recorder to reqprof's linger (httpprof.Options.
+	// Linger, its default): the other kinds end it before each request,
+	// so that "cold" is cold.
+	linger bool
 }
 
+// batchKinds come in pairs that share the recorder's state (runPair).
 var batchKinds = []batchKind{
-	{name: "unprofiled", profiled: false, warm: false},
-	{name: "profiled, recorder cold", profiled: true, warm: false},
-	{name: "unprofiled, recorder running", profiled: false, warm: true},
-	{name: "profiled, recorder warm", profiled: true, warm: true},
-	{name: "unprofiled, recorder running after the load", profiled: false, warm: true, aged: true},
-	{name: "profiled, recorder warm after the load", profiled: true, warm: true, aged: true},
+	{key: "u", name: "unprofiled", profiled: false, warm: false},
+	{key: "c", name: "profiled, recorder cold", profiled: true, warm: false},
+	{key: "l", name: "profiled, repeated: recorder lingering (the default)", profiled: true, linger: true},
+	{key: "ul", name: "unprofiled, recorder lingering", profiled: false, linger: true},
+	{key: "uw", name: "unprofiled, recorder running", profiled: false, warm: true},
+	{key: "ww", name: "profiled, recorder warm", profiled: true, warm: true},
+	{key: "ua", name: "unprofiled, recorder running after the load", profiled: false, warm: true, aged: true},
+	{key: "a", name: "profiled, recorder warm after the load", profiled: true, warm: true, aged: true},
+}
+
+// batch returns the result of the kind with key k, nil if not run.
+func (r *isolatedResult) batch(k string) *batchResult {
+	for _, b := range r.batches {
+		if b.kind.key == k {
+			return b
+		}
+	}
+	return nil
 }
 
 // batchResult accumulates one kind over the rounds.
@@ -245,6 +263,15 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 		u := p.base + spec.path(0, round*o.isoN+i)
 		if b.kind.profiled {
 			u += "?profile=true"
+		}
+		// The same control request in every batch: it ends reqprof's
+		// linger, or (linger batches) does nothing.
+		ctl := "/bench/endlinger"
+		if b.kind.linger {
+			ctl += "?keep=1"
+		}
+		if err := p.get(ctl, nil); err != nil {
+			return err
 		}
 		var status string
 		t := time.Now()

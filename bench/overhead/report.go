@@ -168,7 +168,7 @@ func writeIsolatedReport(w io.Writer, r *isolatedResult) {
 			fmtDur(per(b.cpu, b.n)), fmtDur(per(b.gcCPU, b.n)), size)
 	}
 	fmt.Fprintln(w)
-	u, c, uw, ww := r.batches[0], r.batches[1], r.batches[2], r.batches[3]
+	u, c, uw, ww := r.batch("u"), r.batch("c"), r.batch("uw"), r.batch("ww")
 	fr := pct(r.frStart, 0.5)
 	fmt.Fprintf(w, "- the runtime's own recorder start (`FlightRecorder.Start`, reqprof idle): p50 %s (min %s, max %s, %d starts)\n",
 		fmtDur(fr), fmtDur(r.frStart[0]), fmtDur(r.frStart[len(r.frStart)-1]), len(r.frStart))
@@ -182,8 +182,12 @@ func writeIsolatedReport(w io.Writer, r *isolatedResult) {
 		ratio(float64(pct(c.profDur, 0.5)), float64(pct(u.handler, 0.5))), ratio(float64(pct(ww.profDur, 0.5)), float64(pct(u.handler, 0.5))))
 	fmt.Fprintf(w, "- process CPU per profile (profiled − unprofiled, snapshot to stored file): %s cold (recorder and CPU profiler started and stopped each time), %s warm\n",
 		fmtDur(per(c.cpu, c.n)-per(u.cpu, u.n)), fmtDur(per(ww.cpu, ww.n)-per(uw.cpu, uw.n)))
-	if len(r.batches) >= 6 {
-		ua, a := r.batches[4], r.batches[5]
+	if l, ul := r.batch("l"), r.batch("ul"); l != nil {
+		fmt.Fprintf(w, "- repeated (each request right after the last one's profile is stored, the recorder lingering as by default): a profiled request adds %s at the median (×%s against unprofiled with the recorder off, ×%s against unprofiled with it lingering); process CPU per profile %s\n",
+			fmtDur(pct(l.lat, 0.5)-pct(u.lat, 0.5)), ratio(float64(pct(l.lat, 0.5)), float64(pct(u.lat, 0.5))), ratio(float64(pct(l.lat, 0.5)), float64(pct(ul.lat, 0.5))),
+			fmtDur(per(l.cpu, l.n)-per(ul.cpu, ul.n)))
+	}
+	if ua, a := r.batch("ua"), r.batch("a"); a != nil {
 		fmt.Fprintf(w, "- after %s of load from %d clients with the recorder held (its window fuller): a profiled request adds %s at the median against unprofiled with it running (×%s); process CPU per profile %s\n",
 			r.aged, r.agedClients, fmtDur(pct(a.lat, 0.5)-pct(ua.lat, 0.5)), ratio(float64(pct(a.lat, 0.5)), float64(pct(ua.lat, 0.5))), fmtDur(per(a.cpu, a.n)-per(ua.cpu, ua.n)))
 	}

@@ -74,7 +74,16 @@ type Dir struct {
 	// in another process), left out of the index until a sidecar appears.
 	sidecars map[string]bool
 	noMeta   map[string]bool
+	// spares are the hidden files of profiles that retention removed,
+	// kept to be written again (see writeProfile).
+	spares   []string
+	noSpares bool // the file system cannot tell whether a spare is open elsewhere
 }
+
+// maxSpares bounds the files of removed profiles a Dir keeps to write
+// again: retention removes about one profile per Put once the store is
+// full.
+const maxSpares = 2
 
 // OpenDir opens a directory store, creating the directory (mode 0700) if
 // needed. An empty path opens the default directory (see DefaultDir), which
@@ -174,7 +183,7 @@ func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 	buf := fileBufs.Get().(*[]byte)
 	file, inHeader := withMeta(buf, data, js)
 	if inHeader {
-		err = d.write(pf, file)
+		err = d.writeProfile(pf, file)
 	} else {
 		err = d.writeTwo(pf, data, js)
 	}
@@ -194,6 +203,86 @@ func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 	}
 	d.addLocked(m, !inHeader)
 	return d.enforceLocked()
+}
+
+// writeProfile writes the file of a profile: into the file of one that
+// retention removed when there is one (a spare), else into a new file.
+//
+// Creating a file is most of the cost of a Put on some file systems (on
+// ext4 without a journal, the kernel looks at every inode deleted in the
+// last minutes before it picks one, 0.3-2 ms here), and a full store
+// creates one and deletes one per Put. Writing a spare again costs an
+// open, a write, a truncate and a rename. A spare is a hidden file
+// (.tmp-spare-<its old id>.reqprof, which List ignores and OpenDir removes
+// after an hour, as any temporary file); it is written again only when no
+// one has it open (a reader that opened the profile before retention
+// removed it keeps reading the old profile whole) and it has no other
+// name, and it appears under the new name by a rename, so a reader never
+// sees it half-written. A write that fails (a full disk) loses no profile:
+// the spare was none any more (it is removed). Delete removes files, it
+// makes no spares.
+func (d *Dir) writeProfile(name string, data []byte) error {
+	for {
+		d.mu.Lock()
+		spare := ""
+		if n := len(d.spares); n > 0 {
+			spare = d.spares[n-1]
+			d.spares = d.spares[:n-1]
+		}
+		d.mu.Unlock()
+		if spare == "" {
+			return d.write(name, data)
+		}
+		done, unsupported, err := rewrite(spare, name, data)
+		if unsupported {
+			d.mu.Lock()
+			d.noSpares = true
+			for _, s := range d.spares {
+				os.Remove(s)
+			}
+			d.spares = nil
+			d.mu.Unlock()
+		}
+		if done {
+			return err
+		}
+	}
+}
+
+// rewrite writes data to the spare file, then renames it name. It reports
+// done false, having removed the spare, when the spare cannot be written
+// again (gone, open elsewhere, linked elsewhere), for the caller to write
+// another way; unsupported when no spare can be (see exclusive).
+func rewrite(spare, name string, data []byte) (done, unsupported bool, err error) {
+	f, err := os.OpenFile(spare, os.O_RDWR, 0)
+	if err != nil {
+		os.Remove(spare)
+		return false, false, nil
+	}
+	if ok, unsupported := exclusive(f); !ok {
+		f.Close()
+		os.Remove(spare)
+		return false, unsupported, nil
+	}
+	werr := writeFile(f, data)
+	if werr == nil {
+		werr = f.Truncate(int64(len(data)))
+	}
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(spare)
+		return true, false, writeError(name, werr)
+	}
+	if err := rename(spare, name); err != nil {
+		// Removed meanwhile (another process cleaning temporary
+		// files, the directory deleted): write it another way.
+		os.Remove(spare)
+		return false, false, nil
+	}
+	return true, false, nil
 }
 
 // writeTwo writes a profile in the two-file layout: the profile before its
@@ -274,6 +363,7 @@ var writeFile = func(f *os.File, data []byte) error {
 // the same id under way, or one a crash left), then renamed.
 func writeAtomic(name string, data []byte) error {
 	dir, base := filepath.Split(name)
+	fileCreates.Add(1)
 	f, err := os.OpenFile(filepath.Join(dir, ".tmp-"+base), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		f, err = os.CreateTemp(dir, ".tmp-*")
@@ -402,6 +492,22 @@ func (d *Dir) Delete(ctx context.Context, id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.deleteLocked(id)
+}
+
+// retireLocked removes a profile for retention: as Delete does, or, for
+// one stored in one file, by renaming its file a spare (see writeProfile).
+func (d *Dir) retireLocked(id string) error {
+	if _, ok := d.index[id]; !ok || d.sidecars[id] || !recycling || d.noSpares || len(d.spares) >= maxSpares {
+		return d.deleteLocked(id)
+	}
+	pf, _ := d.file(id, ".reqprof")
+	spare := filepath.Join(d.path, ".tmp-spare-"+id+".reqprof")
+	if err := rename(pf, spare); err != nil {
+		return d.deleteLocked(id)
+	}
+	d.spares = append(d.spares, spare)
+	d.dropLocked(id)
+	return nil
 }
 
 func (d *Dir) deleteLocked(id string) error {
@@ -557,6 +663,10 @@ func (d *Dir) refreshLocked() error {
 // dirScans counts the directory listings, for the tests of the index.
 var dirScans atomic.Int64
 
+// fileCreates counts the files writeAtomic creates, for the tests of
+// writing spares again.
+var fileCreates atomic.Int64
+
 // enforceLocked applies the retention limits, deleting the oldest first.
 func (d *Dir) enforceLocked() error {
 	cutoff := d.now().Add(-d.keep.MaxAge)
@@ -566,7 +676,7 @@ func (d *Dir) enforceLocked() error {
 		if len(d.order) <= d.keep.MaxCount && d.total <= d.keep.MaxBytes && !oldest.Time.Before(cutoff) {
 			break
 		}
-		if err := d.deleteLocked(oldest.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := d.retireLocked(oldest.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}

@@ -67,6 +67,24 @@ func ids(ms []store.Meta) []string {
 	return out
 }
 
+// files returns the names of the files in dir, apart from the hidden ones
+// (temporary files, spares), which it returns second.
+func files(t testing.TB, dir string) (names, hidden []string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			hidden = append(hidden, e.Name())
+		} else {
+			names = append(names, e.Name())
+		}
+	}
+	return names, hidden
+}
+
 func TestDirRoundTrip(t *testing.T) {
 	d := open(t, t.TempDir(), store.Retention{})
 	now := time.Now()
@@ -280,9 +298,8 @@ func TestDirRetention(t *testing.T) {
 		if want := ids([]store.Meta{ms[4], ms[3], ms[2]}); !reflect.DeepEqual(got, want) {
 			t.Errorf("kept %v, want %v", got, want)
 		}
-		ents, _ := os.ReadDir(d.Path())
-		if len(ents) != 3 {
-			t.Errorf("%d files left for 3 profiles, want one each", len(ents))
+		if files, hidden := files(t, d.Path()); len(files) != 3 || len(hidden) > 2 {
+			t.Errorf("files %v and hidden files %v left for 3 profiles, want one each and at most 2 spares", files, hidden)
 		}
 	})
 	t.Run("bytes", func(t *testing.T) {
@@ -757,5 +774,110 @@ func TestDirReadersNeverSeeHalfAProfile(t *testing.T) {
 				reads++
 			}
 		}
+	}
+}
+
+// TestDirFullStoreRecycles: in a full store, each Put writes the file of a
+// profile that retention removed (on Linux), and every profile reads back
+// as itself.
+func TestDirFullStoreRecycles(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{MaxCount: 5})
+	t0 := time.Now()
+	var last store.Meta
+	c0 := store.FileCreates()
+	for i := range 40 {
+		last = put(t, d, t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("p", i))
+	}
+	// 5 files, a sixth for the Put that made the store full (it has no
+	// spare yet), and no more.
+	if n := store.FileCreates() - c0; runtime.GOOS == "linux" && n != 6 {
+		t.Errorf("40 Puts into a store of 5 created %d files, want 6", n)
+	}
+	for _, d := range []*store.Dir{d, open(t, dir, store.Retention{MaxCount: 5})} {
+		ms := list(t, d, store.Filter{})
+		if len(ms) != 5 || ms[0].ID != last.ID {
+			t.Fatalf("listed %d profiles, the newest %s; want 5, the newest %s", len(ms), ms[0].ID, last.ID)
+		}
+		for _, m := range ms {
+			p, _, err := d.Get(context.Background(), m.ID)
+			if err != nil || p.Name != m.Name {
+				t.Errorf("Get(%s) of %q = %v, %v", m.ID, m.Name, p, err)
+			}
+		}
+	}
+	if names, hidden := files(t, dir); len(names) != 5 || len(hidden) > 2 {
+		t.Errorf("files %v, hidden %v", names, hidden)
+	}
+}
+
+// TestDirNeverRewritesAnOpenProfile: a profile that someone has open (a
+// reader in the middle of it, here or in another process) when retention
+// removes it is not written again: the reader reads it whole. Nor is one
+// with another name (a hard link someone made to keep it).
+func TestDirNeverRewritesAnOpenProfile(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{MaxCount: 1})
+	t0 := time.Now()
+	a := put(t, d, t0, "a")
+	f, err := os.Open(filepath.Join(dir, a.ID+".reqprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := put(t, d, t0.Add(time.Millisecond), "b")
+	kept := filepath.Join(t.TempDir(), "kept.reqprof")
+	if err := os.Link(filepath.Join(dir, b.ID+".reqprof"), kept); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		put(t, d, t0.Add(time.Duration(2+i)*time.Millisecond), fmt.Sprint("later", i))
+	}
+	for name, r := range map[string]func() (*os.File, error){
+		"a, open":   func() (*os.File, error) { return f, nil },
+		"b, linked": func() (*os.File, error) { return os.Open(kept) },
+	} {
+		g, err := r()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := profile.Decode(g)
+		if err != nil || p.Name != name[:1] {
+			t.Errorf("%s: read %v, %v", name, p, err)
+		}
+	}
+}
+
+// TestDirDiskFullWhenFull: a full disk in a full store (where a Put would
+// write the file of a removed profile) loses no profile either.
+func TestDirDiskFullWhenFull(t *testing.T) {
+	d := open(t, t.TempDir(), store.Retention{MaxCount: 2})
+	t0 := time.Now()
+	var ms []store.Meta
+	for i := range 4 {
+		ms = append(ms, put(t, d, t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("p", i)))
+	}
+	restore := store.SetWriteFile(func(*os.File, []byte) error {
+		return &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+	})
+	for i := range 3 {
+		at := t0.Add(time.Duration(10+i) * time.Millisecond)
+		if err := d.Put(context.Background(), store.Meta{ID: store.NewID(at), Time: at}, tiny("x")); !errors.Is(err, store.ErrNoSpace) {
+			t.Errorf("Put on a full disk = %v, want ErrNoSpace", err)
+		}
+	}
+	restore()
+	for _, d := range []*store.Dir{d, open(t, d.Path(), store.Retention{MaxCount: 2})} {
+		if got, want := ids(list(t, d, store.Filter{})), []string{ms[3].ID, ms[2].ID}; !reflect.DeepEqual(got, want) {
+			t.Errorf("listed %v after failed Puts, want %v", got, want)
+		}
+		for _, m := range ms[2:] {
+			if p, _, err := d.Get(context.Background(), m.ID); err != nil || p.Name != m.Name {
+				t.Errorf("Get(%s) = %v, %v", m.ID, p, err)
+			}
+		}
+	}
+	if names, _ := files(t, d.Path()); len(names) != 2 {
+		t.Errorf("files %v", names)
 	}
 }

@@ -213,7 +213,7 @@ func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 // last minutes before it picks one, 0.3-2 ms here), and a full store
 // creates one and deletes one per Put. Writing a spare again costs an
 // open, a write, a truncate and a rename. A spare is a hidden file
-// (.tmp-spare-<its old id>.reqprof, which List ignores and OpenDir removes
+// (.tmp-spare-<its old id>, which List ignores and OpenDir removes
 // after an hour, as any temporary file); it is written again only when no
 // one has it open (a reader that opened the profile before retention
 // removed it keeps reading the old profile whole) and it has no other
@@ -259,13 +259,14 @@ func rewrite(spare, name string, data []byte) (done, unsupported bool, err error
 		os.Remove(spare)
 		return false, false, nil
 	}
-	if ok, unsupported := exclusive(f); !ok {
+	ok, unsupported, size := exclusive(f)
+	if !ok {
 		f.Close()
 		os.Remove(spare)
 		return false, unsupported, nil
 	}
 	werr := writeFile(f, data)
-	if werr == nil {
+	if werr == nil && size > int64(len(data)) {
 		werr = f.Truncate(int64(len(data)))
 	}
 	cerr := f.Close()
@@ -358,13 +359,15 @@ var writeFile = func(f *os.File, data []byte) error {
 	return err
 }
 
-// writeAtomic writes name by way of a temporary file, .tmp-<name>, created
-// exclusively (with a random name when that one exists: another write of
-// the same id under way, or one a crash left), then renamed.
+// writeAtomic writes name by way of a temporary file, .tmp-<name>.part,
+// created exclusively (with a random name when that one exists: another
+// write of the same id under way, or one a crash left), then renamed. No
+// temporary name ends in .reqprof, which would have tools that read a
+// directory's profiles (reqprof top DIR) read it.
 func writeAtomic(name string, data []byte) error {
 	dir, base := filepath.Split(name)
 	fileCreates.Add(1)
-	f, err := os.OpenFile(filepath.Join(dir, ".tmp-"+base), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, ".tmp-"+base+".part"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		f, err = os.CreateTemp(dir, ".tmp-*")
 	}
@@ -501,7 +504,7 @@ func (d *Dir) retireLocked(id string) error {
 		return d.deleteLocked(id)
 	}
 	pf, _ := d.file(id, ".reqprof")
-	spare := filepath.Join(d.path, ".tmp-spare-"+id+".reqprof")
+	spare := filepath.Join(d.path, ".tmp-spare-"+id)
 	if err := rename(pf, spare); err != nil {
 		return d.deleteLocked(id)
 	}

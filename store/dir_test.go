@@ -670,7 +670,7 @@ func TestDirCrashLeftovers(t *testing.T) {
 	half := buf.String()[:buf.Len()/2]
 	at := time.Now().Add(time.Millisecond)
 	tmpID, orphanID := store.NewID(at), store.NewID(at)
-	os.WriteFile(filepath.Join(dir, ".tmp-"+tmpID+".reqprof"), []byte(half), 0o600)
+	os.WriteFile(filepath.Join(dir, ".tmp-"+tmpID+".reqprof.part"), []byte(half), 0o600)
 	os.WriteFile(filepath.Join(dir, orphanID+".reqprof"), []byte(buf.String()), 0o600)
 	d2 := open(t, dir, store.Retention{})
 	if got := ids(list(t, d2, store.Filter{})); !reflect.DeepEqual(got, []string{kept.ID}) {
@@ -787,7 +787,13 @@ func TestDirFullStoreRecycles(t *testing.T) {
 	var last store.Meta
 	c0 := store.FileCreates()
 	for i := range 40 {
-		last = put(t, d, t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("p", i))
+		// Larger and smaller files in turn: a file written again over a
+		// larger one must lose the larger one's end.
+		name := fmt.Sprint("p", i)
+		for j := range 60 * (i % 3) {
+			name += fmt.Sprintf("-%x", (i*7919+j*104729)%65521)
+		}
+		last = put(t, d, t0.Add(time.Duration(i)*time.Millisecond), name)
 	}
 	// 5 files, a sixth for the Put that made the store full (it has no
 	// spare yet), and no more.
@@ -802,12 +808,19 @@ func TestDirFullStoreRecycles(t *testing.T) {
 		for _, m := range ms {
 			p, _, err := d.Get(context.Background(), m.ID)
 			if err != nil || p.Name != m.Name {
-				t.Errorf("Get(%s) of %q = %v, %v", m.ID, m.Name, p, err)
+				t.Errorf("Get(%s) of %.10q… = %v", m.ID, m.Name, err)
 			}
 		}
 	}
-	if names, hidden := files(t, dir); len(names) != 5 || len(hidden) > 2 {
+	names, hidden := files(t, dir)
+	if len(names) != 5 || len(hidden) > 2 {
 		t.Errorf("files %v, hidden %v", names, hidden)
+	}
+	for _, h := range hidden {
+		// reqprof top DIR reads every .reqprof in DIR.
+		if strings.HasSuffix(h, ".reqprof") {
+			t.Errorf("hidden file %s is named as a profile", h)
+		}
 	}
 }
 

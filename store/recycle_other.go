@@ -9,4 +9,4 @@ import "os"
 // cannot, and retired profiles are deleted.
 const recycling = false
 
-func exclusive(*os.File) (ok, unsupported bool) { return false, true }
+func exclusive(*os.File) (ok, unsupported bool, size int64) { return false, true, 0 }

@@ -39,9 +39,12 @@ func (r Retention) withDefaults() Retention {
 	return r
 }
 
-// Dir stores profiles as files in one directory: <id>.reqprof (the native
-// file) and <id>.json (its Meta). Writes are atomic (temporary file, then
-// rename), so readers never see half a file.
+// Dir stores profiles as files in one directory, one file per profile:
+// <id>.reqprof, the native file, with the profile's Meta in its gzip
+// header (see header.go). Directories written before hold two files per
+// profile, <id>.reqprof and <id>.json (its Meta): a Dir reads, lists and
+// deletes those too. Writes are atomic (temporary file, then rename), so
+// readers never see half a file.
 //
 // A Dir reads the sidecars once, on first use, and keeps their Metas in
 // memory: Put and Get cost the same however many profiles are stored. List
@@ -64,7 +67,23 @@ type Dir struct {
 	order   []string // the indexed ids, ascending: oldest first
 	total   int64    // sum of the indexed Sizes
 	skipped map[string]error
+	// sidecars holds the indexed ids stored in the two-file layout (a
+	// .json sidecar beside the .reqprof); noMeta the ids of .reqprof
+	// files that have neither a Meta in their header nor a sidecar (a
+	// two-file write interrupted between its files, or still under way
+	// in another process), left out of the index until a sidecar appears.
+	sidecars map[string]bool
+	noMeta   map[string]bool
+	// spares are the hidden files of profiles that retention removed,
+	// kept to be written again (see writeProfile).
+	spares   []string
+	noSpares bool // the file system cannot tell whether a spare is open elsewhere
 }
+
+// maxSpares bounds the files of removed profiles a Dir keeps to write
+// again: retention removes about one profile per Put once the store is
+// full.
+const maxSpares = 2
 
 // OpenDir opens a directory store, creating the directory (mode 0700) if
 // needed. An empty path opens the default directory (see DefaultDir), which
@@ -126,7 +145,7 @@ func (d *Dir) file(id, ext string) (string, error) {
 	return filepath.Join(d.path, id+ext), nil
 }
 
-// Put implements Store. The profile is written before its Meta, so a
+// Put implements Store. The profile and its Meta appear together, so a
 // listed profile is always readable.
 func (d *Dir) Put(ctx context.Context, m Meta, p *profile.Profile) error {
 	if !ValidID(m.ID) {
@@ -146,7 +165,6 @@ func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 	if err != nil {
 		return err
 	}
-	mf, _ := d.file(m.ID, ".json")
 	m, err = normalize(m)
 	if err != nil {
 		return err
@@ -162,17 +180,124 @@ func (d *Dir) PutEncoded(ctx context.Context, m Meta, data []byte) error {
 	if err := d.prepare(); err != nil {
 		return err
 	}
-	if err := d.write(pf, data); err != nil {
-		return err
+	buf := fileBufs.Get().(*[]byte)
+	file, inHeader := withMeta(buf, data, js)
+	if inHeader {
+		err = d.writeProfile(pf, file)
+	} else {
+		err = d.writeTwo(pf, data, js)
 	}
-	if err := d.write(mf, js); err != nil {
-		os.Remove(pf)
+	if cap(*buf) <= maxPooledBuf {
+		fileBufs.Put(buf)
+	}
+	if err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.addLocked(m)
+	if inHeader && d.sidecars[m.ID] {
+		// The id was stored before in the two-file layout: its sidecar
+		// would now describe it wrongly.
+		mf, _ := d.file(m.ID, ".json")
+		os.Remove(mf)
+	}
+	d.addLocked(m, !inHeader)
 	return d.enforceLocked()
+}
+
+// writeProfile writes the file of a profile: into the file of one that
+// retention removed when there is one (a spare), else into a new file.
+//
+// Creating a file is most of the cost of a Put on some file systems (on
+// ext4 without a journal, the kernel looks at every inode deleted in the
+// last minutes before it picks one, 0.3-2 ms here), and a full store
+// creates one and deletes one per Put. Writing a spare again costs an
+// open, a write, a truncate and a rename. A spare is a hidden file
+// (.tmp-spare-<its old id>, which List ignores and OpenDir removes
+// after an hour, as any temporary file); it is written again only when no
+// one has it open (a reader that opened the profile before retention
+// removed it keeps reading the old profile whole) and it has no other
+// name, and it appears under the new name by a rename, so a reader never
+// sees it half-written. A write that fails (a full disk) loses no profile:
+// the spare was none any more (it is removed). Delete removes files, it
+// makes no spares.
+func (d *Dir) writeProfile(name string, data []byte) error {
+	for {
+		d.mu.Lock()
+		spare := ""
+		if n := len(d.spares); n > 0 {
+			spare = d.spares[n-1]
+			d.spares = d.spares[:n-1]
+		}
+		d.mu.Unlock()
+		if spare == "" {
+			return d.write(name, data)
+		}
+		done, unsupported, err := rewrite(spare, name, data)
+		if unsupported {
+			d.mu.Lock()
+			d.noSpares = true
+			for _, s := range d.spares {
+				os.Remove(s)
+			}
+			d.spares = nil
+			d.mu.Unlock()
+		}
+		if done {
+			return err
+		}
+	}
+}
+
+// rewrite writes data to the spare file, then renames it name. It reports
+// done false, having removed the spare, when the spare cannot be written
+// again (gone, open elsewhere, linked elsewhere), for the caller to write
+// another way; unsupported when no spare can be (see exclusive).
+func rewrite(spare, name string, data []byte) (done, unsupported bool, err error) {
+	f, err := os.OpenFile(spare, os.O_RDWR, 0)
+	if err != nil {
+		os.Remove(spare)
+		return false, false, nil
+	}
+	ok, unsupported, size := exclusive(f)
+	if !ok {
+		f.Close()
+		os.Remove(spare)
+		return false, unsupported, nil
+	}
+	werr := writeFile(f, data)
+	if werr == nil && size > int64(len(data)) {
+		werr = f.Truncate(int64(len(data)))
+	}
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(spare)
+		return true, false, writeError(name, werr)
+	}
+	if err := rename(spare, name); err != nil {
+		// Removed meanwhile (another process cleaning temporary
+		// files, the directory deleted): write it another way.
+		os.Remove(spare)
+		return false, false, nil
+	}
+	return true, false, nil
+}
+
+// writeTwo writes a profile in the two-file layout: the profile before its
+// sidecar, so that a listed profile is always readable.
+func (d *Dir) writeTwo(pf string, data, js []byte) error {
+	if err := d.write(pf, data); err != nil {
+		return err
+	}
+	mf := strings.TrimSuffix(pf, ".reqprof") + ".json"
+	if err := d.write(mf, js); err != nil {
+		os.Remove(pf)
+		return err
+	}
+	return nil
 }
 
 // prepare loads the index on first use. The default directory is checked
@@ -234,8 +359,18 @@ var writeFile = func(f *os.File, data []byte) error {
 	return err
 }
 
+// writeAtomic writes name by way of a temporary file, .tmp-<name>.part,
+// created exclusively (with a random name when that one exists: another
+// write of the same id under way, or one a crash left), then renamed. No
+// temporary name ends in .reqprof, which would have tools that read a
+// directory's profiles (reqprof top DIR) read it.
 func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	dir, base := filepath.Split(name)
+	fileCreates.Add(1)
+	f, err := os.OpenFile(filepath.Join(dir, ".tmp-"+base+".part"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.CreateTemp(dir, ".tmp-*")
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return errNoDir
 	}
@@ -249,7 +384,7 @@ func writeAtomic(name string, data []byte) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Rename(tmp, name)
+		werr = rename(tmp, name)
 	}
 	if werr != nil {
 		os.Remove(tmp)
@@ -309,10 +444,18 @@ func (d *Dir) meta(id string) (Meta, error) {
 	}
 	mf, _ := d.file(id, ".json")
 	m, err := readSidecar(mf, id)
+	sidecar := err == nil
+	if errors.Is(err, ErrNotFound) {
+		pf, _ := d.file(id, ".reqprof")
+		var ok bool
+		if m, ok, err = readHeaderMeta(pf, id); err == nil && !ok {
+			err = fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+	}
 	if err != nil {
 		return Meta{}, err
 	}
-	d.addLocked(m)
+	d.addLocked(m, sidecar)
 	return m, nil
 }
 
@@ -354,12 +497,35 @@ func (d *Dir) Delete(ctx context.Context, id string) error {
 	return d.deleteLocked(id)
 }
 
-func (d *Dir) deleteLocked(id string) error {
-	mf, _ := d.file(id, ".json")
+// retireLocked removes a profile for retention: as Delete does, or, for
+// one stored in one file, by renaming its file a spare (see writeProfile).
+func (d *Dir) retireLocked(id string) error {
+	if _, ok := d.index[id]; !ok || d.sidecars[id] || !recycling || d.noSpares || len(d.spares) >= maxSpares {
+		return d.deleteLocked(id)
+	}
 	pf, _ := d.file(id, ".reqprof")
-	err := os.Remove(mf)
+	spare := filepath.Join(d.path, ".tmp-spare-"+id)
+	if err := rename(pf, spare); err != nil {
+		return d.deleteLocked(id)
+	}
+	d.spares = append(d.spares, spare)
+	d.dropLocked(id)
+	return nil
+}
+
+func (d *Dir) deleteLocked(id string) error {
+	pf, _ := d.file(id, ".reqprof")
+	var err error
+	if _, one := d.index[id]; !one || d.sidecars[id] {
+		// The two-file layout, or an id this Dir does not know.
+		mf, _ := d.file(id, ".json")
+		err = os.Remove(mf)
+	} else {
+		err = fs.ErrNotExist
+	}
 	perr := os.Remove(pf)
 	d.dropLocked(id)
+	delete(d.noMeta, id)
 	delete(d.skipped, id)
 	if errors.Is(err, fs.ErrNotExist) && errors.Is(perr, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -373,8 +539,9 @@ func (d *Dir) deleteLocked(id string) error {
 	return nil
 }
 
-// addLocked indexes m, replacing an entry with its id.
-func (d *Dir) addLocked(m Meta) {
+// addLocked indexes m, replacing an entry with its id; sidecar says
+// whether it is stored in the two-file layout.
+func (d *Dir) addLocked(m Meta, sidecar bool) {
 	if d.index == nil {
 		d.index = map[string]Meta{}
 	}
@@ -387,6 +554,15 @@ func (d *Dir) addLocked(m Meta) {
 	d.index[m.ID] = m
 	d.total += m.Size
 	delete(d.skipped, m.ID)
+	delete(d.noMeta, m.ID)
+	if sidecar {
+		if d.sidecars == nil {
+			d.sidecars = map[string]bool{}
+		}
+		d.sidecars[m.ID] = true
+	} else {
+		delete(d.sidecars, m.ID)
+	}
 }
 
 func (d *Dir) dropLocked(id string) {
@@ -395,6 +571,7 @@ func (d *Dir) dropLocked(id string) {
 		return
 	}
 	delete(d.index, id)
+	delete(d.sidecars, id)
 	d.total -= m.Size
 	if i, found := slices.BinarySearch(d.order, id); found {
 		d.order = slices.Delete(d.order, i, i+1)
@@ -402,8 +579,8 @@ func (d *Dir) dropLocked(id string) {
 }
 
 // refreshLocked brings the index in line with the directory: it reads the
-// sidecars it has not indexed yet (all of them the first time), and forgets
-// the profiles whose sidecar is gone. A missing directory holds nothing.
+// Metas it has not indexed yet (all of them the first time), and forgets
+// the profiles whose files are gone. A missing directory holds nothing.
 func (d *Dir) refreshLocked() error {
 	dirScans.Add(1)
 	ents, err := os.ReadDir(d.path)
@@ -414,21 +591,49 @@ func (d *Dir) refreshLocked() error {
 		return fmt.Errorf("store: %w", err)
 	}
 	d.loaded = true
-	present := make(map[string]bool, len(ents))
+	// What each id has: a sidecar (the two-file layout, whose sidecar
+	// is written last) or only its profile file.
+	const hasProfile, hasSidecar = 1, 2
+	present := make(map[string]uint8, len(ents))
 	for _, e := range ents {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !ValidID(id) || !e.Type().IsRegular() {
-			continue
+		name := e.Name()
+		id, ok := strings.CutSuffix(name, ".reqprof")
+		has := uint8(hasProfile)
+		if !ok {
+			id, ok = strings.CutSuffix(name, ".json")
+			has = hasSidecar
 		}
-		present[id] = true
+		if ok && ValidID(id) && e.Type().IsRegular() {
+			present[id] |= has
+		}
+	}
+	for id, has := range present {
 		if _, ok := d.index[id]; ok {
 			continue
 		}
 		if _, ok := d.skipped[id]; ok {
 			continue
 		}
-		mf, _ := d.file(id, ".json")
-		m, err := readSidecar(mf, id)
+		var m Meta
+		var err error
+		if has&hasSidecar != 0 {
+			mf, _ := d.file(id, ".json")
+			m, err = readSidecar(mf, id)
+		} else {
+			if d.noMeta[id] {
+				continue
+			}
+			pf, _ := d.file(id, ".reqprof")
+			var ok bool
+			m, ok, err = readHeaderMeta(pf, id)
+			if err == nil && !ok {
+				if d.noMeta == nil {
+					d.noMeta = map[string]bool{}
+				}
+				d.noMeta[id] = true
+				continue
+			}
+		}
 		switch {
 		case errors.Is(err, ErrNotFound): // deleted meanwhile
 		case err != nil:
@@ -437,17 +642,22 @@ func (d *Dir) refreshLocked() error {
 			}
 			d.skipped[id] = err
 		default:
-			d.addLocked(m)
+			d.addLocked(m, has&hasSidecar != 0)
 		}
 	}
 	for _, id := range slices.Clone(d.order) {
-		if !present[id] {
+		if present[id] == 0 {
 			d.dropLocked(id)
 		}
 	}
 	for id := range d.skipped {
-		if !present[id] {
+		if present[id] == 0 {
 			delete(d.skipped, id)
+		}
+	}
+	for id := range d.noMeta {
+		if present[id] != hasProfile {
+			delete(d.noMeta, id)
 		}
 	}
 	return nil
@@ -455,6 +665,10 @@ func (d *Dir) refreshLocked() error {
 
 // dirScans counts the directory listings, for the tests of the index.
 var dirScans atomic.Int64
+
+// fileCreates counts the files writeAtomic creates, for the tests of
+// writing spares again.
+var fileCreates atomic.Int64
 
 // enforceLocked applies the retention limits, deleting the oldest first.
 func (d *Dir) enforceLocked() error {
@@ -465,7 +679,7 @@ func (d *Dir) enforceLocked() error {
 		if len(d.order) <= d.keep.MaxCount && d.total <= d.keep.MaxBytes && !oldest.Time.Before(cutoff) {
 			break
 		}
-		if err := d.deleteLocked(oldest.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := d.retireLocked(oldest.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}

@@ -5,6 +5,7 @@ package store
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"syscall"
 )
 
@@ -14,3 +15,5 @@ import (
 func notPrivate(fs.FileInfo) string { return "" }
 
 func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
+
+func rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

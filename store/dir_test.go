@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,6 +65,24 @@ func ids(ms []store.Meta) []string {
 		out = append(out, m.ID)
 	}
 	return out
+}
+
+// files returns the names of the files in dir, apart from the hidden ones
+// (temporary files, spares), which it returns second.
+func files(t testing.TB, dir string) (names, hidden []string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			hidden = append(hidden, e.Name())
+		} else {
+			names = append(names, e.Name())
+		}
+	}
+	return names, hidden
 }
 
 func TestDirRoundTrip(t *testing.T) {
@@ -278,9 +298,8 @@ func TestDirRetention(t *testing.T) {
 		if want := ids([]store.Meta{ms[4], ms[3], ms[2]}); !reflect.DeepEqual(got, want) {
 			t.Errorf("kept %v, want %v", got, want)
 		}
-		ents, _ := os.ReadDir(d.Path())
-		if len(ents) != 6 {
-			t.Errorf("%d files left for 3 profiles", len(ents))
+		if files, hidden := files(t, d.Path()); len(files) != 3 || len(hidden) > 2 {
+			t.Errorf("files %v and hidden files %v left for 3 profiles, want one each and at most 2 spares", files, hidden)
 		}
 	})
 	t.Run("bytes", func(t *testing.T) {
@@ -332,8 +351,11 @@ func TestDirDiskFull(t *testing.T) {
 	if got := ids(list(t, d, store.Filter{})); !reflect.DeepEqual(got, []string{kept.ID}) {
 		t.Errorf("listed %v after a failed Put, want only %s", got, kept.ID)
 	}
-	if ents, _ := os.ReadDir(d.Path()); len(ents) != 2 {
-		t.Errorf("%d files left, want the 2 of the kept profile", len(ents))
+	if ents, _ := os.ReadDir(d.Path()); len(ents) != 1 || ents[0].Name() != kept.ID+".reqprof" {
+		t.Errorf("files left: %v, want only the kept profile's", ents)
+	}
+	if _, _, err := d.Get(context.Background(), kept.ID); err != nil {
+		t.Errorf("the kept profile after a failed Put: %v", err)
 	}
 }
 
@@ -350,12 +372,12 @@ func TestDirPutCostFlat(t *testing.T) {
 		put(t, w, t0.Add(time.Duration(i)*time.Millisecond), "p")
 	}
 	d := open(t, dir, store.Retention{MaxCount: 2000})
-	r0, s0 := store.SidecarReads(), store.DirScans()
+	r0, s0 := store.MetaReads(), store.DirScans()
 	put(t, d, t0.Add(time.Second), "first")
-	if r, s := store.SidecarReads()-r0, store.DirScans()-s0; r != 1000 || s != 1 {
+	if r, s := store.MetaReads()-r0, store.DirScans()-s0; r != 1000 || s != 1 {
 		t.Errorf("the first Put into 1000 stored profiles read %d sidecars in %d directory listings, want 1000 in 1", r, s)
 	}
-	r0, s0 = store.SidecarReads(), store.DirScans()
+	r0, s0 = store.MetaReads(), store.DirScans()
 	for i := range 100 {
 		put(t, d, t0.Add(2*time.Second+time.Duration(i)*time.Millisecond), "p")
 	}
@@ -363,7 +385,7 @@ func TestDirPutCostFlat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, s := store.SidecarReads()-r0, store.DirScans()-s0; r != 0 || s != 1 {
+	if r, s := store.MetaReads()-r0, store.DirScans()-s0; r != 0 || s != 1 {
 		t.Errorf("100 Puts, a List and a Get read %d sidecars in %d directory listings, want 0 in 1 (the List's)", r, s)
 	}
 	if n := len(list(t, d, store.Filter{})); n != 1101 {
@@ -487,5 +509,388 @@ func TestDirConcurrentAndAtomic(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".tmp-") {
 			t.Errorf("temporary file left: %s", e.Name())
 		}
+	}
+}
+
+// TestDirOneFilePerProfile: a profile is stored as one file, <id>.reqprof,
+// private to the user, which stays a .reqprof that profile.Decode reads
+// (the Meta is in its gzip header, which gzip readers skip).
+func TestDirOneFilePerProfile(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{})
+	now := time.Now().UTC() // as read back: no monotonic clock
+	m := store.Meta{ID: store.NewID(now), Time: now, Name: "GET /x", Summary: store.Summary{Duration: 1000, CPU: 1000, Goroutines: 1},
+		Labels: map[string]string{profile.AttrRoute: "GET /x"}}
+	if err := d.Put(context.Background(), m, tiny("GET /x")); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != m.ID+".reqprof" {
+		t.Fatalf("files %v, want only %s.reqprof", ents, m.ID)
+	}
+	st, err := os.Stat(filepath.Join(dir, m.ID+".reqprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := st.Mode().Perm(); runtime.GOOS != "windows" && perm != 0o600 {
+		t.Errorf("stored with mode %#o, want 0600", perm)
+	}
+	f, err := os.Open(filepath.Join(dir, m.ID+".reqprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := profile.Decode(f)
+	if err != nil || p.Name != "GET /x" {
+		t.Fatalf("profile.Decode of the stored file = %v, %v", p, err)
+	}
+	got := list(t, open(t, dir, store.Retention{}), store.Filter{})
+	m.Size = got[0].Size
+	if len(got) != 1 || !reflect.DeepEqual(got[0], m) {
+		t.Errorf("a new Dir lists %+v, want %+v", got, m)
+	}
+}
+
+// oldLayout writes a profile as the store wrote them before one file per
+// profile: <id>.reqprof, then its sidecar <id>.json (version 2).
+func oldLayout(t *testing.T, dir string, at time.Time, name string) store.Meta {
+	t.Helper()
+	var buf strings.Builder
+	if err := tiny(name).Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m := store.Meta{ID: store.NewID(at), Time: at.UTC(), Name: name, Size: int64(buf.Len()),
+		Summary: store.Summary{Duration: 1000, CPU: 600, Waiting: 400, Goroutines: 1, CPUInferred: 100},
+		Labels:  map[string]string{profile.AttrKind: profile.KindHTTP, profile.AttrRoute: name, profile.AttrStatus: "200"}}
+	// Exactly as encodeSidecar wrote it.
+	js := fmt.Sprintf(`{"v":2,"id":%q,"time":%q,"name":%q,"size":%d,"summary":{"duration":1000,"cpu":600,"waiting":400,"runnable":0,"syscall":0,"goroutines":1,"cpu_inferred":100},"labels":{"kind":"http","route":%q,"status":"200"}}`,
+		m.ID, m.Time.Format(time.RFC3339Nano), name, m.Size, name)
+	if err := os.WriteFile(filepath.Join(dir, m.ID+".reqprof"), []byte(buf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, m.ID+".json"), []byte(js), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestDirReadsTwoFileLayout opens a directory written with a sidecar per
+// profile: it lists and reads those profiles, new ones join them, and
+// retention and Delete remove both files of an old one.
+func TestDirReadsTwoFileLayout(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Now().Add(-time.Hour)
+	var old []store.Meta
+	for i := range 3 {
+		old = append(old, oldLayout(t, dir, t0.Add(time.Duration(i)*time.Second), fmt.Sprint("GET /old", i)))
+	}
+	d := open(t, dir, store.Retention{MaxCount: 4})
+	got := list(t, d, store.Filter{})
+	if want := []store.Meta{old[2], old[1], old[0]}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("List of the old layout = %+v\nwant %+v", got, want)
+	}
+	if p, m, err := d.Get(context.Background(), old[1].ID); err != nil || p.Name != "GET /old1" || !reflect.DeepEqual(m, old[1]) {
+		t.Errorf("Get = %v, %+v, %v", p, m, err)
+	}
+	// Two new profiles: the store holds 4, the oldest goes with its sidecar.
+	n1 := put(t, d, t0.Add(time.Minute), "new1")
+	n2 := put(t, d, t0.Add(2*time.Minute), "new2")
+	if got, want := ids(list(t, d, store.Filter{})), []string{n2.ID, n1.ID, old[2].ID, old[1].ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after two Puts: %v, want %v", got, want)
+	}
+	if err := d.Delete(context.Background(), old[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	want := []string{old[1].ID + ".json", old[1].ID + ".reqprof", n1.ID + ".reqprof", n2.ID + ".reqprof"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("files %v, want %v", names, want)
+	}
+	// A new Dir reads the mixed directory alike.
+	if got, want := ids(list(t, open(t, dir, store.Retention{}), store.Filter{})), []string{n2.ID, n1.ID, old[1].ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("a new Dir lists %v, want %v", got, want)
+	}
+	// Putting an old profile's id again stores it in one file.
+	m := old[1]
+	m.Name = "again"
+	if err := d.Put(context.Background(), m, tiny("again")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, m.ID+".json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old sidecar of a profile stored again: %v", err)
+	}
+	if ms := list(t, open(t, dir, store.Retention{}), store.Filter{Name: "again"}); len(ms) != 1 || ms[0].ID != m.ID {
+		t.Errorf("the profile stored again reads back as %+v", ms)
+	}
+}
+
+// TestDirLargeMetaTwoFiles: a Meta too large for the gzip header (labels
+// near their bounds, in characters that JSON escapes) is stored in a
+// sidecar, as before.
+func TestDirLargeMetaTwoFiles(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{})
+	labels := map[string]string{}
+	for i := range store.MaxLabels {
+		labels[fmt.Sprint("k", i)] = strings.Repeat("<", store.MaxLabelValue)
+	}
+	now := time.Now()
+	m := store.Meta{ID: store.NewID(now), Time: now, Name: "big", Labels: labels}
+	if err := d.Put(context.Background(), m, tiny("big")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, m.ID+".json")); err != nil {
+		t.Errorf("no sidecar for a large Meta: %v", err)
+	}
+	ms := list(t, open(t, dir, store.Retention{}), store.Filter{})
+	if len(ms) != 1 || !reflect.DeepEqual(ms[0].Labels, labels) {
+		t.Fatalf("read back %d profiles", len(ms))
+	}
+	if err := d.Delete(context.Background(), m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("files left after Delete: %v", ents)
+	}
+}
+
+// TestDirCrashLeftovers: what a crash leaves (a half-written temporary
+// file, a profile of the two-file layout without its sidecar) is not
+// listed, reported or in the way of a Put.
+func TestDirCrashLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{})
+	kept := put(t, d, time.Now(), "kept")
+	var buf strings.Builder
+	tiny("x").Encode(&buf)
+	half := buf.String()[:buf.Len()/2]
+	at := time.Now().Add(time.Millisecond)
+	tmpID, orphanID := store.NewID(at), store.NewID(at)
+	os.WriteFile(filepath.Join(dir, ".tmp-"+tmpID+".reqprof.part"), []byte(half), 0o600)
+	os.WriteFile(filepath.Join(dir, orphanID+".reqprof"), []byte(buf.String()), 0o600)
+	d2 := open(t, dir, store.Retention{})
+	if got := ids(list(t, d2, store.Filter{})); !reflect.DeepEqual(got, []string{kept.ID}) {
+		t.Errorf("listed %v, want only %s", got, kept.ID)
+	}
+	if s := d2.Skipped(); len(s) != 0 {
+		t.Errorf("Skipped() = %v", s)
+	}
+	if _, _, err := d2.Get(context.Background(), orphanID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of a profile without Meta = %v, want ErrNotFound", err)
+	}
+	// The temporary file's name is taken: the Put still succeeds.
+	m := store.Meta{ID: tmpID, Time: at, Name: "p"}
+	if err := d2.Put(context.Background(), m, tiny("p")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d2.Get(context.Background(), tmpID); err != nil {
+		t.Error(err)
+	}
+	// The orphan's sidecar arrives (another process was writing it): it
+	// is listed.
+	os.WriteFile(filepath.Join(dir, orphanID+".json"), fmt.Appendf(nil, `{"v":2,"id":%q,"name":"late"}`, orphanID), 0o600)
+	if ms := list(t, d2, store.Filter{Name: "late"}); len(ms) != 1 {
+		t.Errorf("the orphan with its sidecar: listed %+v", ms)
+	}
+}
+
+// TestDirDamagedProfileFiles: a .reqprof that is not a gzip stream, or
+// whose Meta is damaged or holds another id, is skipped and reported.
+func TestDirDamagedProfileFiles(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{})
+	good := put(t, d, time.Now(), "good")
+	other := put(t, d, time.Now().Add(time.Millisecond), "other")
+	data, err := os.ReadFile(filepath.Join(dir, other.ID+".reqprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(time.Second)
+	notGzip, renamed, damaged, cut := store.NewID(at), store.NewID(at), store.NewID(at), store.NewID(at)
+	os.WriteFile(filepath.Join(dir, notGzip+".reqprof"), []byte("reqprof profile\n{}"), 0o600)
+	os.WriteFile(filepath.Join(dir, renamed+".reqprof"), data, 0o600)
+	bad := slices.Clone(data)
+	i := bytes.Index(bad, []byte(`"name"`))
+	bad[i] = '!'
+	os.WriteFile(filepath.Join(dir, damaged+".reqprof"), bad, 0o600)
+	os.WriteFile(filepath.Join(dir, cut+".reqprof"), data[:i], 0o600)
+	d2 := open(t, dir, store.Retention{})
+	if got, want := ids(list(t, d2, store.Filter{})), []string{other.ID, good.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("listed %v, want %v", got, want)
+	}
+	skipped := d2.Skipped()
+	for id, want := range map[string]string{notGzip: "not a gzip stream", renamed: "holds id", damaged: "invalid character", cut: "truncated"} {
+		if err := skipped[id]; !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Skipped()[%s] = %v, want ErrCorrupt: …%s…", id, err, want)
+		}
+	}
+}
+
+// TestDirReadersNeverSeeHalfAProfile: while one Dir stores profiles into a
+// full store (each Put deleting the oldest), another (as another process
+// would) lists and reads them: every profile it lists is whole, or gone.
+func TestDirReadersNeverSeeHalfAProfile(t *testing.T) {
+	dir := t.TempDir()
+	w := open(t, dir, store.Retention{MaxCount: 10})
+	r := open(t, dir, store.Retention{MaxCount: 10})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t0 := time.Now()
+		for i := range 300 {
+			put(t, w, t0.Add(time.Duration(i)*time.Millisecond), "p")
+		}
+		close(done)
+	}()
+	reads := 0
+	for {
+		select {
+		case <-done:
+			wg.Wait()
+			if reads == 0 {
+				t.Error("the reader read nothing")
+			}
+			if s := r.Skipped(); len(s) != 0 {
+				t.Errorf("the reader skipped %v", s)
+			}
+			return
+		default:
+		}
+		for _, m := range list(t, r, store.Filter{Limit: 3}) {
+			p, _, err := r.Get(context.Background(), m.ID)
+			switch {
+			case errors.Is(err, store.ErrNotFound): // deleted by retention meanwhile
+			case err != nil:
+				t.Fatalf("Get(%s) while another Dir writes: %v", m.ID, err)
+			case p.Name != "p":
+				t.Fatalf("Get(%s) = profile %q", m.ID, p.Name)
+			default:
+				reads++
+			}
+		}
+	}
+}
+
+// TestDirFullStoreRecycles: in a full store, each Put writes the file of a
+// profile that retention removed (on Linux), and every profile reads back
+// as itself.
+func TestDirFullStoreRecycles(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{MaxCount: 5})
+	t0 := time.Now()
+	var last store.Meta
+	c0 := store.FileCreates()
+	for i := range 40 {
+		// Larger and smaller files in turn: a file written again over a
+		// larger one must lose the larger one's end.
+		name := fmt.Sprint("p", i)
+		for j := range 60 * (i % 3) {
+			name += fmt.Sprintf("-%x", (i*7919+j*104729)%65521)
+		}
+		last = put(t, d, t0.Add(time.Duration(i)*time.Millisecond), name)
+	}
+	// 5 files, a sixth for the Put that made the store full (it has no
+	// spare yet), and no more.
+	if n := store.FileCreates() - c0; runtime.GOOS == "linux" && n != 6 {
+		t.Errorf("40 Puts into a store of 5 created %d files, want 6", n)
+	}
+	for _, d := range []*store.Dir{d, open(t, dir, store.Retention{MaxCount: 5})} {
+		ms := list(t, d, store.Filter{})
+		if len(ms) != 5 || ms[0].ID != last.ID {
+			t.Fatalf("listed %d profiles, the newest %s; want 5, the newest %s", len(ms), ms[0].ID, last.ID)
+		}
+		for _, m := range ms {
+			p, _, err := d.Get(context.Background(), m.ID)
+			if err != nil || p.Name != m.Name {
+				t.Errorf("Get(%s) of %.10q… = %v", m.ID, m.Name, err)
+			}
+		}
+	}
+	names, hidden := files(t, dir)
+	if len(names) != 5 || len(hidden) > 2 {
+		t.Errorf("files %v, hidden %v", names, hidden)
+	}
+	for _, h := range hidden {
+		// reqprof top DIR reads every .reqprof in DIR.
+		if strings.HasSuffix(h, ".reqprof") {
+			t.Errorf("hidden file %s is named as a profile", h)
+		}
+	}
+}
+
+// TestDirNeverRewritesAnOpenProfile: a profile that someone has open (a
+// reader in the middle of it, here or in another process) when retention
+// removes it is not written again: the reader reads it whole. Nor is one
+// with another name (a hard link someone made to keep it).
+func TestDirNeverRewritesAnOpenProfile(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir, store.Retention{MaxCount: 1})
+	t0 := time.Now()
+	a := put(t, d, t0, "a")
+	f, err := os.Open(filepath.Join(dir, a.ID+".reqprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := put(t, d, t0.Add(time.Millisecond), "b")
+	kept := filepath.Join(t.TempDir(), "kept.reqprof")
+	if err := os.Link(filepath.Join(dir, b.ID+".reqprof"), kept); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		put(t, d, t0.Add(time.Duration(2+i)*time.Millisecond), fmt.Sprint("later", i))
+	}
+	for name, r := range map[string]func() (*os.File, error){
+		"a, open":   func() (*os.File, error) { return f, nil },
+		"b, linked": func() (*os.File, error) { return os.Open(kept) },
+	} {
+		g, err := r()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := profile.Decode(g)
+		if err != nil || p.Name != name[:1] {
+			t.Errorf("%s: read %v, %v", name, p, err)
+		}
+	}
+}
+
+// TestDirDiskFullWhenFull: a full disk in a full store (where a Put would
+// write the file of a removed profile) loses no profile either.
+func TestDirDiskFullWhenFull(t *testing.T) {
+	d := open(t, t.TempDir(), store.Retention{MaxCount: 2})
+	t0 := time.Now()
+	var ms []store.Meta
+	for i := range 4 {
+		ms = append(ms, put(t, d, t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("p", i)))
+	}
+	restore := store.SetWriteFile(func(*os.File, []byte) error {
+		return &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+	})
+	for i := range 3 {
+		at := t0.Add(time.Duration(10+i) * time.Millisecond)
+		if err := d.Put(context.Background(), store.Meta{ID: store.NewID(at), Time: at}, tiny("x")); !errors.Is(err, store.ErrNoSpace) {
+			t.Errorf("Put on a full disk = %v, want ErrNoSpace", err)
+		}
+	}
+	restore()
+	for _, d := range []*store.Dir{d, open(t, d.Path(), store.Retention{MaxCount: 2})} {
+		if got, want := ids(list(t, d, store.Filter{})), []string{ms[3].ID, ms[2].ID}; !reflect.DeepEqual(got, want) {
+			t.Errorf("listed %v after failed Puts, want %v", got, want)
+		}
+		for _, m := range ms[2:] {
+			if p, _, err := d.Get(context.Background(), m.ID); err != nil || p.Name != m.Name {
+				t.Errorf("Get(%s) = %v, %v", m.ID, p, err)
+			}
+		}
+	}
+	if names, _ := files(t, d.Path()); len(names) != 2 {
+		t.Errorf("files %v", names)
 	}
 }

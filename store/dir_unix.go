@@ -24,3 +24,19 @@ func notPrivate(fi fs.FileInfo) string {
 func isNoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
+
+// rename is os.Rename without its check that newpath is not a directory
+// (a stat of every file stored): newpath is always a file name of the
+// store, and rename(2) itself refuses to replace a directory with a file.
+func rename(oldpath, newpath string) error {
+	for {
+		err := syscall.Rename(oldpath, newpath)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
+		}
+		return nil
+	}
+}

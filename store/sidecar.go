@@ -86,9 +86,9 @@ func encodeSidecar(m Meta) ([]byte, error) {
 	return js, nil
 }
 
-// sidecarReads counts the sidecars read from disk, for the tests of the
-// index.
-var sidecarReads atomic.Int64
+// metaReads counts the Metas read from disk (sidecars, and the headers of
+// profile files), for the tests of the index.
+var metaReads atomic.Int64
 
 // readSidecar reads and decodes the sidecar of id at name.
 func readSidecar(name, id string) (Meta, error) {
@@ -100,7 +100,7 @@ func readSidecar(name, id string) (Meta, error) {
 		return Meta{}, fmt.Errorf("store: %w", err)
 	}
 	defer f.Close()
-	sidecarReads.Add(1)
+	metaReads.Add(1)
 	b, err := io.ReadAll(io.LimitReader(f, maxSidecar+1))
 	if err != nil {
 		return Meta{}, fmt.Errorf("store: %s.json: %w", id, err)
@@ -108,15 +108,20 @@ func readSidecar(name, id string) (Meta, error) {
 	if len(b) > maxSidecar {
 		return Meta{}, fmt.Errorf("store: %s.json: %w: larger than %d KiB, skipped", id, ErrCorrupt, maxSidecar>>10)
 	}
+	return decodeSidecar(b, id, id+".json")
+}
+
+// decodeSidecar decodes the Meta of id, read from the file named file.
+func decodeSidecar(b []byte, id, file string) (Meta, error) {
 	var s sidecar
 	if err := json.Unmarshal(b, &s); err != nil {
-		return Meta{}, fmt.Errorf("store: %s.json: %w: %v", id, ErrCorrupt, err)
+		return Meta{}, fmt.Errorf("store: %s: %w: %v", file, ErrCorrupt, err)
 	}
 	if s.ID != id {
-		return Meta{}, fmt.Errorf("store: %s.json: %w: holds id %q", id, ErrCorrupt, s.ID)
+		return Meta{}, fmt.Errorf("store: %s: %w: holds id %q", file, ErrCorrupt, s.ID)
 	}
 	if s.V > sidecarVersion {
-		return Meta{}, fmt.Errorf("store: %s.json: %w: version %d, this build reads up to %d", id, ErrCorrupt, s.V, sidecarVersion)
+		return Meta{}, fmt.Errorf("store: %s: %w: version %d, this build reads up to %d", file, ErrCorrupt, s.V, sidecarVersion)
 	}
 	if s.V < 2 {
 		return s.migrate(), nil

@@ -2,9 +2,10 @@
 // implementation with unique time-sortable ids, atomic writes and retention
 // by count, bytes and age.
 //
-// A stored profile is its native .reqprof file plus a small JSON sidecar
-// holding its [Meta]: the numbers and labels a list shows and filters by,
-// so that listing never decodes profiles. Nothing in a Meta is specific to
+// A stored profile is its native .reqprof file, which also holds its
+// [Meta] (in the gzip header, where other readers of the file skip it): the
+// numbers and labels a list shows and filters by, so that listing never
+// decodes profiles. Nothing in a Meta is specific to
 // HTTP: labels are the profile's attributes, under the well-known keys of
 // package profile ([profile.AttrRoute], [profile.AttrStatus], ...), so an
 // HTTP request, a gRPC call and a job are stored, listed and grouped alike.
@@ -32,7 +33,8 @@ type Meta struct {
 	// (package store does not derive views); its fields are promoted, so
 	// m.Duration is m.Summary.Duration.
 	Summary
-	// Size is the size of the stored file in bytes; Put sets it.
+	// Size is the size of the profile's encoding in bytes (the stored
+	// file adds the Meta to it); Put sets it.
 	Size int64
 	// Labels are the profile's attributes worth listing and filtering
 	// by, under the keys of package profile ([profile.AttrRoute], ...);

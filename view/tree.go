@@ -326,6 +326,27 @@ func GroupPath(path []Frame, user UserCode) []Frame {
 	return out
 }
 
+// GroupPaths applies GroupPath to the path of every segment of each of
+// segs: segments that share a path share its grouped path, made once.
+func GroupPaths(user UserCode, segs ...[]Segment) {
+	grouped := map[pathRef][]Frame{}
+	for _, ss := range segs {
+		for i := range ss {
+			s := &ss[i]
+			if len(s.Path) == 0 {
+				continue
+			}
+			ref := pathRef{&s.Path[0], len(s.Path)}
+			g, ok := grouped[ref]
+			if !ok {
+				g = GroupPath(s.Path, user)
+				grouped[ref] = g
+			}
+			s.Path = g
+		}
+	}
+}
+
 // ShortNames returns a function that shortens function names as people
 // read them: the package path's directories dropped
 // ("github.com/x/y/db.(*Conn).Query" → "db.(*Conn).Query"), but kept as far

@@ -108,3 +108,43 @@ func TestSortByStart(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeOfParts: the tree of several slices of segments is the tree of
+// their concatenation, merged and in time order, whether the parts overlap
+// in time (goroutines' timelines) or follow each other.
+func TestTreeOfParts(t *testing.T) {
+	for name, p := range map[string]*profile.Profile{
+		"handmade": testprofile.Handmade(),
+		"large":    testprofile.Large(30, 25, 0),
+		"distinct": testprofile.Large(40, 9, 4),
+	} {
+		tls := PerGoroutine(p)
+		var parts [][]Segment
+		var all []Segment
+		for _, tl := range tls {
+			parts = append(parts, tl.Segments)
+			all = append(all, tl.Segments...)
+		}
+		// One part cut in two: parts that follow each other.
+		cp := CriticalPath(p).Segments
+		half := len(cp) / 2
+		for _, c := range []struct {
+			what   string
+			parts  [][]Segment
+			concat []Segment
+		}{
+			{"goroutines", parts, all},
+			{"critical path in two", [][]Segment{cp[:half], cp[half:]}, cp},
+		} {
+			for _, timeOrder := range []bool{false, true} {
+				got, want := TreeOfParts("x", timeOrder, c.parts...), Tree("x", c.concat, timeOrder)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s, %s, time order %v: the tree of the parts differs from that of their concatenation", name, c.what, timeOrder)
+				}
+				if got.Total == 0 {
+					t.Errorf("%s, %s: empty tree", name, c.what)
+				}
+			}
+		}
+	}
+}

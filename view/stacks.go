@@ -164,24 +164,30 @@ func (s *StackSet) pathID(path []Frame) uint32 {
 // goroutine, when the timeline's segments overlap) ended goes on with the
 // frames the two share.
 func (s *StackSet) AddTimeline(i int, tl *Timeline, prefix ...Frame) {
-	s.addSegments(i, tl.Segments, prefix, false)
+	s.addSegments(i, [][]Segment{tl.Segments}, prefix, false)
 }
 
 // AddRunning is AddTimeline for the running segments of tl only (on-CPU
 // time); they are counted as AddTimeline counts them, so their stacks are
 // those AddTimeline gives them.
 func (s *StackSet) AddRunning(i int, tl *Timeline, prefix ...Frame) {
-	s.addSegments(i, tl.Segments, prefix, true)
+	s.addSegments(i, [][]Segment{tl.Segments}, prefix, true)
 }
 
-func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bool) {
+// addSegments adds the segments of parts, one after the other as if they
+// were one slice.
+func (s *StackSet) addSegments(i int, parts [][]Segment, prefix []Frame, running bool) {
 	overlap := false
-	for j := 1; j < len(segs) && !overlap; j++ {
-		overlap = segs[j].Start < segs[j-1].End
-	}
-	type last struct {
-		end  int64
-		path []Frame
+	var before *Segment
+scan:
+	for _, segs := range parts {
+		for j := range segs {
+			if before != nil && segs[j].Start < before.End {
+				overlap = true
+				break scan
+			}
+			before = &segs[j]
+		}
 	}
 	var prev last
 	var prevG map[int64]last
@@ -193,6 +199,18 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 	if len(prefix) > 0 {
 		prefixed = map[pathRef][]Frame{}
 	}
+	for _, segs := range parts {
+		s.addRun(i, segs, prefix, running, prefixed, overlap, &prev, prevG)
+	}
+}
+
+// last is the end and path of the segment before, in addSegments.
+type last struct {
+	end  int64
+	path []Frame
+}
+
+func (s *StackSet) addRun(i int, segs []Segment, prefix []Frame, running bool, prefixed map[pathRef][]Frame, overlap bool, prev *last, prevG map[int64]last) {
 	for _, seg := range segs {
 		d := seg.End - seg.Start
 		if d <= 0 {
@@ -211,7 +229,7 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 				prefixed[ref] = path
 			}
 		}
-		pv := prev
+		pv := *prev
 		if overlap {
 			pv = prevG[seg.Goroutine]
 		}
@@ -233,7 +251,7 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 		if overlap {
 			prevG[seg.Goroutine] = cur
 		} else {
-			prev = cur
+			*prev = cur
 		}
 	}
 }

@@ -421,7 +421,8 @@ type builder struct {
 	byKey map[sampleKey]*pprofile.Sample
 	// paths holds the locations of each path slice seen (stacks share
 	// paths), and their ids as the samples' key.
-	paths map[pathRef]pathLocs
+	paths  map[pathRef]pathLocs
+	locIDs map[string]uint32 // location ids, leaf first, as varints -> id
 	// Samples share label maps: one per state and reason, one numeric map
 	// per goroutine. Nothing changes a sample's labels once it is made.
 	labels    [][2]string
@@ -433,7 +434,7 @@ type builder struct {
 }
 
 type sampleKey struct {
-	locs   string // location ids, leaf first
+	locs   uint32 // the id of the location list (see pathLocs)
 	g      int64
 	state  profile.State
 	reason string
@@ -444,9 +445,11 @@ type pathRef struct {
 	n     int
 }
 
+// pathLocs is a path's location list, and the id of its location ids'
+// sequence: paths with the same locations have one id.
 type pathLocs struct {
 	locs []*pprofile.Location
-	key  string
+	id   uint32
 }
 
 type strLabelKey struct {
@@ -466,6 +469,7 @@ func newBuilder(labels [][2]string) *builder {
 		locs:      map[view.Frame]*pprofile.Location{},
 		byKey:     map[sampleKey]*pprofile.Sample{},
 		paths:     map[pathRef]pathLocs{},
+		locIDs:    map[string]uint32{},
 		labels:    labels,
 		strLabels: map[strLabelKey]map[string][]string{},
 		numLabels: map[int64]map[string][]int64{},
@@ -495,7 +499,7 @@ func (b *builder) samples(i int, segs []view.Segment, weight int64) {
 // new.
 func (b *builder) sample(path []view.Frame, g int64, state profile.State, reason string, n int) *pprofile.Sample {
 	pl := b.locations(path)
-	k := sampleKey{locs: pl.key, g: g, state: state}
+	k := sampleKey{locs: pl.id, g: g, state: state}
 	if state == profile.Waiting {
 		k.reason = reason
 		if k.reason == "" {
@@ -581,7 +585,12 @@ func (b *builder) locations(path []view.Frame) pathLocs {
 	for _, l := range locs {
 		b.buf = binary.AppendUvarint(b.buf, l.ID)
 	}
-	pl := pathLocs{locs, string(b.buf)}
+	id, ok := b.locIDs[string(b.buf)]
+	if !ok {
+		id = uint32(len(b.locIDs))
+		b.locIDs[string(b.buf)] = id
+	}
+	pl := pathLocs{locs, id}
 	b.paths[ref] = pl
 	return pl
 }

@@ -104,11 +104,10 @@ func (o Options) Timelines(p *profile.Profile) ([]view.Timeline, error) {
 		return tls, nil
 	}
 	user := o.UserCode(p)
+	segs := make([][]view.Segment, len(tls))
 	for i := range tls {
-		for j := range tls[i].Segments {
-			s := &tls[i].Segments[j]
-			s.Path = view.GroupPath(s.Path, user)
-		}
+		segs[i] = tls[i].Segments
 	}
+	view.GroupPaths(user, segs...)
 	return tls, nil
 }

@@ -36,9 +36,14 @@ type StackSet struct {
 	Stacks []Stack
 
 	frames map[Frame]uint32
-	index  map[string]int
-	buf    []byte
-	slab   []int64 // where new stacks' Values and Counts come from
+	// paths gives each distinct path (by its frames' ids in frames, as
+	// varints) an id; pathRefs remembers the id of each path slice seen,
+	// so that a path shared by many segments is looked up once.
+	paths    map[string]uint32
+	pathRefs map[pathRef]uint32
+	index    map[stackKey]int
+	buf      []byte
+	slab     []int64 // where new stacks' Values and Counts come from
 	// unlabeled sets keep only what a call tree needs: stacks that differ
 	// only in goroutine, state or reason are one.
 	unlabeled bool
@@ -93,24 +98,47 @@ func (s *StackSet) Add(i int, st Stack, v, count int64) {
 	s.Stacks[j].Counts[i] += count
 }
 
+// stackKey is the identity of a stack in a set: equal stacks have equal
+// paths (frame by frame), labels and Enter.
+type stackKey struct {
+	path      uint32
+	state     profile.State
+	inferred  bool
+	enter     int
+	goroutine int64
+	reason    string
+}
+
+// pathRef identifies a path slice: its first frame's address and length.
+// Paths are never changed once given to the set, so a slice seen again
+// has the frames it had.
+type pathRef struct {
+	first *Frame
+	n     int
+}
+
 // key returns the identity of st in s.
-func (s *StackSet) key(st *Stack) string {
+func (s *StackSet) key(st *Stack) stackKey {
 	if s.index == nil {
-		s.index = map[string]int{}
+		s.index = map[stackKey]int{}
 		s.frames = map[Frame]uint32{}
+		s.paths = map[string]uint32{}
+		s.pathRefs = map[pathRef]uint32{}
+	}
+	return stackKey{path: s.pathID(st.Path), state: st.State, inferred: st.Inferred, enter: st.Enter, goroutine: st.Goroutine, reason: st.Reason}
+}
+
+// pathID returns the id of path's frames in s.
+func (s *StackSet) pathID(path []Frame) uint32 {
+	var ref pathRef
+	if len(path) > 0 {
+		ref = pathRef{&path[0], len(path)}
+		if id, ok := s.pathRefs[ref]; ok {
+			return id
+		}
 	}
 	b := s.buf[:0]
-	b = binary.AppendVarint(b, st.Goroutine)
-	b = append(b, byte(st.State))
-	if st.Inferred {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	b = binary.AppendUvarint(b, uint64(st.Enter))
-	b = binary.AppendUvarint(b, uint64(len(st.Reason)))
-	b = append(b, st.Reason...)
-	for _, f := range st.Path {
+	for _, f := range path {
 		id, ok := s.frames[f]
 		if !ok {
 			id = uint32(len(s.frames))
@@ -119,7 +147,15 @@ func (s *StackSet) key(st *Stack) string {
 		b = binary.AppendUvarint(b, uint64(id))
 	}
 	s.buf = b
-	return string(b)
+	id, ok := s.paths[string(b)]
+	if !ok {
+		id = uint32(len(s.paths))
+		s.paths[string(b)] = id
+	}
+	if len(path) > 0 {
+		s.pathRefs[ref] = id
+	}
+	return id
 }
 
 // AddTimeline adds the time of tl's segments to value i, each segment's
@@ -128,30 +164,53 @@ func (s *StackSet) key(st *Stack) string {
 // goroutine, when the timeline's segments overlap) ended goes on with the
 // frames the two share.
 func (s *StackSet) AddTimeline(i int, tl *Timeline, prefix ...Frame) {
-	s.addSegments(i, tl.Segments, prefix, false)
+	s.addSegments(i, [][]Segment{tl.Segments}, prefix, false)
 }
 
 // AddRunning is AddTimeline for the running segments of tl only (on-CPU
 // time); they are counted as AddTimeline counts them, so their stacks are
 // those AddTimeline gives them.
 func (s *StackSet) AddRunning(i int, tl *Timeline, prefix ...Frame) {
-	s.addSegments(i, tl.Segments, prefix, true)
+	s.addSegments(i, [][]Segment{tl.Segments}, prefix, true)
 }
 
-func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bool) {
+// addSegments adds the segments of parts, one after the other as if they
+// were one slice.
+func (s *StackSet) addSegments(i int, parts [][]Segment, prefix []Frame, running bool) {
 	overlap := false
-	for j := 1; j < len(segs) && !overlap; j++ {
-		overlap = segs[j].Start < segs[j-1].End
-	}
-	type last struct {
-		end  int64
-		path []Frame
+	var before *Segment
+scan:
+	for _, segs := range parts {
+		for j := range segs {
+			if before != nil && segs[j].Start < before.End {
+				overlap = true
+				break scan
+			}
+			before = &segs[j]
+		}
 	}
 	var prev last
 	var prevG map[int64]last
 	if overlap {
 		prevG = map[int64]last{}
 	}
+	// Segments share paths: each shared path gets the prefix once.
+	var prefixed map[pathRef][]Frame
+	if len(prefix) > 0 {
+		prefixed = map[pathRef][]Frame{}
+	}
+	for _, segs := range parts {
+		s.addRun(i, segs, prefix, running, prefixed, overlap, &prev, prevG)
+	}
+}
+
+// last is the end and path of the segment before, in addSegments.
+type last struct {
+	end  int64
+	path []Frame
+}
+
+func (s *StackSet) addRun(i int, segs []Segment, prefix []Frame, running bool, prefixed map[pathRef][]Frame, overlap bool, prev *last, prevG map[int64]last) {
 	for _, seg := range segs {
 		d := seg.End - seg.Start
 		if d <= 0 {
@@ -159,9 +218,18 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 		}
 		path := seg.Path
 		if len(prefix) > 0 {
-			path = append(slices.Clip(prefix), seg.Path...)
+			var ref pathRef
+			if len(seg.Path) > 0 {
+				ref = pathRef{&seg.Path[0], len(seg.Path)}
+			}
+			if p, ok := prefixed[ref]; ok {
+				path = p
+			} else {
+				path = append(slices.Clip(prefix), seg.Path...)
+				prefixed[ref] = path
+			}
 		}
-		pv := prev
+		pv := *prev
 		if overlap {
 			pv = prevG[seg.Goroutine]
 		}
@@ -183,7 +251,7 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 		if overlap {
 			prevG[seg.Goroutine] = cur
 		} else {
-			prev = cur
+			*prev = cur
 		}
 	}
 }
@@ -191,6 +259,9 @@ func (s *StackSet) addSegments(i int, segs []Segment, prefix []Frame, running bo
 // sharedKeys returns how many leading frames a and b share, comparing
 // frames as call trees do (by function and file, not line).
 func sharedKeys(a, b []Frame) int {
+	if len(a) > 0 && len(b) > 0 && &a[0] == &b[0] {
+		return min(len(a), len(b)) // one path, or one a prefix of the other
+	}
 	n := 0
 	for n < len(a) && n < len(b) && a[n].key() == b[n].key() {
 		n++

@@ -40,24 +40,32 @@ func (f Frame) key() Frame {
 // function at the same place merges into one node (a flame graph): the
 // tree of a [StackSet] of the segments.
 func Tree(name string, segs []Segment, timeOrder bool) *Node {
+	return TreeOfParts(name, timeOrder, segs)
+}
+
+// TreeOfParts is [Tree] of the segments of parts one after the other: of
+// several goroutines' timelines, without making one slice of them all.
+func TreeOfParts(name string, timeOrder bool, parts ...[]Segment) *Node {
 	if !timeOrder {
 		s := &StackSet{Name: name, Types: []string{"time"}, unlabeled: true}
-		s.addSegments(0, segs, nil, false)
+		s.addSegments(0, parts, nil, false)
 		return s.Tree(0)
 	}
 	root := &Node{Frame: Frame{Name: name, Kind: Func}}
-	for _, s := range segs {
-		d := s.End - s.Start
-		if d <= 0 {
-			continue
-		}
-		n := root
-		n.add(d, s)
-		for _, f := range s.Path {
-			n = n.child(f, timeOrder)
+	for _, segs := range parts {
+		for _, s := range segs {
+			d := s.End - s.Start
+			if d <= 0 {
+				continue
+			}
+			n := root
 			n.add(d, s)
+			for _, f := range s.Path {
+				n = n.child(f, timeOrder)
+				n.add(d, s)
+			}
+			n.Self += d
 		}
-		n.Self += d
 	}
 	return root
 }
@@ -324,6 +332,27 @@ func GroupPath(path []Frame, user UserCode) []Frame {
 		return path
 	}
 	return out
+}
+
+// GroupPaths applies GroupPath to the path of every segment of each of
+// segs: segments that share a path share its grouped path, made once.
+func GroupPaths(user UserCode, segs ...[]Segment) {
+	grouped := map[pathRef][]Frame{}
+	for _, ss := range segs {
+		for i := range ss {
+			s := &ss[i]
+			if len(s.Path) == 0 {
+				continue
+			}
+			ref := pathRef{&s.Path[0], len(s.Path)}
+			g, ok := grouped[ref]
+			if !ok {
+				g = GroupPath(s.Path, user)
+				grouped[ref] = g
+			}
+			s.Path = g
+		}
+	}
 }
 
 // ShortNames returns a function that shortens function names as people

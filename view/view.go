@@ -90,8 +90,10 @@
 package view
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -304,11 +306,18 @@ type paths struct {
 	// state, under one prefix, with the same regions active, share one.
 	made, madePre map[pathKey]madePath
 	lastPre       pathKey
-	key           []byte
+	// keepPre keeps the paths under every prefix in made, for a view
+	// that goes from one prefix to another and back (AllGoroutines's
+	// merge; its prefixes are the goroutines' spawn sites).
+	keepPre bool
+	key     []byte
 }
 
 type pathKey struct {
-	g         int64
+	// root is set for the root goroutine's stacks, the only ones whose
+	// path depends on the goroutine (see strip): other goroutines' paths
+	// of one stack, state, prefix and regions are one.
+	root      bool
 	stack     profile.StackID
 	state     profile.State
 	reason    string
@@ -428,7 +437,7 @@ type prefix struct {
 // frames. Paths are shared: they must not be changed.
 func (x *paths) path(g int64, stack profile.StackID, state profile.State, reason string, unsampled bool, t int64, pre prefix, cur *regionCursor) ([]Frame, []int) {
 	active := cur.active(t)
-	k := pathKey{g: g, stack: stack, state: state, reason: reason, unsampled: unsampled, preLen: len(pre.frames)}
+	k := pathKey{root: g == x.root, stack: stack, state: state, reason: reason, unsampled: unsampled, preLen: len(pre.frames)}
 	if len(pre.frames) > 0 {
 		k.pre = &pre.frames[0]
 	}
@@ -440,7 +449,7 @@ func (x *paths) path(g int64, stack profile.StackID, state profile.State, reason
 		k.regions = string(x.key)
 	}
 	made := x.made
-	if k.pre != nil {
+	if k.pre != nil && !x.keepPre {
 		if k.pre != x.lastPre.pre || k.preLen != x.lastPre.preLen {
 			clear(x.madePre)
 			x.lastPre = pathKey{pre: k.pre, preLen: k.preLen}
@@ -1026,19 +1035,164 @@ func AllGoroutines(p *profile.Profile) Timeline {
 	if capped {
 		t.Notes = append(t.Notes, spawnNote)
 	}
+	var members []*profile.Goroutine
+	ordered := true // every member's intervals in order, ids distinct
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
-		if !g.Member {
-			continue
+		if g.Member {
+			members = append(members, g)
+			ordered = ordered && x.byID[g.ID] == g && inOrder(g.Intervals)
 		}
+	}
+	if ordered {
+		t.Segments = x.mergeAll(t.Segments, members, prefixes)
+		return t
+	}
+	for _, g := range members {
 		pre, cur := prefixes[g.ID], x.cursor(g.ID)
 		for j := range g.Intervals {
 			iv := &g.Intervals[j]
 			t.Segments = x.emit(t.Segments, g.ID, j, iv, iv.Start, iv.End, pre, cur)
 		}
 	}
-	sort.SliceStable(t.Segments, func(i, j int) bool { return t.Segments[i].Start < t.Segments[j].Start })
+	sortByStart(t.Segments)
 	return t
+}
+
+// inOrder reports whether the non-empty intervals of ivs are in time
+// order and do not overlap: their segments then start in order.
+func inOrder(ivs []profile.Interval) bool {
+	end := int64(math.MinInt64)
+	for i := range ivs {
+		if ivs[i].Start >= ivs[i].End {
+			continue
+		}
+		if ivs[i].Start < end {
+			return false
+		}
+		end = ivs[i].End
+	}
+	return true
+}
+
+// run is one goroutine's segments in AllGoroutines's merge: those of
+// interval j-1 not yet taken are buf[k:].
+type run struct {
+	g     *profile.Goroutine
+	order int // the goroutine's place among the members
+	j, k  int
+	buf   []Segment
+	pre   prefix
+	cur   *regionCursor
+}
+
+// fill makes the segments of the run's next non-empty interval, and
+// reports whether there was one.
+func (x *paths) fill(r *run) bool {
+	ivs := r.g.Intervals
+	for r.k = 0; r.j < len(ivs); {
+		iv := &ivs[r.j]
+		r.j++
+		if iv.Start < iv.End {
+			r.buf = x.emit(r.buf[:0], r.g.ID, r.j-1, iv, iv.Start, iv.End, r.pre, r.cur)
+			return true
+		}
+	}
+	return false
+}
+
+// mergeAll appends the segments of the members' own timelines (each under
+// its spawn prefix) to out, sorted by start, those of one start in the
+// members' order: what sorting them all stably by start gives, when each
+// member's segments start in order (see inOrder). Each member's segments
+// are made as the merge reaches them, from a heap of the members.
+func (x *paths) mergeAll(out []Segment, members []*profile.Goroutine, prefixes map[int64]prefix) []Segment {
+	// Under every prefix at once: the merge goes from one to another at
+	// each segment.
+	x.keepPre = true
+	defer func() { x.keepPre = false }()
+	h := make([]*run, 0, len(members))
+	for i, g := range members {
+		r := &run{g: g, order: i, pre: prefixes[g.ID], cur: x.cursor(g.ID)}
+		if x.fill(r) {
+			h = append(h, r)
+		}
+	}
+	less := func(a, b *run) bool {
+		sa, sb := a.buf[a.k].Start, b.buf[b.k].Start
+		return sa < sb || sa == sb && a.order < b.order
+	}
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && less(h[c+1], h[c]) {
+				c++
+			}
+			if !less(h[c], h[i]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		r := h[0]
+		out = append(out, r.buf[r.k])
+		r.k++
+		if r.k == len(r.buf) && !x.fill(r) {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	return out
+}
+
+// sortByStart sorts segs by start, stably: by start, then by position. It
+// sorts 16-byte keys, not the segments, then moves each segment once.
+func sortByStart(segs []Segment) {
+	if slices.IsSortedFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Start, b.Start) }) {
+		return
+	}
+	type key struct {
+		start int64
+		pos   int
+	}
+	keys := make([]key, len(segs))
+	for i := range segs {
+		keys[i] = key{segs[i].Start, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	// Segment keys[i].pos goes to i: follow each cycle of the permutation,
+	// marking the keys done.
+	for i := range keys {
+		if keys[i].pos < 0 || keys[i].pos == i {
+			continue
+		}
+		tmp := segs[i]
+		j := i
+		for {
+			from := keys[j].pos
+			keys[j].pos = -1
+			if from == i {
+				segs[j] = tmp
+				break
+			}
+			segs[j] = segs[from]
+			j = from
+		}
+	}
 }
 
 // Samples returns one segment per CPU sample taken on a member goroutine:
@@ -1065,7 +1219,7 @@ func Samples(p *profile.Profile) []Segment {
 			continue
 		}
 		idx := byG[g.ID]
-		sort.SliceStable(idx, func(a, b int) bool { return p.Samples[idx[a]].Time < p.Samples[idx[b]].Time })
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(p.Samples[a].Time, p.Samples[b].Time) })
 		pre, cur := prefixes[g.ID], x.cursor(g.ID)
 		for _, si := range idx {
 			s := p.Samples[si]
@@ -1073,6 +1227,6 @@ func Samples(p *profile.Profile) []Segment {
 			out = append(out, segment(g.ID, -1, &running, s.Time, s.Time, path, regs))
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	sortByStart(out)
 	return out
 }

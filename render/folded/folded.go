@@ -72,11 +72,27 @@ func RenderUnit(w io.Writer, p *profile.Profile, o render.Options, unit time.Dur
 	if unit <= 0 {
 		return fmt.Errorf("folded: unit %v is not positive", unit)
 	}
-	s, err := Stacks(p, o)
+	// As RenderStacksUnit(w, Stacks(p, o), unit) writes it, without the
+	// stack set: a line's time is that of its segments, whatever their
+	// labels.
+	tls, err := o.Timelines(p)
 	if err != nil {
 		return err
 	}
-	return RenderStacksUnit(w, s, unit)
+	lt := newLines(p.Name)
+	for i := range tls {
+		label := ""
+		if o.View == view.Goroutines {
+			label = ";" + Sanitize(tls[i].Name)
+			clear(lt.cache)
+		}
+		for _, seg := range tls[i].Segments {
+			if d := seg.End - seg.Start; d > 0 {
+				lt.add(label, seg.Path, d)
+			}
+		}
+	}
+	return lt.write(w, unit)
 }
 
 // Stacks returns the stacks of the view o chooses as the format draws
@@ -120,27 +136,67 @@ func RenderStacksUnit(w io.Writer, s *view.StackSet, unit time.Duration) error {
 	if s.Default < 0 || s.Default >= len(s.Types) {
 		return fmt.Errorf("folded: default value %d of a set of %d types", s.Default, len(s.Types))
 	}
-	root := Sanitize(s.Name)
-	if s.Name == "" {
+	lt := newLines(s.Name)
+	for _, st := range s.Stacks {
+		if d := st.Values[s.Default]; d > 0 {
+			lt.add("", st.Path, d)
+		}
+	}
+	return lt.write(w, unit)
+}
+
+// lines sums the time of each line (a stack's frames, without its value).
+type lines struct {
+	root    string
+	byStack map[string]int64
+	// Stacks and segments share paths: each shared path's line is made
+	// once (under one label).
+	cache map[pathRef]string
+	sb    strings.Builder
+}
+
+type pathRef struct {
+	first *view.Frame
+	n     int
+}
+
+// newLines returns the lines of a set or profile named name.
+func newLines(name string) *lines {
+	root := Sanitize(name)
+	if name == "" {
 		root = "(unnamed)"
 	}
-	byStack := map[string]int64{}
-	var sb strings.Builder
-	for _, st := range s.Stacks {
-		d := st.Values[s.Default]
-		if d <= 0 {
-			continue
-		}
-		sb.Reset()
-		sb.WriteString(root)
-		for _, f := range st.Path {
-			sb.WriteByte(';')
-			sb.WriteString(Sanitize(f.Name))
-		}
-		byStack[sb.String()] += d
+	return &lines{root: root, byStack: map[string]int64{}, cache: map[pathRef]string{}}
+}
+
+// add adds d nanoseconds to the line of path under label (";" and a
+// sanitized frame name, or ""). The cache must be cleared when the label
+// changes.
+func (lt *lines) add(label string, path []view.Frame, d int64) {
+	var ref pathRef
+	if len(path) > 0 {
+		ref = pathRef{&path[0], len(path)}
 	}
-	stacks := make([]string, 0, len(byStack))
-	for s := range byStack {
+	line, ok := lt.cache[ref]
+	if !ok {
+		lt.sb.Reset()
+		lt.sb.WriteString(lt.root)
+		lt.sb.WriteString(label)
+		for _, f := range path {
+			lt.sb.WriteByte(';')
+			lt.sb.WriteString(Sanitize(f.Name))
+		}
+		line = lt.sb.String()
+		lt.cache[ref] = line
+	}
+	lt.byStack[line] += d
+}
+
+// write writes the lines sorted, their values in multiples of unit,
+// rounded cumulatively.
+func (lt *lines) write(w io.Writer, unit time.Duration) error {
+	stacks := make([]string, 0, len(lt.byStack))
+	for s := range lt.byStack {
 		stacks = append(stacks, s)
 	}
 	slices.Sort(stacks)
@@ -150,7 +206,7 @@ func RenderStacksUnit(w io.Writer, s *view.StackSet, unit time.Duration) error {
 	var cum, done int64 // exact nanoseconds so far; units written so far
 	var buf []byte
 	for _, s := range stacks {
-		cum += byStack[s]
+		cum += lt.byStack[s]
 		v := (cum+u/2)/u - done
 		if v <= 0 {
 			continue

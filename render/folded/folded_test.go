@@ -258,3 +258,40 @@ func TestRealProfile(t *testing.T) {
 		checkTotals(t, p, o, time.Microsecond, renderUnit(t, p, o, time.Microsecond))
 	}
 }
+
+// TestRenderIsStacksRendered: Render sums the view's segments into lines
+// without a stack set; it writes what RenderStacks writes of Stacks, in
+// every view, on profiles with regions, fan-out and many goroutines.
+func TestRenderIsStacksRendered(t *testing.T) {
+	profiles := map[string]func() *profile.Profile{
+		"handmade": testprofile.Handmade,
+		"large":    func() *profile.Profile { return testprofile.Large(40, 30, 0) },
+		"distinct": func() *profile.Profile { return testprofile.Large(60, 6, 7) },
+		"empty":    testprofile.Empty,
+	}
+	for name, mk := range profiles {
+		for _, k := range []view.Kind{view.Critical, view.Goroutines, view.All} {
+			for _, nogroup := range []bool{false, true} {
+				p := mk()
+				o := render.Options{View: k, NoGroup: nogroup}
+				var direct, stacks bytes.Buffer
+				if err := folded.Render(&direct, p, o); err != nil {
+					t.Fatal(err)
+				}
+				s, err := folded.Stacks(p, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := folded.RenderStacks(&stacks, s, o); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(direct.Bytes(), stacks.Bytes()) {
+					t.Errorf("%s, view %s, nogroup %v: Render wrote\n%s\nRenderStacks of Stacks wrote\n%s", name, k, nogroup, direct.Bytes(), stacks.Bytes())
+				}
+				if name != "empty" && direct.Len() == 0 {
+					t.Errorf("%s, view %s: nothing written", name, k)
+				}
+			}
+		}
+	}
+}

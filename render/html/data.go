@@ -108,9 +108,9 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 		critSegs = perG[0].Segments // no wait followed: the trees are the goroutine's
 	}
 	specs := []spec{
-		{view.Critical, view.Critical.Title(), []rootSegs{{p.Name, critSegs}}, 0, true, "critical"},
+		{view.Critical, view.Critical.Title(), []rootSegs{{p.Name, [][]view.Segment{critSegs}}}, 0, true, "critical"},
 		{view.Goroutines, view.Goroutines.Title(), goroutineRoots(p, perG, groups), p.Duration, true, "all"},
-		{view.All, view.All.Title(), []rootSegs{{all.Name, all.Segments}}, 0, false, "all"},
+		{view.All, view.All.Title(), []rootSegs{{all.Name, [][]view.Segment{all.Segments}}}, 0, false, "all"},
 	}
 	// Views over the same segments (one goroutine: its own and all
 	// goroutines') share their merged trees, under their own root names.
@@ -128,8 +128,9 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 	for _, s := range specs {
 		vd := viewData{Kind: string(s.kind), Label: s.label, Top: s.top}
 		var key segKey
-		if len(s.roots) == 1 && len(s.roots[0].segs) > 0 {
-			key = segKey{&s.roots[0].segs[0], len(s.roots[0].segs)}
+		if len(s.roots) == 1 && len(s.roots[0].parts) == 1 && len(s.roots[0].parts[0]) > 0 {
+			segs := s.roots[0].parts[0]
+			key = segKey{&segs[0], len(segs)}
 		}
 		b, ok := built[key]
 		if key.first != nil && ok {
@@ -155,7 +156,9 @@ func buildModel(p *profile.Profile, o render.Options) (*model, error) {
 		vd.MergedNoGroup, vd.Merged = b.noGroup, b.groupd
 		segs := 0
 		for _, r := range s.roots {
-			segs += len(r.segs)
+			for _, part := range r.parts {
+				segs += len(part)
+			}
 		}
 		if s.timeOrder && segs > maxTimeOrder {
 			m.Notes = append(m.Notes, fmt.Sprintf("Large profile: the %s view has %d segments; its tree is not offered in time order (every call would be its own node).", s.label, segs))
@@ -492,17 +495,19 @@ func (ft *frameTable) kind(f view.Frame) int {
 
 // --- call trees -----------------------------------------------------------------
 
-// rootSegs is one root of a forest and the segments under it.
+// rootSegs is one root of a forest and the segments under it: those of
+// each part, one part after the other (the timelines of a group of
+// goroutines).
 type rootSegs struct {
-	name string
-	segs []view.Segment
+	name  string
+	parts [][]view.Segment
 }
 
 // buildTrees builds one call tree per root.
 func buildTrees(roots []rootSegs, timeOrder bool) []*view.Node {
 	out := make([]*view.Node, len(roots))
 	for i, r := range roots {
-		n := view.Tree(r.name, r.segs, timeOrder)
+		n := view.TreeOfParts(r.name, timeOrder, r.parts...)
 		if !timeOrder {
 			n.SortByTotal()
 		}
@@ -549,21 +554,14 @@ func goroutineRoots(p *profile.Profile, tls []view.Timeline, groups []ggroup) []
 		}
 		if len(g.idx) == 1 {
 			if tl := byID[p.Goroutines[g.idx[0]].ID]; tl != nil {
-				out = append(out, rootSegs{tl.Name, tl.Segments})
+				out = append(out, rootSegs{tl.Name, [][]view.Segment{tl.Segments}})
 			}
 			continue
 		}
 		r := rootSegs{name: fmt.Sprintf("%d goroutines: %s", len(g.idx), g.entry)}
-		n := 0
 		for _, i := range g.idx {
 			if tl := byID[p.Goroutines[i].ID]; tl != nil {
-				n += len(tl.Segments)
-			}
-		}
-		r.segs = make([]view.Segment, 0, n)
-		for _, i := range g.idx {
-			if tl := byID[p.Goroutines[i].ID]; tl != nil {
-				r.segs = append(r.segs, tl.Segments...)
+				r.parts = append(r.parts, tl.Segments)
 			}
 		}
 		out = append(out, r)

@@ -434,7 +434,7 @@ func TestOneGoroutineSharesTrees(t *testing.T) {
 	names := []string{p.Name, pg.Name, all.Name}
 	for i, segs := range [][]view.Segment{cp.Segments, pg.Segments, all.Segments} {
 		ft := &frameTable{user: user, idx: map[frame]int32{}}
-		want := ft.encode(grouped(buildTrees([]rootSegs{{"x", segs}}, false), user, true), true)
+		want := ft.encode(grouped(buildTrees([]rootSegs{{"x", [][]view.Segment{segs}}}, false), user, true), true)
 		got := m.Views[i].Merged
 		if !slices.Equal(got.T, want.T) || !slices.Equal(got.S, want.S) || !slices.Equal(got.D, want.D) || !slices.Equal(got.U, want.U) || !slices.Equal(got.C, want.C) {
 			t.Errorf("%s view: totals %v, want %v", m.Views[i].Kind, got.T, want.T)

@@ -106,6 +106,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	pprofile "github.com/google/pprof/profile"
@@ -194,70 +195,104 @@ func RenderGrouped(w io.Writer, p *profile.Profile, o render.Options) error {
 }
 
 func write(w io.Writer, p *profile.Profile, o render.Options, group bool) error {
-	s, err := Stacks(p, o, group)
-	if err != nil {
-		return err
-	}
-	pp, err := build(s)
-	if err != nil {
-		return err
-	}
 	// The trace the work ran in labels every sample.
-	for _, k := range []string{LabelTraceID, LabelSpanID} {
-		v := p.Attr(k)
-		if v == "" {
-			continue
+	var labels [][2]string
+	if p != nil {
+		for _, k := range []string{LabelTraceID, LabelSpanID} {
+			if v := p.Attr(k); v != "" {
+				labels = append(labels, [2]string{k, render.Escape(v)})
+			}
 		}
-		v = render.Escape(v)
-		for _, ps := range pp.Sample {
-			ps.Label[k] = []string{v}
-		}
+	}
+	// The samples are made as the views' segments come, without the stack
+	// set Stacks returns: build(Stacks(p, o, group)) makes the same ones.
+	b := newBuilder(labels)
+	def, err := fill(p, o, group, b)
+	if err != nil {
+		return err
+	}
+	pp, err := b.finish(types, def, p.Start, p.Duration, comments(p, group))
+	if err != nil {
+		return err
 	}
 	return pp.Write(w)
 }
+
+// types are the sample types, by their indexes (iWall, ...).
+var types = []string{Wall, Critical, CPU, CPUSampled}
 
 // Stacks returns p's weighted stacks as the format holds them: the values
 // wall, critical, cpu and cpu_sampled (see the package documentation),
 // the default chosen by o.View, and the comments. With group, library
 // frames are folded as o says.
 func Stacks(p *profile.Profile, o render.Options, group bool) (*view.StackSet, error) {
-	if p == nil {
-		return nil, errors.New("pprof: nil profile")
-	}
-	k, err := view.ParseKind(string(o.View))
+	s := view.NewStackSet("", types...)
+	def, err := fill(p, o, group, setSink{s})
 	if err != nil {
-		return nil, fmt.Errorf("pprof: %w", err)
+		return nil, err
 	}
-	s := view.NewStackSet(p.Name, Wall, Critical, CPU, CPUSampled)
-	s.Default = iCritical
-	if k != view.Critical {
-		s.Default = iWall
+	s.Name, s.Default = p.Name, def
+	s.Start, s.Duration = p.Start, p.Duration
+	s.Comments = comments(p, group)
+	return s, nil
+}
+
+// A sink takes the views' time: a timeline's segments (only the running
+// ones, with running), or CPU samples each weighing weight, as value i.
+type sink interface {
+	timeline(i int, tl *view.Timeline, running bool)
+	samples(i int, segs []view.Segment, weight int64)
+}
+
+// setSink adds the time to a stack set.
+type setSink struct{ s *view.StackSet }
+
+func (k setSink) timeline(i int, tl *view.Timeline, running bool) {
+	if running {
+		k.s.AddRunning(i, tl)
+	} else {
+		k.s.AddTimeline(i, tl)
+	}
+}
+
+func (k setSink) samples(i int, segs []view.Segment, weight int64) { k.s.AddSamples(i, segs, weight) }
+
+// fill gives k the values of p's samples and returns the index of the
+// default sample type, as o.View chooses it.
+func fill(p *profile.Profile, o render.Options, group bool, k sink) (def int, err error) {
+	if p == nil {
+		return 0, errors.New("pprof: nil profile")
+	}
+	kind, err := view.ParseKind(string(o.View))
+	if err != nil {
+		return 0, fmt.Errorf("pprof: %w", err)
+	}
+	def = iCritical
+	if kind != view.Critical {
+		def = iWall
 	}
 	o.NoGroup = !group
 	o.View = view.Critical
 	cp, err := o.Timelines(p)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	s.AddTimeline(iCritical, &cp[0])
+	k.timeline(iCritical, &cp[0], false)
+	cp = nil // the critical path is not needed any more
 	o.View = view.All
 	all, err := o.Timelines(p)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	s.AddTimeline(iWall, &all[0])
-	s.AddRunning(iCPU, &all[0])
+	k.timeline(iWall, &all[0], false)
+	k.timeline(iCPU, &all[0], true)
+	all = nil
 	samples := view.Samples(p)
 	if group {
-		user := o.UserCode(p)
-		for i := range samples {
-			samples[i].Path = view.GroupPath(samples[i].Path, user)
-		}
+		view.GroupPaths(o.UserCode(p), samples)
 	}
-	s.AddSamples(iCPUSampled, samples, PeriodOf(p))
-	s.Start, s.Duration = p.Start, p.Duration
-	s.Comments = comments(p, group)
-	return s, nil
+	k.samples(iCPUSampled, samples, PeriodOf(p))
+	return def, nil
 }
 
 // RenderStacks writes a stack set as a gzipped pprof profile: one sample
@@ -267,43 +302,51 @@ func Stacks(p *profile.Profile, o render.Options, group bool) (*view.StackSet, e
 // has none, as in a merge across profiles), the set's comments escaped
 // for a terminal. Options do not apply: the set is drawn as it is.
 func RenderStacks(w io.Writer, s *view.StackSet, _ render.Options) error {
-	pp, err := build(s)
+	pp, err := build(s, nil)
 	if err != nil {
 		return err
 	}
 	return pp.Write(w)
 }
 
-// build converts s into a pprof profile.
-func build(s *view.StackSet) (*pprofile.Profile, error) {
+// build converts s into a pprof profile, every sample with the extra
+// string labels (key, value).
+func build(s *view.StackSet, labels [][2]string) (*pprofile.Profile, error) {
 	if s.Default < 0 || s.Default >= len(s.Types) {
 		return nil, fmt.Errorf("pprof: default value %d of a set of %d types", s.Default, len(s.Types))
 	}
-	b := newBuilder()
+	b := newBuilder(labels)
 	for i := range s.Stacks {
 		st := &s.Stacks[i]
+		if !slices.ContainsFunc(st.Values, func(v int64) bool { return v != 0 }) {
+			continue
+		}
+		ps := b.sample(st.Path, st.Goroutine, st.State, st.Reason, len(st.Values))
 		for t, v := range st.Values {
-			if v != 0 {
-				b.add(st, t, v)
-			}
+			ps.Value[t] += v
 		}
 	}
+	return b.finish(s.Types, s.Default, s.Start, s.Duration, s.Comments)
+}
+
+// finish completes the profile of the samples made.
+func (b *builder) finish(types []string, def int, start time.Time, duration int64, comments []string) (*pprofile.Profile, error) {
 	pp := b.out
 	if len(pp.Location) == 0 {
 		pp.Mapping = nil
 	}
-	for _, t := range s.Types {
+	for _, t := range types {
 		pp.SampleType = append(pp.SampleType, &pprofile.ValueType{Type: t, Unit: Unit})
 	}
-	pp.DefaultSampleType = s.Types[s.Default]
+	pp.DefaultSampleType = types[def]
 	// Values are exact durations: one nanosecond of wall time per unit.
 	pp.PeriodType = &pprofile.ValueType{Type: Wall, Unit: Unit}
 	pp.Period = 1
-	if !s.Start.IsZero() {
-		pp.TimeNanos = s.Start.UnixNano()
+	if !start.IsZero() {
+		pp.TimeNanos = start.UnixNano()
 	}
-	pp.DurationNanos = s.Duration
-	for _, c := range s.Comments {
+	pp.DurationNanos = duration
+	for _, c := range comments {
 		pp.Comments = append(pp.Comments, render.Escape(c))
 	}
 	if err := pp.CheckValid(); err != nil {
@@ -372,21 +415,49 @@ func cpuComment(sum view.Summary) string {
 
 // builder accumulates pprof samples, locations and functions.
 type builder struct {
-	out     *pprofile.Profile
-	funcs   map[view.Frame]*pprofile.Function // by name, file and kind
-	locs    map[view.Frame]*pprofile.Location // by name, file, line and kind
-	samples map[sampleKey]*pprofile.Sample
-	buf     []byte
+	out   *pprofile.Profile
+	funcs map[view.Frame]*pprofile.Function // by name, file and kind
+	locs  map[view.Frame]*pprofile.Location // by name, file, line and kind
+	byKey map[sampleKey]*pprofile.Sample
+	// paths holds the locations of each path slice seen (stacks share
+	// paths), and their ids as the samples' key.
+	paths  map[pathRef]pathLocs
+	locIDs map[string]uint32 // location ids, leaf first, as varints -> id
+	// Samples share label maps: one per state and reason, one numeric map
+	// per goroutine. Nothing changes a sample's labels once it is made.
+	labels    [][2]string
+	strLabels map[strLabelKey]map[string][]string
+	numLabels map[int64]map[string][]int64
+	slab      []pprofile.Sample // where new samples come from
+	values    []int64           // where new samples' values come from
+	buf       []byte
 }
 
 type sampleKey struct {
-	locs   string // location ids, leaf first
+	locs   uint32 // the id of the location list (see pathLocs)
 	g      int64
 	state  profile.State
 	reason string
 }
 
-func newBuilder() *builder {
+type pathRef struct {
+	first *view.Frame
+	n     int
+}
+
+// pathLocs is a path's location list, and the id of its location ids'
+// sequence: paths with the same locations have one id.
+type pathLocs struct {
+	locs []*pprofile.Location
+	id   uint32
+}
+
+type strLabelKey struct {
+	state  profile.State
+	reason string
+}
+
+func newBuilder(labels [][2]string) *builder {
 	return &builder{
 		// One mapping, marked symbolised, holds every location: without
 		// it, go tool pprof adds one and tries to symbolise it, saying
@@ -394,60 +465,134 @@ func newBuilder() *builder {
 		out: &pprofile.Profile{Mapping: []*pprofile.Mapping{{
 			ID: 1, HasFunctions: true, HasFilenames: true, HasLineNumbers: true,
 		}}},
-		funcs:   map[view.Frame]*pprofile.Function{},
-		locs:    map[view.Frame]*pprofile.Location{},
-		samples: map[sampleKey]*pprofile.Sample{},
+		funcs:     map[view.Frame]*pprofile.Function{},
+		locs:      map[view.Frame]*pprofile.Location{},
+		byKey:     map[sampleKey]*pprofile.Sample{},
+		paths:     map[pathRef]pathLocs{},
+		locIDs:    map[string]uint32{},
+		labels:    labels,
+		strLabels: map[strLabelKey]map[string][]string{},
+		numLabels: map[int64]map[string][]int64{},
 	}
 }
 
-// add adds v to value i of the sample of stack st.
-func (b *builder) add(st *view.Stack, i int, v int64) {
-	locs := b.locations(st.Path)
-	b.buf = b.buf[:0]
-	for _, l := range locs {
-		b.buf = binary.AppendUvarint(b.buf, l.ID)
+// timeline adds the time of tl's segments (only the running ones, with
+// running) to value i of their samples, as a stack set adds them
+// (segments of no time are no stack).
+func (b *builder) timeline(i int, tl *view.Timeline, running bool) {
+	for _, seg := range tl.Segments {
+		if d := seg.End - seg.Start; d > 0 && (!running || seg.State == profile.Running) {
+			b.sample(seg.Path, seg.Goroutine, seg.State, seg.Reason, nTypes).Value[i] += d
+		}
 	}
-	k := sampleKey{locs: string(b.buf), g: st.Goroutine, state: st.State}
-	if st.State == profile.Waiting {
-		k.reason = st.Reason
+}
+
+// samples adds weight to value i for each segment, as a stack set's
+// AddSamples does.
+func (b *builder) samples(i int, segs []view.Segment, weight int64) {
+	for _, seg := range segs {
+		b.sample(seg.Path, seg.Goroutine, seg.State, seg.Reason, nTypes).Value[i] += weight
+	}
+}
+
+// sample returns the sample of a stack, adding it with n values if it is
+// new.
+func (b *builder) sample(path []view.Frame, g int64, state profile.State, reason string, n int) *pprofile.Sample {
+	pl := b.locations(path)
+	k := sampleKey{locs: pl.id, g: g, state: state}
+	if state == profile.Waiting {
+		k.reason = reason
 		if k.reason == "" {
 			k.reason = "unknown" // as in view.WaitName
 		}
 	}
-	ps := b.samples[k]
+	ps := b.byKey[k]
 	if ps == nil {
-		ps = &pprofile.Sample{
-			Location: locs,
-			Value:    make([]int64, len(st.Values)),
-			Label:    map[string][]string{},
-			NumLabel: map[string][]int64{},
+		if len(b.slab) == 0 {
+			b.slab = make([]pprofile.Sample, 256)
 		}
-		if st.State != 0 {
-			ps.Label[LabelState] = []string{st.State.String()}
+		if len(b.values) < n {
+			b.values = make([]int64, max(n*256, n))
 		}
-		if st.Goroutine != 0 {
-			ps.NumLabel[LabelGoroutine] = []int64{st.Goroutine}
-		}
-		if k.reason != "" {
-			ps.Label[LabelReason] = []string{render.Escape(k.reason)}
-		}
-		b.samples[k] = ps
+		ps = &b.slab[0]
+		b.slab = b.slab[1:]
+		ps.Location = pl.locs
+		ps.Value = b.values[:n:n]
+		b.values = b.values[n:]
+		ps.Label = b.strLabel(state, k.reason)
+		ps.NumLabel = b.numLabel(g)
+		b.byKey[k] = ps
 		b.out.Sample = append(b.out.Sample, ps)
 	}
-	ps.Value[i] += v
+	return ps
 }
 
-// locations returns the locations of path, leaf first.
-func (b *builder) locations(path []view.Frame) []*pprofile.Location {
+// strLabel returns the string labels of a sample in state with a wait
+// reason ("" for none), the builder's extra labels included.
+func (b *builder) strLabel(state profile.State, reason string) map[string][]string {
+	k := strLabelKey{state, reason}
+	if m, ok := b.strLabels[k]; ok {
+		return m
+	}
+	m := map[string][]string{}
+	if state != 0 {
+		m[LabelState] = []string{state.String()}
+	}
+	if reason != "" {
+		m[LabelReason] = []string{render.Escape(reason)}
+	}
+	for _, l := range b.labels {
+		m[l[0]] = []string{l[1]}
+	}
+	b.strLabels[k] = m
+	return m
+}
+
+// numLabel returns the numeric labels of a sample of goroutine g (0 for
+// none).
+func (b *builder) numLabel(g int64) map[string][]int64 {
+	if m, ok := b.numLabels[g]; ok {
+		return m
+	}
+	m := map[string][]int64{}
+	if g != 0 {
+		m[LabelGoroutine] = []int64{g}
+	}
+	b.numLabels[g] = m
+	return m
+}
+
+// locations returns the locations of path, leaf first, and their ids.
+func (b *builder) locations(path []view.Frame) pathLocs {
+	var ref pathRef
+	if len(path) > 0 {
+		ref = pathRef{&path[0], len(path)}
+	}
+	if pl, ok := b.paths[ref]; ok {
+		return pl
+	}
+	var locs []*pprofile.Location
 	if len(path) == 0 {
 		// Any pseudo-frame kind: it has no file.
-		return []*pprofile.Location{b.location(view.Frame{Name: NoStackName, Kind: view.Region})}
+		locs = []*pprofile.Location{b.location(view.Frame{Name: NoStackName, Kind: view.Region})}
+	} else {
+		locs = make([]*pprofile.Location, len(path))
+		for i, f := range path {
+			locs[len(path)-1-i] = b.location(f)
+		}
 	}
-	out := make([]*pprofile.Location, len(path))
-	for i, f := range path {
-		out[len(path)-1-i] = b.location(f)
+	b.buf = b.buf[:0]
+	for _, l := range locs {
+		b.buf = binary.AppendUvarint(b.buf, l.ID)
 	}
-	return out
+	id, ok := b.locIDs[string(b.buf)]
+	if !ok {
+		id = uint32(len(b.locIDs))
+		b.locIDs[string(b.buf)] = id
+	}
+	pl := pathLocs{locs, id}
+	b.paths[ref] = pl
+	return pl
 }
 
 func (b *builder) location(f view.Frame) *pprofile.Location {

@@ -374,3 +374,55 @@ func TestTraceLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderIsStacksRendered: Render makes the samples as the views'
+// segments come, without a stack set; it writes the bytes RenderStacks
+// writes of Stacks (trace labels aside: Stacks has none), in every view
+// and grouping, on profiles with regions, fan-out, CPU samples and many
+// goroutines.
+func TestRenderIsStacksRendered(t *testing.T) {
+	profiles := map[string]func() *profile.Profile{
+		"handmade": testprofile.Handmade,
+		"large":    func() *profile.Profile { return testprofile.Large(40, 30, 0) },
+		"distinct": func() *profile.Profile { return testprofile.Large(60, 6, 7) },
+		"samples": func() *profile.Profile {
+			p := testprofile.Large(30, 20, 0)
+			for i := range 90 {
+				p.Samples = append(p.Samples, profile.Sample{Time: int64(i%20) * 1000, Goroutine: int64(1 + i%30), Stack: profile.StackID(1 + i%60)})
+			}
+			return p
+		},
+		"empty": testprofile.Empty,
+	}
+	for name, mk := range profiles {
+		if err := mk().CheckValid(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, k := range []view.Kind{view.Critical, view.Goroutines, view.All} {
+			for _, group := range []bool{false, true} {
+				p := mk()
+				o := render.Options{View: k}
+				var direct, stacks bytes.Buffer
+				render := pprof.Render
+				if group {
+					render = pprof.RenderGrouped
+				}
+				if err := render(&direct, p, o); err != nil {
+					t.Fatal(err)
+				}
+				s, err := pprof.Stacks(p, o, group)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := pprof.RenderStacks(&stacks, s, o); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(direct.Bytes(), stacks.Bytes()) {
+					a, _ := pprofile.ParseData(direct.Bytes())
+					b, _ := pprofile.ParseData(stacks.Bytes())
+					t.Errorf("%s, view %s, group %v: Render and RenderStacks of Stacks differ:\n%v\n---\n%v", name, k, group, a, b)
+				}
+			}
+		}
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -405,22 +406,42 @@ func eventedEnd(segs []view.Segment, start, end int64) int64 {
 // cache the samples share its frame indexes (shared must then be true);
 // without, each sample's stack is copied.
 func (b *builder) sampled(name string, segs []view.Segment, shared bool) Profile {
-	pr := Profile{Type: Sampled, Name: name, Unit: Nanoseconds, Samples: [][]int{}, Weights: []int64{}}
-	var order []int64
-	byG := map[int64][]int32{} // segment indexes
-	for i, s := range segs {
+	// The non-empty segments' indexes, goroutine by goroutine: pos[k] is
+	// where the k-th goroutine's go in idx.
+	slot := map[int64]int{} // goroutine -> its place in the order
+	var count []int
+	for _, s := range segs {
 		if s.End <= s.Start {
 			continue
 		}
-		if _, ok := byG[s.Goroutine]; !ok {
-			order = append(order, s.Goroutine)
+		k, ok := slot[s.Goroutine]
+		if !ok {
+			k = len(count)
+			slot[s.Goroutine] = k
+			count = append(count, 0)
 		}
-		byG[s.Goroutine] = append(byG[s.Goroutine], int32(i))
+		count[k]++
 	}
+	pos := make([]int, len(count)+1)
+	for k, c := range count {
+		pos[k+1] = pos[k] + c
+	}
+	n := pos[len(count)]
+	idx := make([]int32, n)
+	next := slices.Clone(pos[:len(count)])
+	for i, s := range segs {
+		if s.End > s.Start {
+			k := slot[s.Goroutine]
+			idx[next[k]] = int32(i)
+			next[k]++
+		}
+	}
+	// At most one sample per segment.
+	pr := Profile{Type: Sampled, Name: name, Unit: Nanoseconds, Samples: make([][]int, 0, n), Weights: make([]int64, 0, n)}
 	var slab []int // where the samples' stacks are kept, chunk by chunk
-	for _, g := range order {
+	for k := range count {
 		first := true
-		for _, i := range byG[g] {
+		for _, i := range idx[pos[k]:pos[k+1]] {
 			s := &segs[i]
 			ids := b.cachedPath(s.Path)
 			d := s.End - s.Start

@@ -345,15 +345,37 @@ func BenchmarkExtractTraceSize(b *testing.B) {
 			tr := cachedTrace(b, bg, minDur)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tr.data)))
+			m := startCPU()
 			for b.Loop() {
 				if _, err := extractOne(tr.data); err != nil {
 					b.Fatal(err)
 				}
 			}
+			m.report(b)
 			b.ReportMetric(float64(len(tr.data)), "trace-bytes")
 			b.ReportMetric(float64(tr.events), "events")
 			b.ReportMetric(float64(tr.events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
 		})
+	}
+}
+
+// cpuMeter reports the process's CPU time per operation of a benchmark
+// ("cpu-ns/op"): on a shared machine, less sensitive than the wall time to
+// the benchmark being descheduled, and it counts the collector's work on
+// other threads, which the wall time does not when a core is free.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	d, ok := processCPU()
+	return cpuMeter{d, ok}
+}
+
+func (m cpuMeter) report(b *testing.B) {
+	if d, ok := processCPU(); ok && m.ok && b.N > 0 {
+		b.ReportMetric(float64(d-m.start)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -372,20 +394,24 @@ func BenchmarkParseTraceSize(b *testing.B) {
 			b.Run("readevents", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(tr.data)))
+				m := startCPU()
 				for b.Loop() {
 					if _, err := countEvents(tr.data); err != nil {
 						b.Fatal(err)
 					}
 				}
+				m.report(b)
 			})
 			b.Run("parse", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(tr.data)))
+				m := startCPU()
 				for b.Loop() {
 					if _, err := Parse(tr.data, reqs, testOptions); err != nil {
 						b.Fatal(err)
 					}
 				}
+				m.report(b)
 			})
 			b.Run("build", func(b *testing.B) {
 				t, err := Parse(tr.data, reqs, testOptions)
@@ -393,11 +419,13 @@ func BenchmarkParseTraceSize(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportAllocs()
+				m := startCPU()
 				for b.Loop() {
 					if _, err := t.Build(reqs[0]); err != nil {
 						b.Fatal(err)
 					}
 				}
+				m.report(b)
 			})
 		})
 	}

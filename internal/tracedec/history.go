@@ -1,0 +1,157 @@
+package tracedec
+
+import "sync"
+
+// How a parse stores goroutines' histories
+//
+// A parse closes about one interval per event, and a point (a known stack)
+// for most, on a few dozen goroutines at once. Appended to each
+// goroutine's own slices, they grew each slice by reallocation: two to
+// three times the history's size in garbage per parse, most of the
+// parse's allocations, and the collections and write barriers they cost.
+//
+// Instead, while read parses, intervals and points go to one log each, in
+// the order they are made, with the goroutine they belong to: the logs
+// are a scratch reused from parse to parse (pooled, as parses may run at
+// once), so they stop growing after the first parses. At the end, flush
+// copies each goroutine's records, in their order, into its part of one
+// exactly sized array per kind, which the parsed trace owns. A goroutine's
+// slices are then what appending to them would have made, and no build
+// ever sees the scratch.
+//
+// scan, which builds profiles while it reads and forgets history as it
+// goes, appends to the goroutines' slices directly (a timeline with no
+// scratch).
+
+// scratch is a parse's logs of closed intervals and points.
+type scratch struct {
+	ivs    []rawInterval
+	ivOf   []int32 // the goroutine (gor.idx) of each interval
+	pts    []point
+	ptOf   []int32
+	owners []*gor // by gor.idx
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxPooled bounds the records a pooled scratch may hold (about 100 MB of
+// trace events' worth): a scratch grown by a larger trace is left to the
+// collector, so that one huge parse does not stay in memory.
+const maxPooled = 1 << 20
+
+// reset empties s, keeping its arrays.
+func (s *scratch) reset() {
+	clear(s.ivs) // drop the references to the trace's tables and strings
+	clear(s.pts)
+	clear(s.owners)
+	s.ivs, s.ivOf, s.pts, s.ptOf, s.owners = s.ivs[:0], s.ivOf[:0], s.pts[:0], s.ptOf[:0], s.owners[:0]
+}
+
+// release returns s, empty, to the pool.
+func (s *scratch) release() {
+	if cap(s.ivs) > maxPooled || cap(s.pts) > maxPooled {
+		return
+	}
+	scratches.Put(s)
+}
+
+// own gives g its index among the scratch's goroutines, on its first
+// record.
+func (t *timeline) own(g *gor) int32 {
+	if g.owned {
+		return g.idx
+	}
+	g.owned, g.idx = true, int32(len(t.scr.owners))
+	t.scr.owners = append(t.scr.owners, g)
+	return g.idx
+}
+
+// addInterval appends a closed interval to g's history.
+func (t *timeline) addInterval(g *gor, iv rawInterval) {
+	if t.scr == nil {
+		g.ivs = append(g.ivs, iv)
+		return
+	}
+	g.lastIv = len(t.scr.ivs)
+	g.nIvs++
+	t.scr.ivs = append(t.scr.ivs, iv)
+	t.scr.ivOf = append(t.scr.ivOf, t.own(g))
+}
+
+// lastInterval returns g's last closed interval, nil if it has none.
+func (t *timeline) lastInterval(g *gor) *rawInterval {
+	if t.scr == nil {
+		if len(g.ivs) == 0 {
+			return nil
+		}
+		return &g.ivs[len(g.ivs)-1]
+	}
+	if g.nIvs == 0 {
+		return nil
+	}
+	return &t.scr.ivs[g.lastIv]
+}
+
+// addPoint appends a point to g's history.
+func (t *timeline) addPoint(g *gor, pt point) {
+	if t.scr == nil {
+		g.points = append(g.points, pt)
+		return
+	}
+	g.nPts++
+	t.scr.pts = append(t.scr.pts, pt)
+	t.scr.ptOf = append(t.scr.ptOf, t.own(g))
+}
+
+// hasPoints reports whether g has points.
+func (t *timeline) hasPoints(g *gor) bool {
+	if t.scr == nil {
+		return len(g.points) > 0
+	}
+	return g.nPts > 0
+}
+
+// dropPoints forgets g's points so far.
+func (t *timeline) dropPoints(g *gor) {
+	if t.scr == nil {
+		g.points = g.points[:0]
+		return
+	}
+	g.nPts, g.ptsFrom = 0, len(t.scr.pts)
+}
+
+// flush moves the scratch's records into the goroutines' histories (a
+// timeline with a scratch keeps none in them), each goroutine's in the
+// order they were made, and detaches the scratch.
+func (t *timeline) flush() {
+	s := t.scr
+	t.scr = nil
+	nIvs, nPts := 0, 0
+	for _, g := range s.owners {
+		nIvs += g.nIvs
+		nPts += g.nPts
+	}
+	// One array per kind, each goroutine's part sized exactly (full slice
+	// expressions: appending to one never writes into the next).
+	ivs := make([]rawInterval, 0, nIvs)
+	pts := make([]point, 0, nPts)
+	for _, g := range s.owners {
+		g.ivs = ivs[len(ivs) : len(ivs) : len(ivs)+g.nIvs]
+		ivs = ivs[:len(ivs)+g.nIvs]
+		g.points = pts[len(pts) : len(pts) : len(pts)+g.nPts]
+		pts = pts[:len(pts)+g.nPts]
+	}
+	for i := range s.ivs {
+		g := s.owners[s.ivOf[i]]
+		g.ivs = append(g.ivs, s.ivs[i])
+	}
+	for i := range s.pts {
+		if g := s.owners[s.ptOf[i]]; i >= g.ptsFrom {
+			g.points = append(g.points, s.pts[i])
+		}
+	}
+	for _, g := range s.owners {
+		g.owned, g.idx, g.nIvs, g.lastIv, g.nPts, g.ptsFrom = false, 0, 0, 0, 0, 0
+	}
+	s.reset()
+}

@@ -1,0 +1,174 @@
+package tracedec
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	xtrace "golang.org/x/exp/trace"
+)
+
+// historyTraces returns traces to parse with and without a scratch: the
+// recorded fixtures, three captures in three generations, and the
+// synthetic request among busy goroutines.
+func historyTraces(t *testing.T) map[string][]byte {
+	t.Helper()
+	traces := map[string][]byte{}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.trace"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces[filepath.Base(f)] = data
+	}
+	traces["abc"] = record(t, "a", "b", "c")
+	busy, err := recordTrace(4, 5*time.Millisecond)
+	if err != nil {
+		t.Skip(err)
+	}
+	traces["busy"] = busy
+	return traces
+}
+
+// dumpTimeline writes out everything a parse keeps of each goroutine, in
+// order of goroutine id.
+func dumpTimeline(tl *timeline) string {
+	var b strings.Builder
+	stack := func(s xtrace.Stack) string {
+		var fs []string
+		for f := range s.Frames() {
+			fs = append(fs, fmt.Sprintf("%s:%d", f.Func, f.Line))
+		}
+		return strings.Join(fs, ";")
+	}
+	ids := make([]xtrace.GoID, 0, len(tl.gs))
+	for id := range tl.gs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		g := tl.gs[id]
+		fmt.Fprintf(&b, "g%d parent=%d created=%d/%v exit=%d/%v state=%d since=%d %q %s\n",
+			g.id, g.parent, g.created, g.hasCreated, g.exit, g.exited, g.state, g.since, g.reason, stack(g.stack))
+		if g.owned || g.idx != 0 || g.nIvs != 0 || g.lastIv != 0 || g.nPts != 0 || g.ptsFrom != 0 {
+			fmt.Fprintf(&b, "  scratch bookkeeping left: %v %d %d %d %d %d\n", g.owned, g.idx, g.nIvs, g.lastIv, g.nPts, g.ptsFrom)
+		}
+		for _, iv := range g.ivs {
+			fmt.Fprintf(&b, "  iv %d-%d %d %q waker=%d %s\n", iv.start, iv.end, iv.state, iv.reason, iv.waker, stack(iv.stack))
+		}
+		for _, pt := range g.points {
+			fmt.Fprintf(&b, "  pt %d %d %s\n", pt.t, pt.kind, stack(pt.stack))
+		}
+		fmt.Fprintf(&b, "  regions %v logs %v\n", len(g.regions), g.logs)
+	}
+	fmt.Fprintf(&b, "period %d samples %d\n", tl.period, tl.samples)
+	return b.String()
+}
+
+// TestScratchMatchesDirect checks that a parse through the scratch keeps,
+// for every goroutine, exactly the history that appending to its own
+// slices keeps, whatever the requests (which decide what history is kept
+// and dropped), one scratch serving every parse in turn.
+func TestScratchMatchesDirect(t *testing.T) {
+	s := new(scratch)
+	for name, data := range historyTraces(t) {
+		for _, reqs := range [][]Request{nil, {{ID: "1"}}, {{ID: "b"}}, {{ID: "a"}, {ID: "c"}}, {{ID: "none"}}} {
+			direct, err := readWith(bytes.NewReader(data), reqs, &testOptions, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			pooled, err := readWith(bytes.NewReader(data), reqs, &testOptions, s)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if d, p := dumpTimeline(direct), dumpTimeline(pooled); d != p {
+				t.Errorf("%s, requests %v: the scratch's history differs from the goroutines' own:\n%s", name, reqs, firstDiff(d, p))
+			}
+			if len(s.ivs)+len(s.ivOf)+len(s.pts)+len(s.ptOf)+len(s.owners) != 0 {
+				t.Fatalf("%s: the scratch is not empty after a parse", name)
+			}
+		}
+	}
+}
+
+// firstDiff shows the first line where a and b differ.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d lines", len(al), len(bl))
+}
+
+// TestScratchReuse parses different traces in a row with one scratch
+// (and one that a corrupt trace interrupted): each gives the profiles that
+// a fresh parse gives, and a profile built before the next parse stays as
+// it was.
+func TestScratchReuse(t *testing.T) {
+	traces := historyTraces(t)
+	names := make([]string, 0, len(traces))
+	for name := range traces {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	reqs := []Request{{ID: "1"}, {ID: "a"}, {ID: "c"}}
+	profiles := func(tl *timeline) string {
+		var b strings.Builder
+		for _, r := range reqs {
+			if p, err := tl.build(r); err == nil {
+				b.WriteString(p.String())
+			} else {
+				fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
+			}
+		}
+		return b.String()
+	}
+	fresh := map[string]string{}
+	for _, name := range names {
+		tl, err := readWith(bytes.NewReader(traces[name]), reqs, &testOptions, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh[name] = profiles(tl)
+		if !strings.Contains(fresh[name], "goroutine") {
+			t.Fatalf("%s: no profile built:\n%s", name, fresh[name])
+		}
+	}
+	s := new(scratch)
+	var kept []*timeline // parsed earlier, with the same scratch
+	var keptNames []string
+	for round := range 2 {
+		for i, name := range names {
+			if i == 1 {
+				data := traces[names[0]]
+				if _, err := readWith(bytes.NewReader(data[:len(data)*2/3]), reqs, &testOptions, s); err == nil {
+					t.Fatal("a truncated trace parsed")
+				}
+			}
+			tl, err := readWith(bytes.NewReader(traces[name]), reqs, &testOptions, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := profiles(tl); got != fresh[name] {
+				t.Errorf("round %d, %s after %d other parses with the same scratch:\n%s", round, name, len(kept), firstDiff(fresh[name], got))
+			}
+			kept, keptNames = append(kept, tl), append(keptNames, name)
+		}
+	}
+	for i, tl := range kept {
+		if got := profiles(tl); got != fresh[keptNames[i]] {
+			t.Errorf("%s, built again after the later parses: %s", keptNames[i], firstDiff(fresh[keptNames[i]], got))
+		}
+	}
+}

@@ -30,6 +30,16 @@ type scratch struct {
 	pts    []point
 	ptOf   []int32
 	owners []*gor // by gor.idx
+	at     []int  // flush's cursors
+}
+
+// cursors returns two slices of n ints, reusing the scratch's.
+func (s *scratch) cursors(n int) (a, b []int) {
+	if cap(s.at) < 2*n {
+		s.at = make([]int, 2*n)
+	}
+	s.at = s.at[:2*n]
+	return s.at[:n], s.at[n:]
 }
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
@@ -132,22 +142,27 @@ func (t *timeline) flush() {
 		nPts += g.nPts
 	}
 	// One array per kind, each goroutine's part sized exactly (full slice
-	// expressions: appending to one never writes into the next).
-	ivs := make([]rawInterval, 0, nIvs)
-	pts := make([]point, 0, nPts)
-	for _, g := range s.owners {
-		g.ivs = ivs[len(ivs) : len(ivs) : len(ivs)+g.nIvs]
-		ivs = ivs[:len(ivs)+g.nIvs]
-		g.points = pts[len(pts) : len(pts) : len(pts)+g.nPts]
-		pts = pts[:len(pts)+g.nPts]
+	// expressions: appending to one never writes into the next), filled
+	// through a cursor per goroutine.
+	ivs := make([]rawInterval, nIvs)
+	pts := make([]point, nPts)
+	ivAt, ptAt := s.cursors(len(s.owners))
+	nIvs, nPts = 0, 0
+	for k, g := range s.owners {
+		g.ivs = ivs[nIvs : nIvs+g.nIvs : nIvs+g.nIvs]
+		g.points = pts[nPts : nPts+g.nPts : nPts+g.nPts]
+		ivAt[k], ptAt[k] = nIvs, nPts
+		nIvs += g.nIvs
+		nPts += g.nPts
 	}
-	for i := range s.ivs {
-		g := s.owners[s.ivOf[i]]
-		g.ivs = append(g.ivs, s.ivs[i])
+	for i, k := range s.ivOf {
+		ivs[ivAt[k]] = s.ivs[i]
+		ivAt[k]++
 	}
-	for i := range s.pts {
-		if g := s.owners[s.ptOf[i]]; i >= g.ptsFrom {
-			g.points = append(g.points, s.pts[i])
+	for i, k := range s.ptOf {
+		if i >= s.owners[k].ptsFrom {
+			pts[ptAt[k]] = s.pts[i]
+			ptAt[k]++
 		}
 	}
 	for _, g := range s.owners {

@@ -58,12 +58,12 @@ func dumpTimeline(tl *timeline) string {
 	for _, id := range ids {
 		g := tl.gs[id]
 		fmt.Fprintf(&b, "g%d parent=%d created=%d/%v exit=%d/%v state=%d since=%d %q %s\n",
-			g.id, g.parent, g.created, g.hasCreated, g.exit, g.exited, g.state, g.since, g.reason, stack(g.stack))
+			g.id, g.parent, g.created, g.hasCreated, g.exit, g.exited, g.state, g.since, tl.reason(g.reason), stack(g.stack))
 		if g.owned || g.idx != 0 || g.nIvs != 0 || g.lastIv != 0 || g.nPts != 0 || g.ptsFrom != 0 {
 			fmt.Fprintf(&b, "  scratch bookkeeping left: %v %d %d %d %d %d\n", g.owned, g.idx, g.nIvs, g.lastIv, g.nPts, g.ptsFrom)
 		}
 		for _, iv := range g.ivs {
-			fmt.Fprintf(&b, "  iv %d-%d %d %q waker=%d %s\n", iv.start, iv.end, iv.state, iv.reason, iv.waker, stack(iv.stack))
+			fmt.Fprintf(&b, "  iv %d-%d %d %q waker=%d %s\n", iv.start, iv.end, iv.state, tl.reason(iv.reason), iv.waker, stack(iv.stack))
 		}
 		for _, pt := range g.points {
 			fmt.Fprintf(&b, "  pt %d %d %s\n", pt.t, pt.kind, stack(pt.stack))

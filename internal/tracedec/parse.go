@@ -54,6 +54,7 @@ type timeline struct {
 	samples   int                     // CPU samples on goroutines since a task began
 	unlabeled int                     // tasks begun whose capture id has not been logged (yet)
 	period    int64                   // running time per CPU sample (see samplePeriod)
+	reasons   []string                // wait reasons by reasonID, from firstReason
 	scr       *scratch                // while read parses: where histories go (history.go)
 }
 

@@ -11,9 +11,50 @@ import (
 type rawInterval struct {
 	start, end xtrace.Time
 	state      profile.State
-	reason     string
+	reason     reasonID
 	stack      xtrace.Stack
 	waker      xtrace.GoID
+}
+
+// reasonID is a wait's reason (a runtime wait reason), numbered by the
+// timeline: an interval made of no pointer but its stack's is smaller, and
+// cheaper to collect, than one holding the string.
+type reasonID uint32
+
+// The reasons every timeline numbers alike.
+const (
+	noReason        reasonID = iota // ""
+	preemptedReason                 // profile.PreemptedReason
+	firstReason                     // the first of t.reasons
+)
+
+// reasonID returns the number of reason s, numbering it on first sight.
+// The runtime's wait reasons are a few dozen at most.
+func (t *timeline) reasonID(s string) reasonID {
+	switch s {
+	case "":
+		return noReason
+	case profile.PreemptedReason:
+		return preemptedReason
+	}
+	for i, r := range t.reasons {
+		if r == s {
+			return firstReason + reasonID(i)
+		}
+	}
+	t.reasons = append(t.reasons, s)
+	return firstReason + reasonID(len(t.reasons)-1)
+}
+
+// reason returns the reason numbered id.
+func (t *timeline) reason(id reasonID) string {
+	switch id {
+	case noReason:
+		return ""
+	case preemptedReason:
+		return profile.PreemptedReason
+	}
+	return t.reasons[id-firstReason]
 }
 
 // gor is one goroutine's history: its state machine's open state, the
@@ -33,7 +74,7 @@ type gor struct {
 	// the open interval
 	state  profile.State
 	since  xtrace.Time
-	reason string
+	reason reasonID
 	stack  xtrace.Stack
 
 	ivs    []rawInterval
@@ -64,7 +105,7 @@ func (t *timeline) set(g *gor, ts xtrace.Time, st profile.State, reason string, 
 	} else if g.state != 0 && ts > g.since {
 		t.addInterval(g, rawInterval{g.since, ts, g.state, g.reason, g.stack, xtrace.NoGoroutine})
 	}
-	g.state, g.since, g.reason, g.stack = st, ts, reason, stack
+	g.state, g.since, g.reason, g.stack = st, ts, t.reasonID(reason), stack
 }
 
 // goState maps the trace's goroutine states to the model's.
@@ -132,7 +173,7 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 			// touches the goroutine in a generation (or at the
 			// generation's end if it never does): it has been in that
 			// state since the generation began at least.
-			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), st.Reason, st.Stack
+			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), t.reasonID(st.Reason), st.Stack
 			return
 		}
 		t.set(g, ts, ns, st.Reason, st.Stack, t.begun)

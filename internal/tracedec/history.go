@@ -44,10 +44,12 @@ func (s *scratch) cursors(n int) (a, b []int) {
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
-// maxPooled bounds the records a pooled scratch may hold (about 100 MB of
-// trace events' worth): a scratch grown by a larger trace is left to the
-// collector, so that one huge parse does not stay in memory.
-const maxPooled = 1 << 20
+// maxPooled bounds the records of each kind a pooled scratch may hold
+// (20 MB of scratch; a busy batch's snapshot of a few MB holds a few
+// hundred thousand events): a scratch grown by a larger trace is left to
+// the collector, so that one huge parse does not stay in memory. A pooled
+// scratch itself goes at the second collection that finds it unused.
+const maxPooled = 1 << 18
 
 // reset empties s, keeping its arrays.
 func (s *scratch) reset() {

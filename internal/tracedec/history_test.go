@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +171,54 @@ func TestScratchReuse(t *testing.T) {
 		if got := profiles(tl); got != fresh[keptNames[i]] {
 			t.Errorf("%s, built again after the later parses: %s", keptNames[i], firstDiff(fresh[keptNames[i]], got))
 		}
+	}
+}
+
+// TestConcurrentParses parses traces from several goroutines at once,
+// each through the pooled scratches, and checks every profile against a
+// fresh parse's (run with -race: the scratches are never shared).
+func TestConcurrentParses(t *testing.T) {
+	traces := historyTraces(t)
+	// No trace has both: Parse reads each whole, as readWith does.
+	reqs := []Request{{ID: "1"}, {ID: "c"}}
+	want := map[string]string{}
+	dump := func(tr *Trace) string {
+		var b strings.Builder
+		for _, r := range reqs {
+			if p, err := tr.Build(r); err == nil {
+				b.WriteString(p.String())
+			} else {
+				fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
+			}
+		}
+		return b.String()
+	}
+	for name, data := range traces {
+		tl, err := readWith(bytes.NewReader(data), reqs, &testOptions, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = dump(&Trace{tl})
+	}
+	errs := make(chan error, 4*len(traces))
+	var wg sync.WaitGroup
+	for range 4 {
+		for name, data := range traces {
+			wg.Go(func() {
+				tr, err := Parse(data, reqs, testOptions)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got := dump(tr); got != want[name] {
+					errs <- fmt.Errorf("%s: %s", name, firstDiff(want[name], got))
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -12,8 +12,8 @@ import "sync"
 //
 // Instead, while read parses, intervals and points go to one log each, in
 // the order they are made, with the goroutine they belong to: the logs
-// are a scratch reused from parse to parse (pooled, as parses may run at
-// once), so they stop growing after the first parses. At the end, flush
+// are a scratch reused from parse to parse (a Parser's own, or pooled, as
+// parses may run at once), so they stop growing after the first parses. At the end, flush
 // copies each goroutine's records, in their order, into its part of one
 // exactly sized array per kind, which the parsed trace owns. A goroutine's
 // slices are then what appending to them would have made, and no build
@@ -44,7 +44,7 @@ func (s *scratch) cursors(n int) (a, b []int) {
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
-// maxPooled bounds the records of each kind a pooled scratch may hold
+// maxPooled bounds the records of each kind a kept scratch may hold
 // (20 MB of scratch; a busy batch's snapshot of a few MB holds a few
 // hundred thousand events): a scratch grown by a larger trace is left to
 // the collector, so that one huge parse does not stay in memory. A pooled
@@ -59,12 +59,16 @@ func (s *scratch) reset() {
 	s.ivs, s.ivOf, s.pts, s.ptOf, s.owners = s.ivs[:0], s.ivOf[:0], s.pts[:0], s.ptOf[:0], s.owners[:0]
 }
 
+// large reports whether s grew past what is worth keeping.
+func (s *scratch) large() bool {
+	return cap(s.ivs) > maxPooled || cap(s.pts) > maxPooled
+}
+
 // release returns s, empty, to the pool.
 func (s *scratch) release() {
-	if cap(s.ivs) > maxPooled || cap(s.pts) > maxPooled {
-		return
+	if !s.large() {
+		scratches.Put(s)
 	}
-	scratches.Put(s)
 }
 
 // own gives g its index among the scratch's goroutines, on its first

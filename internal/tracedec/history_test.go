@@ -222,3 +222,66 @@ func TestConcurrentParses(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestParser parses different traces in a row with one Parser, twice
+// over: each gives the profiles a fresh parse gives, including a trace the
+// Parser reads in part (its last generations) and a truncated one between.
+func TestParser(t *testing.T) {
+	traces := historyTraces(t)
+	names := make([]string, 0, len(traces))
+	for name := range traces {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, reqs := range [][]Request{{{ID: "1"}, {ID: "c"}}, {{ID: "c"}}, {{ID: "1"}}} {
+		dump := func(tr *Trace) string {
+			var b strings.Builder
+			for _, r := range reqs {
+				if p, err := tr.Build(r); err == nil {
+					b.WriteString(p.String())
+				} else {
+					fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
+				}
+			}
+			return b.String()
+		}
+		want := map[string]string{}
+		for _, name := range names {
+			tr, err := parse(traces[name], reqs, &testOptions, new(scratch))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[name] = dump(tr)
+		}
+		var p Parser
+		for round := range 2 {
+			for _, name := range names {
+				tr, err := p.Parse(traces[name], reqs, testOptions)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := dump(tr); got != want[name] {
+					t.Errorf("requests %v, round %d, %s: %s", reqs, round, name, firstDiff(want[name], got))
+				}
+				// Half a trace: usually an error mid-parse, which must
+				// leave nothing behind for the next.
+				data := traces[name]
+				_, _ = p.Parse(data[:len(data)/2], reqs, testOptions)
+
+			}
+		}
+	}
+}
+
+// TestParserBusy checks that a Parser refuses to parse for a second
+// goroutine while it parses for one (simulated: marked busy).
+func TestParserBusy(t *testing.T) {
+	var p Parser
+	p.busy.Store(true)
+	defer func() {
+		if recover() == nil {
+			t.Error("a busy Parser parsed")
+		}
+	}()
+	p.Parse(nil, nil, testOptions)
+}

@@ -383,8 +383,10 @@ func (m cpuMeter) report(b *testing.B) {
 // into its parts, on the same traces: readevents is x/exp/trace alone (a
 // loop of ReadEvent doing nothing with the events, over the bytes Parse
 // reads: these traces are one generation, so all of them), the floor of
-// any parse; parse is Parse (x/exp/trace and reqprof's timeline); build is
-// Build of the request's profile from one parsed trace.
+// any parse; parse is Parse (x/exp/trace and reqprof's timeline), parser
+// the same with one Parser, fresh with a new scratch each time (the pool
+// empty, as after collections between batches); build is Build of the
+// request's profile from one parsed trace.
 func BenchmarkParseTraceSize(b *testing.B) {
 	const minDur = 50 * time.Millisecond
 	for _, bg := range []int{0, 4, 16, 64} {
@@ -408,6 +410,29 @@ func BenchmarkParseTraceSize(b *testing.B) {
 				m := startCPU()
 				for b.Loop() {
 					if _, err := Parse(tr.data, reqs, testOptions); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
+			b.Run("parser", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(tr.data)))
+				var p Parser
+				m := startCPU()
+				for b.Loop() {
+					if _, err := p.Parse(tr.data, reqs, testOptions); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
+			b.Run("fresh", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(tr.data)))
+				m := startCPU()
+				for b.Loop() {
+					if _, err := parse(tr.data, reqs, &testOptions, new(scratch)); err != nil {
 						b.Fatal(err)
 					}
 				}

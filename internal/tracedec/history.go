@@ -1,6 +1,9 @@
 package tracedec
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // How a parse stores goroutines' histories
 //
@@ -90,8 +93,18 @@ func (t *timeline) addInterval(g *gor, iv rawInterval) {
 	}
 	g.lastIv = len(t.scr.ivs)
 	g.nIvs++
-	t.scr.ivs = append(t.scr.ivs, iv)
-	t.scr.ivOf = append(t.scr.ivOf, t.own(g))
+	t.scr.ivs = push(t.scr.ivs, iv)
+	t.scr.ivOf = push(t.scr.ivOf, t.own(g))
+}
+
+// push appends v to s, doubling s when it is full: append grows large
+// slices by a quarter, which would make a fresh scratch's growth about
+// four times its size in garbage, doubling about once.
+func push[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, max(len(s), 64))
+	}
+	return append(s, v)
 }
 
 // lastInterval returns g's last closed interval, nil if it has none.
@@ -115,8 +128,8 @@ func (t *timeline) addPoint(g *gor, pt point) {
 		return
 	}
 	g.nPts++
-	t.scr.pts = append(t.scr.pts, pt)
-	t.scr.ptOf = append(t.scr.ptOf, t.own(g))
+	t.scr.pts = push(t.scr.pts, pt)
+	t.scr.ptOf = push(t.scr.ptOf, t.own(g))
 }
 
 // hasPoints reports whether g has points.

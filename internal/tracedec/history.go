@@ -34,6 +34,8 @@ type scratch struct {
 	ptOf   []int32
 	owners []*gor // by gor.idx
 	at     []int  // flush's cursors
+
+	peakIvs, peakPts int // the most records held since the last trim
 }
 
 // cursors returns two slices of n ints, reusing the scratch's.
@@ -56,6 +58,7 @@ const maxPooled = 1 << 18
 
 // reset empties s, keeping its arrays.
 func (s *scratch) reset() {
+	s.peakIvs, s.peakPts = max(s.peakIvs, len(s.ivs)), max(s.peakPts, len(s.pts))
 	clear(s.ivs) // drop the references to the trace's tables and strings
 	clear(s.pts)
 	clear(s.owners)
@@ -67,9 +70,24 @@ func (s *scratch) large() bool {
 	return cap(s.ivs) > maxPooled || cap(s.pts) > maxPooled
 }
 
-// release returns s, empty, to the pool.
+// trim drops the arrays of s that are more than four times as large as
+// what the parses since the last trim needed: every collection scans a
+// kept scratch whole, so one large parse must not make every later,
+// smaller one pay for its size.
+func (s *scratch) trim() {
+	if cap(s.ivs) > 4*max(s.peakIvs, 1024) {
+		s.ivs, s.ivOf = nil, nil
+	}
+	if cap(s.pts) > 4*max(s.peakPts, 1024) {
+		s.pts, s.ptOf = nil, nil
+	}
+	s.peakIvs, s.peakPts = 0, 0
+}
+
+// release returns s, empty and trimmed, to the pool.
 func (s *scratch) release() {
 	if !s.large() {
+		s.trim()
 		scratches.Put(s)
 	}
 }

@@ -285,3 +285,20 @@ func TestParserBusy(t *testing.T) {
 	}()
 	p.Parse(nil, nil, testOptions)
 }
+
+// TestScratchTrim checks that a scratch keeps arrays sized for the parses
+// since the last trim, and drops those more than four times too large.
+func TestScratchTrim(t *testing.T) {
+	s := &scratch{ivs: make([]rawInterval, 10000), ivOf: make([]int32, 10000), pts: make([]point, 3000), ptOf: make([]int32, 3000)}
+	s.reset() // a parse that needed them all
+	s.trim()
+	if cap(s.ivs) != 10000 || cap(s.pts) != 3000 {
+		t.Fatalf("trimmed after a parse that used it all: %d %d", cap(s.ivs), cap(s.pts))
+	}
+	s.ivs, s.pts = s.ivs[:2000], s.pts[:1000] // a parse a fifth and a third as large
+	s.reset()
+	s.trim()
+	if s.ivs != nil || s.ivOf != nil || cap(s.pts) != 3000 {
+		t.Errorf("after a parse a fifth as large: intervals' array %d (want dropped), points' %d (want kept)", cap(s.ivs), cap(s.pts))
+	}
+}

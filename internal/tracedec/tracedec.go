@@ -161,7 +161,7 @@ func Parse(trace []byte, reqs []Request, o Options) (*Trace, error) {
 // worker. Its zero value is ready to use. It must not parse for two
 // goroutines at once (it panics if it does); the traces it returns are
 // independent of it and of one another. It keeps its memory until it is
-// dropped, except what a parse larger than usual needed.
+// dropped, except what a parse much larger than the next one needed.
 type Parser struct {
 	busy atomic.Bool
 	s    *scratch
@@ -179,6 +179,8 @@ func (p *Parser) Parse(trace []byte, reqs []Request, o Options) (*Trace, error) 
 	defer func() {
 		if p.s.large() {
 			p.s = nil
+		} else {
+			p.s.trim()
 		}
 	}()
 	return parse(trace, reqs, &o, p.s)

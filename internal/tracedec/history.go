@@ -164,7 +164,9 @@ func (t *timeline) dropPoints(g *gor) {
 		g.points = g.points[:0]
 		return
 	}
-	g.nPts, g.ptsFrom = 0, len(t.scr.pts)
+	if g.owned { // else it has nothing in the scratch
+		g.nPts, g.ptsFrom = 0, len(t.scr.pts)
+	}
 }
 
 // flush moves the scratch's records into the goroutines' histories (a

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -230,7 +232,7 @@ func cachedTrace(b *testing.B, bg int, minDur time.Duration) benchTrace {
 	if t, ok := benchTraces[bg]; ok {
 		return t
 	}
-	data, err := recordTrace(bg, minDur)
+	data, err := savedTrace(bg, minDur)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -248,6 +250,26 @@ func cachedTrace(b *testing.B, bg int, minDur time.Duration) benchTrace {
 	t := benchTrace{data, n}
 	benchTraces[bg] = t
 	return t
+}
+
+// savedTrace records a trace of the synthetic request (see recordTrace),
+// or, when $REQPROF_BENCH_TRACES names a directory, reads the one recorded
+// there by an earlier run (recording and saving it the first time): the
+// same bytes, so that builds of different commits can be compared on them.
+func savedTrace(bg int, minDur time.Duration) ([]byte, error) {
+	dir := os.Getenv("REQPROF_BENCH_TRACES")
+	if dir == "" {
+		return recordTrace(bg, minDur)
+	}
+	file := filepath.Join(dir, fmt.Sprintf("bg=%d,min=%s.trace", bg, minDur))
+	if data, err := os.ReadFile(file); err == nil {
+		return data, nil
+	}
+	data, err := recordTrace(bg, minDur)
+	if err != nil {
+		return nil, err
+	}
+	return data, os.WriteFile(file, data, 0o644)
 }
 
 // renderText renders p as the default text tree into buf, after setting
@@ -323,14 +345,113 @@ func BenchmarkExtractTraceSize(b *testing.B) {
 			tr := cachedTrace(b, bg, minDur)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tr.data)))
+			m := startCPU()
 			for b.Loop() {
 				if _, err := extractOne(tr.data); err != nil {
 					b.Fatal(err)
 				}
 			}
+			m.report(b)
 			b.ReportMetric(float64(len(tr.data)), "trace-bytes")
 			b.ReportMetric(float64(tr.events), "events")
 			b.ReportMetric(float64(tr.events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
+		})
+	}
+}
+
+// cpuMeter reports the process's CPU time per operation of a benchmark
+// ("cpu-ns/op"): on a shared machine, less sensitive than the wall time to
+// the benchmark being descheduled, and it counts the collector's work on
+// other threads, which the wall time does not when a core is free.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	d, ok := processCPU()
+	return cpuMeter{d, ok}
+}
+
+func (m cpuMeter) report(b *testing.B) {
+	if d, ok := processCPU(); ok && m.ok && b.N > 0 {
+		b.ReportMetric(float64(d-m.start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkParseTraceSize splits BenchmarkExtractTraceSize's extraction
+// into its parts, on the same traces: readevents is x/exp/trace alone (a
+// loop of ReadEvent doing nothing with the events, over the bytes Parse
+// reads: these traces are one generation, so all of them), the floor of
+// any parse; parse is Parse (x/exp/trace and reqprof's timeline), parser
+// the same with one Parser, fresh with a new scratch each time (the pool
+// empty, as after collections between batches); build is Build of the
+// request's profile from one parsed trace.
+func BenchmarkParseTraceSize(b *testing.B) {
+	const minDur = 50 * time.Millisecond
+	for _, bg := range []int{0, 4, 16, 64} {
+		b.Run(fmt.Sprintf("bg=%d", bg), func(b *testing.B) {
+			tr := cachedTrace(b, bg, minDur)
+			reqs := []Request{{ID: benchReqID}}
+			b.Run("readevents", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(tr.data)))
+				m := startCPU()
+				for b.Loop() {
+					if _, err := countEvents(tr.data); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
+			b.Run("parse", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(tr.data)))
+				m := startCPU()
+				for b.Loop() {
+					if _, err := Parse(tr.data, reqs, testOptions); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
+			b.Run("parser", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(tr.data)))
+				var p Parser
+				m := startCPU()
+				for b.Loop() {
+					if _, err := p.Parse(tr.data, reqs, testOptions); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
+			b.Run("fresh", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(tr.data)))
+				m := startCPU()
+				for b.Loop() {
+					if _, err := parse(tr.data, reqs, &testOptions, new(scratch)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
+			b.Run("build", func(b *testing.B) {
+				t, err := Parse(tr.data, reqs, testOptions)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				m := startCPU()
+				for b.Loop() {
+					if _, err := t.Build(reqs[0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.report(b)
+			})
 		})
 	}
 }

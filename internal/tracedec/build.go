@@ -179,7 +179,7 @@ func (b *builder) goroutine(p *profile.Profile, g *gor, a, e xtrace.Time, member
 				stack = g.entryAfter(iv.end)
 			}
 			pg.Intervals = append(pg.Intervals, profile.Interval{
-				Start: int64(s - b.B), End: int64(en - b.B), State: iv.state, Reason: iv.reason,
+				Start: int64(s - b.B), End: int64(en - b.B), State: iv.state, Reason: b.t.reason(iv.reason),
 				Stack: b.in.stack(p, stack, false), Waker: wakerID(iv.waker),
 			})
 			continue

@@ -50,7 +50,7 @@ func (b *builder) follow(p *profile.Profile, id xtrace.GoID, a, e xtrace.Time, d
 		if w == nil {
 			continue
 		}
-		wait := profile.Interval{State: profile.Waiting, Reason: iv.reason, Stack: b.in.stack(p, iv.stack, false), Waker: wakerID(iv.waker)}
+		wait := profile.Interval{State: profile.Waiting, Reason: b.t.reason(iv.reason), Stack: b.in.stack(p, iv.stack, false), Waker: wakerID(iv.waker)}
 		if !p.FollowWaker(&wait, entryFunc(w)) {
 			continue
 		}

@@ -229,7 +229,7 @@ type piece struct {
 // running intervals after it that only preemptions separate.
 func runAt(ivs []rawInterval, i int) run {
 	j := i
-	for j+2 < len(ivs) && ivs[j+1].state == profile.Runnable && ivs[j+1].reason == profile.PreemptedReason && ivs[j+2].state == profile.Running {
+	for j+2 < len(ivs) && ivs[j+1].state == profile.Runnable && ivs[j+1].reason == preemptedReason && ivs[j+2].state == profile.Running {
 		j += 2
 	}
 	r := run{}

@@ -54,6 +54,8 @@ type timeline struct {
 	samples   int                     // CPU samples on goroutines since a task began
 	unlabeled int                     // tasks begun whose capture id has not been logged (yet)
 	period    int64                   // running time per CPU sample (see samplePeriod)
+	reasons   []string                // wait reasons by reasonID, from firstReason
+	scr       *scratch                // while read parses: where histories go (history.go)
 }
 
 // g returns the goroutine id, creating its record on first sight.
@@ -67,8 +69,18 @@ func (t *timeline) g(id xtrace.GoID) *gor {
 }
 
 // read parses a trace, following every goroutine's state (see state.go),
-// and collects tasks, regions, logs and the points where stacks are known.
+// and collects tasks, regions, logs and the points where stacks are known,
+// with a pooled scratch (history.go).
 func read(data io.Reader, reqs []Request, o *Options) (*timeline, error) {
+	s := scratches.Get().(*scratch)
+	defer s.release()
+	return readWith(data, reqs, o, s)
+}
+
+// readWith is read with the scratch s (empty, and emptied again when it
+// returns), or none: with s nil, histories are appended to the goroutines'
+// own slices.
+func readWith(data io.Reader, reqs []Request, o *Options, s *scratch) (*timeline, error) {
 	r, err := xtrace.NewReader(data)
 	if err != nil {
 		return nil, fmt.Errorf("unsupported or corrupt execution trace: %w", err)
@@ -78,6 +90,15 @@ func read(data io.Reader, reqs []Request, o *Options) (*timeline, error) {
 		gs:    make(map[xtrace.GoID]*gor),
 		tasks: make(map[xtrace.TaskID]*task),
 		ids:   make(map[string]xtrace.TaskID),
+		scr:   s,
+	}
+	if s != nil {
+		defer func() {
+			if t.scr != nil { // an error: nothing to flush
+				t.scr.reset()
+				t.scr = nil
+			}
+		}()
 	}
 	want := make(map[string]bool, len(reqs))
 	for _, rq := range reqs {
@@ -99,14 +120,19 @@ func read(data io.Reader, reqs []Request, o *Options) (*timeline, error) {
 		return nil, errors.New("empty execution trace")
 	}
 	// Close what is still open at the end of the trace.
-	var running xtrace.Time
 	for _, g := range t.gs {
 		if g.state != 0 {
-			g.set(t.last, 0, "", xtrace.NoStack, true)
+			t.set(g, t.last, 0, "", xtrace.NoStack, true)
 		}
 		for _, i := range g.open {
 			g.regions[i].end = t.last
 		}
+	}
+	if t.scr != nil {
+		t.flush()
+	}
+	var running xtrace.Time
+	for _, g := range t.gs {
 		for _, iv := range g.ivs {
 			if iv.state == profile.Running {
 				running += iv.end - iv.start
@@ -148,7 +174,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 		if cur != xtrace.NoGoroutine {
 			if s := ev.Stack(); s != xtrace.NoStack {
 				g := t.g(cur)
-				g.points = append(g.points, point{t: ts, stack: s, kind: sampled})
+				t.addPoint(g, point{t: ts, stack: s, kind: sampled})
 				if t.begun {
 					t.samples++
 				}
@@ -159,10 +185,10 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 	if cur != xtrace.NoGoroutine && kind != xtrace.EventStateTransition {
 		g := t.g(cur)
 		if g.state != profile.Running {
-			g.set(ts, profile.Running, "", ev.Stack(), t.begun)
+			t.set(g, ts, profile.Running, "", ev.Stack(), t.begun)
 		}
 		if s := ev.Stack(); s != xtrace.NoStack {
-			g.points = append(g.points, point{t: ts, stack: s, kind: event})
+			t.addPoint(g, point{t: ts, stack: s, kind: event})
 		}
 	}
 	switch kind {

@@ -11,9 +11,50 @@ import (
 type rawInterval struct {
 	start, end xtrace.Time
 	state      profile.State
-	reason     string
+	reason     reasonID
 	stack      xtrace.Stack
 	waker      xtrace.GoID
+}
+
+// reasonID is a wait's reason (a runtime wait reason), numbered by the
+// timeline: an interval made of no pointer but its stack's is smaller, and
+// cheaper to collect, than one holding the string.
+type reasonID uint32
+
+// The reasons every timeline numbers alike.
+const (
+	noReason        reasonID = iota // ""
+	preemptedReason                 // profile.PreemptedReason
+	firstReason                     // the first of t.reasons
+)
+
+// reasonID returns the number of reason s, numbering it on first sight.
+// The runtime's wait reasons are a few dozen at most.
+func (t *timeline) reasonID(s string) reasonID {
+	switch s {
+	case "":
+		return noReason
+	case profile.PreemptedReason:
+		return preemptedReason
+	}
+	for i, r := range t.reasons {
+		if r == s {
+			return firstReason + reasonID(i)
+		}
+	}
+	t.reasons = append(t.reasons, s)
+	return firstReason + reasonID(len(t.reasons)-1)
+}
+
+// reason returns the reason numbered id.
+func (t *timeline) reason(id reasonID) string {
+	switch id {
+	case noReason:
+		return ""
+	case preemptedReason:
+		return profile.PreemptedReason
+	}
+	return t.reasons[id-firstReason]
 }
 
 // gor is one goroutine's history: its state machine's open state, the
@@ -33,11 +74,19 @@ type gor struct {
 	// the open interval
 	state  profile.State
 	since  xtrace.Time
-	reason string
+	reason reasonID
 	stack  xtrace.Stack
 
 	ivs    []rawInterval
 	points []point
+
+	// its records in the parse's scratch (history.go)
+	owned   bool  // it has some
+	idx     int32 // its index among the scratch's goroutines
+	nIvs    int   // intervals
+	lastIv  int   // the last one's index
+	nPts    int   // points since ptsFrom
+	ptsFrom int   // the first of its points kept
 
 	periodOnce sync.Once // builds may run at once: computed once
 	ownRunning int64     // running time, for the sample period
@@ -50,13 +99,13 @@ type gor struct {
 // set closes g's open interval at ts and opens one in the given state.
 // Until some task has begun (keep false), a closed interval can belong to
 // no window: only the open state is kept, with none of the past.
-func (g *gor) set(ts xtrace.Time, st profile.State, reason string, stack xtrace.Stack, keep bool) {
+func (t *timeline) set(g *gor, ts xtrace.Time, st profile.State, reason string, stack xtrace.Stack, keep bool) {
 	if !keep {
-		g.points = g.points[:0]
+		t.dropPoints(g)
 	} else if g.state != 0 && ts > g.since {
-		g.ivs = append(g.ivs, rawInterval{g.since, ts, g.state, g.reason, g.stack, xtrace.NoGoroutine})
+		t.addInterval(g, rawInterval{g.since, ts, g.state, g.reason, g.stack, xtrace.NoGoroutine})
 	}
-	g.state, g.since, g.reason, g.stack = st, ts, reason, stack
+	g.state, g.since, g.reason, g.stack = st, ts, t.reasonID(reason), stack
 }
 
 // goState maps the trace's goroutine states to the model's.
@@ -87,20 +136,20 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		// then known: the go statement's.
 		if pg := ev.Goroutine(); pg != xtrace.NoGoroutine && ev.Stack() != xtrace.NoStack {
 			if parent := t.g(pg); parent.state == profile.Running {
-				parent.points = append(parent.points, point{t: ts, stack: ev.Stack(), kind: exact})
+				t.addPoint(parent, point{t: ts, stack: ev.Stack(), kind: exact})
 			}
 		}
 		g.parent, g.created, g.hasCreated = ev.Goroutine(), ts, true
 		g.createStack, g.entryStack = ev.Stack(), st.Stack
 		g.exited = false
-		g.set(ts, goState(to), "", st.Stack, t.begun)
+		t.set(g, ts, goState(to), "", st.Stack, t.begun)
 		return
 	case to == xtrace.GoNotExist:
-		if g.state == profile.Running && len(g.points) > 0 {
+		if g.state == profile.Running && t.hasPoints(g) {
 			// It returned from its entry function: end on the entry frame.
-			g.points = append(g.points, point{t: ts, stack: g.entryStack, kind: exact})
+			t.addPoint(g, point{t: ts, stack: g.entryStack, kind: exact})
 		}
-		g.set(ts, 0, "", xtrace.NoStack, t.begun)
+		t.set(g, ts, 0, "", xtrace.NoStack, t.begun)
 		g.exited, g.exit = true, ts
 		return
 	}
@@ -124,10 +173,10 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 			// touches the goroutine in a generation (or at the
 			// generation's end if it never does): it has been in that
 			// state since the generation began at least.
-			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), st.Reason, st.Stack
+			g.state, g.since, g.reason, g.stack = ns, min(t.genStart, ts), t.reasonID(st.Reason), st.Stack
 			return
 		}
-		g.set(ts, ns, st.Reason, st.Stack, t.begun)
+		t.set(g, ts, ns, st.Reason, st.Stack, t.begun)
 		return
 	}
 	stack := st.Stack
@@ -146,7 +195,7 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		case st.Reason == profile.PreemptedReason:
 			k = preempt
 		}
-		g.points = append(g.points, point{t: ts, stack: st.Stack, kind: k})
+		t.addPoint(g, point{t: ts, stack: st.Stack, kind: k})
 	}
 	if g.state == profile.Running {
 		g.preempted = ns == profile.Runnable && st.Reason == profile.PreemptedReason
@@ -157,10 +206,12 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 	} else if g.state == profile.Running {
 		g.blocked = false
 	}
-	g.set(ts, ns, reason, stack, t.begun)
-	if wasWaiting && len(g.ivs) > 0 {
-		if w := ev.Goroutine(); w != xtrace.NoGoroutine && w != id {
-			g.ivs[len(g.ivs)-1].waker = w
+	t.set(g, ts, ns, reason, stack, t.begun)
+	if wasWaiting {
+		if last := t.lastInterval(g); last != nil {
+			if w := ev.Goroutine(); w != xtrace.NoGoroutine && w != id {
+				last.waker = w
+			}
 		}
 	}
 	if ns == profile.Running && stack != xtrace.NoStack {
@@ -173,7 +224,7 @@ func (t *timeline) transition(ev xtrace.Event, st xtrace.StateTransition) {
 		case g.preempted:
 			k = preempt
 		}
-		g.points = append(g.points, point{t: ts, stack: stack, kind: k})
+		t.addPoint(g, point{t: ts, stack: stack, kind: k})
 		g.blocked, g.preempted = false, false
 	}
 }

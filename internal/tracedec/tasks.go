@@ -395,7 +395,7 @@ func scan(r io.Reader, o *Options, progress Progress, h scanHooks) error {
 	// Close what is still open at the end of the trace.
 	for _, g := range t.gs {
 		if g.state != 0 {
-			g.set(t.last, 0, "", xtrace.NoStack, true)
+			t.set(g, t.last, 0, "", xtrace.NoStack, true)
 		}
 		for _, i := range g.open {
 			g.regions[i].end = t.last

@@ -44,6 +44,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/reqprof/reqprof/profile"
@@ -149,15 +150,53 @@ type Trace struct {
 // generations, going further back until every request's task is found, and
 // the whole trace only when it must.
 func Parse(trace []byte, reqs []Request, o Options) (*Trace, error) {
+	s := scratches.Get().(*scratch)
+	defer s.release()
+	return parse(trace, reqs, &o, s)
+}
+
+// A Parser parses traces one after another, as [Parse] does, keeping the
+// memory a parse works in (not what the parsed traces hold) for the next
+// parse: for a caller that parses snapshots repeatedly, such as a capture
+// worker. Its zero value is ready to use. It must not parse for two
+// goroutines at once (it panics if it does); the traces it returns are
+// independent of it and of one another. It keeps its memory until it is
+// dropped, except what a parse much larger than the next one needed.
+type Parser struct {
+	busy atomic.Bool
+	s    *scratch
+}
+
+// Parse is [Parse], reusing p's memory.
+func (p *Parser) Parse(trace []byte, reqs []Request, o Options) (*Trace, error) {
+	if !p.busy.CompareAndSwap(false, true) {
+		panic("tracedec: a Parser used by two goroutines at once")
+	}
+	defer p.busy.Store(false)
+	if p.s == nil {
+		p.s = new(scratch)
+	}
+	defer func() {
+		if p.s.large() {
+			p.s = nil
+		} else {
+			p.s.trim()
+		}
+	}()
+	return parse(trace, reqs, &o, p.s)
+}
+
+// parse is Parse with the scratch s.
+func parse(trace []byte, reqs []Request, o *Options, s *scratch) (*Trace, error) {
 	if header, offs, ok := generations(trace); ok && len(offs) > 1 {
 		for k := 1; k < len(offs); k *= 2 {
 			suffix := io.MultiReader(bytes.NewReader(header), bytes.NewReader(trace[offs[len(offs)-k]:]))
-			if t, err := read(suffix, reqs, &o); err == nil && t.covers(reqs) {
+			if t, err := readWith(suffix, reqs, o, s); err == nil && t.covers(reqs) {
 				return &Trace{t}, nil
 			}
 		}
 	}
-	t, err := read(bytes.NewReader(trace), reqs, &o)
+	t, err := readWith(bytes.NewReader(trace), reqs, o, s)
 	if err != nil {
 		return nil, err
 	}

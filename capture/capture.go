@@ -190,6 +190,9 @@ type Manager struct {
 	// recorder: only the worker uses them.
 	runs   genRuns
 	runsOf *trace.FlightRecorder
+	// parser keeps its scratch from batch to batch (only the worker uses
+	// it); dropped with buf.
+	parser *tracedec.Parser
 
 	// lingering says the manager holds a reference of its own until
 	// lingerUntil (see Linger); lingerTimer fires then.
@@ -538,6 +541,7 @@ func (m *Manager) dropBuffer() {
 	if !m.working {
 		m.buf = bytes.Buffer{}
 		m.runs, m.runsOf = genRuns{}, nil
+		m.parser = nil
 	}
 }
 
@@ -576,7 +580,10 @@ func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture, own bool) (*
 	if d := m.period.Load(); d > 0 {
 		o.SamplePeriod = time.Duration(d)
 	}
-	tr, err := tracedec.Parse(buf.Bytes(), reqs, o)
+	if m.parser == nil {
+		m.parser = new(tracedec.Parser)
+	}
+	tr, err := m.parser.Parse(buf.Bytes(), reqs, o)
 	if err != nil {
 		return nil, fmt.Errorf("reqprof: %w", err)
 	}

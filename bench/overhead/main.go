@@ -58,6 +58,7 @@ type options struct {
 	slow       time.Duration
 	isolated   bool
 	isoN       int
+	isoGap     time.Duration
 	isoH       []string
 	burst      int
 	idle       time.Duration
@@ -100,6 +101,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.slow, "slow", 50*time.Millisecond, "slow-request capture's threshold (reqprof-slow)")
 	fs.BoolVar(&o.isolated, "isolated", true, "measure isolated profiled requests, per-profile CPU and heap")
 	fs.IntVar(&o.isoN, "isolated-n", 40, "requests per kind and round in the isolated measurements")
+	fs.DurationVar(&o.isoGap, "isolated-gap", 20*time.Millisecond, "idle time after each isolated request (its profile stored), in every batch alike")
 	isoH := fs.String("isolated-handlers", "sleep1ms,mixed,characters", "handlers of the isolated measurements")
 	fs.IntVar(&o.burst, "burst", 200, "profiled requests in the heap measurement's burst")
 	fs.DurationVar(&o.idle, "idle", 6*time.Second, "idle time before the heap's last reading (capture keeps its snapshot buffer for 5 s)")
@@ -137,6 +139,7 @@ func parseFlags(args []string) (options, error) {
 		def("duration", func() { o.duration = 60 * time.Millisecond })
 		def("warmup", func() { o.warmup = 30 * time.Millisecond })
 		def("isolated-n", func() { o.isoN = 2 })
+		def("isolated-gap", func() { o.isoGap = time.Millisecond })
 		def("burst", func() { o.burst = 8 })
 		def("idle", func() { o.idle = 10 * time.Millisecond })
 		def("fr-starts", func() { o.frStarts = 2 })
@@ -157,7 +160,7 @@ func parseFlags(args []string) (options, error) {
 	} else if o.isoH, err = pickNames(*isoH, handlerNames(), "handler"); err != nil {
 		return o, err
 	}
-	if o.rounds < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.isoN < 1 || o.burst < 1 || o.frStarts < 1 {
+	if o.rounds < 1 || o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.isoN < 1 || o.isoGap < 0 || o.burst < 1 || o.frStarts < 1 {
 		return o, fmt.Errorf("rounds, clients, duration, isolated-n, burst and fr-starts must be positive")
 	}
 	o.commandArg = strings.Join(args, " ")

@@ -148,7 +148,7 @@ func writeLoadReport(w io.Writer, o options, results []loadResult) {
 func writeIsolatedReport(w io.Writer, r *isolatedResult) {
 	spec, _ := handlerByName(r.handler)
 	fmt.Fprintf(w, "## Isolated profiled requests: %s (%s)\n\n", r.handler, spec.desc)
-	fmt.Fprintf(w, "One request at a time, each profile stored before the next request; process CPU per request between two getrusage readings around each batch (after a GC).\n\n")
+	fmt.Fprintf(w, "One request at a time, each profile stored before the next request, then %s idle; process CPU per request between two getrusage readings around each batch (after a GC).\n\n", r.gap)
 	fmt.Fprintln(w, "| requests | n | client p50 | client p90 | handler p50 | profile's duration p50 | process CPU/req | GC CPU/req | profile size p50 |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	per := func(d time.Duration, n int) time.Duration {

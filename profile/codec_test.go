@@ -406,6 +406,23 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(float64(size), "file-bytes")
 }
 
+// BenchmarkEncodeSmall encodes a profile of the size a short request
+// makes (3 goroutines, 30 intervals; about 1 KB encoded): what the
+// delivery pays per profile.
+func BenchmarkEncodeSmall(b *testing.B) {
+	p := bigProfile(3, 10)
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := p.Encode(&buf); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size), "file-bytes")
+}
+
 func BenchmarkDecode(b *testing.B) {
 	data := encode(b, bigProfile(100, 2000))
 	for b.Loop() {
@@ -536,5 +553,45 @@ func TestDecodeVersion2PreemptedIsRunnable(t *testing.T) {
 	}
 	if ivs[2].State != Waiting || ivs[2].Reason != "sync" || ivs[2].Waker != 2 {
 		t.Errorf("sync wait read as %+v, want it unchanged", ivs[2])
+	}
+}
+
+// TestEncodeLevelBySize encodes a short request's profile, which is
+// compressed at BestSpeed (the gzip header's XFL byte says 4), and one
+// past smallDocument, at the default level (XFL 0); both decode to what
+// was encoded.
+func TestEncodeLevelBySize(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		p        *Profile
+		xfl      byte
+		wantFast bool
+	}{
+		{"small", bigProfile(3, 10), 4, true},
+		{"large", bigProfile(50, 200), 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := encode(t, c.p)
+			if len(data) < 10 {
+				t.Fatalf("%d bytes", len(data))
+			}
+			if data[8] != c.xfl {
+				t.Errorf("gzip XFL %d, want %d (fast %v)", data[8], c.xfl, c.wantFast)
+			}
+			q, err := Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a, b bytes.Buffer
+			if err := c.p.Encode(&a); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Encode(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Error("the decoded profile encodes differently")
+			}
+		})
 	}
 }

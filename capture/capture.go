@@ -199,6 +199,12 @@ type Manager struct {
 	lingering   bool
 	lingerUntil time.Time
 	lingerTimer *time.Timer
+	// busyUntil is when the process stops counting as too busy to linger
+	// (see Linger); frStarted is when the recorder started and lastSnapAt
+	// when the worker took its last snapshot. Unix nanoseconds.
+	busyUntil  atomic.Int64
+	frStarted  atomic.Int64
+	lastSnapAt int64 // the worker's
 
 	// budget bounds the background work's CPU (see budget.go).
 	budget *budget
@@ -303,6 +309,7 @@ func (m *Manager) acquire() error {
 		return fmt.Errorf("reqprof: cannot start the flight recorder: %w: %v", ErrRecorderBusy, err)
 	}
 	m.fr = fr
+	m.frStarted.Store(time.Now().UnixNano())
 	m.snapGen.Store(0)
 	m.cpuOwned = false
 	if !m.cfg.NoCPU {
@@ -362,6 +369,14 @@ func (m *Manager) Release() {
 // costs no start and stop of either. A later call extends the time, never
 // shortens it. It reports whether the recorder runs.
 //
+// A busy process does not linger: for busyFor after a snapshot of a
+// running recorder was larger than lingerMaxSnapshot, Linger ends any
+// linger and does nothing else. While the recorder runs, a capture's
+// snapshot holds whole generations of the trace, everything the process
+// did since the current one began (up to a second), and parsing that
+// costs the worker far more, under load, than starting the recorder for
+// the capture, whose snapshot then begins with it.
+//
 // While they run, the process pays the tracer's cost (the flight
 // recorder's own, paid by every goroutine switch and system call) and
 // CPU sampling's, and meanwhile someone else's runtime/pprof.StartCPUProfile
@@ -373,6 +388,14 @@ func (m *Manager) Linger(d time.Duration) bool {
 	defer m.mu.Unlock()
 	if m.refs == 0 {
 		return false
+	}
+	if time.Now().UnixNano() < m.busyUntil.Load() {
+		if m.lingering {
+			m.lingering = false
+			m.lingerTimer.Stop()
+			m.release(1)
+		}
+		return m.refs > 0
 	}
 	if d <= 0 {
 		return true
@@ -392,6 +415,30 @@ func (m *Manager) Linger(d time.Duration) bool {
 		m.lingerTimer.Reset(d)
 	}
 	return true
+}
+
+// lingerMaxSnapshot is the size of a running recorder's snapshot past
+// which the process is too busy to linger, for busyFor (see Linger): with
+// a developer's requests, each of them right after the last, a snapshot
+// holds some tens of kilobytes; a second of a server serving a thousand
+// requests a second, megabytes.
+const (
+	lingerMaxSnapshot = 1 << 20
+	busyFor           = 30 * time.Second
+)
+
+// noteSnapshot judges from a snapshot of bytes whether the process is
+// too busy to linger. Only a snapshot of a recorder that ran before the
+// last one counts: it holds whole generations, as a lingering capture's
+// does; a recorder started since holds the capture's time only, and its
+// start's dump of every goroutine. Only the worker calls it.
+func (m *Manager) noteSnapshot(bytes int) {
+	now := time.Now().UnixNano()
+	running := m.frStarted.Load() < m.lastSnapAt
+	m.lastSnapAt = now
+	if running && bytes > lingerMaxSnapshot {
+		m.busyUntil.Store(now + int64(busyFor))
+	}
 }
 
 // lingerEnd drops the lingering reference once its time has come; a
@@ -564,6 +611,7 @@ func (m *Manager) parse(fr *trace.FlightRecorder, batch []*Capture, own bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("reqprof: snapshot of the flight recorder: %w", err)
 	}
+	m.noteSnapshot(buf.Len())
 	if !w.all {
 		m.snapGen.Store(max(m.snapGen.Load(), w.last))
 	}

@@ -78,3 +78,42 @@ func TestLinger(t *testing.T) {
 		t.Fatal("the recorder still runs after its linger ended")
 	}
 }
+
+// TestNoLingerWhenBusy: for a while after a large snapshot of a running
+// recorder (a busy process), Linger ends the linger and does not start
+// one; a recorder's first snapshot does not count, however large.
+func TestNoLingerWhenBusy(t *testing.T) {
+	m := NewManager(Config{NoCPU: true})
+	ctx, c, err := m.Start(context.Background(), "unit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	Run(ctx, func(context.Context) error { return nil })
+	m.Linger(time.Hour)
+	m.busyUntil.Store(time.Now().Add(time.Hour).UnixNano())
+	if !m.Linger(time.Hour) {
+		t.Error("Linger says the recorder is off while a capture holds it")
+	}
+	if _, err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if m.Active() {
+		t.Fatal("the recorder lingers while the process is busy")
+	}
+
+	m.busyUntil.Store(0)
+	m.frStarted.Store(time.Now().UnixNano())
+	m.lastSnapAt = 0
+	m.noteSnapshot(lingerMaxSnapshot + 1) // the recorder's first
+	if m.busyUntil.Load() != 0 {
+		t.Error("a recorder's first snapshot made the process busy")
+	}
+	m.noteSnapshot(lingerMaxSnapshot) // running, not too large
+	if m.busyUntil.Load() != 0 {
+		t.Error("a snapshot of lingerMaxSnapshot bytes made the process busy")
+	}
+	m.noteSnapshot(lingerMaxSnapshot + 1)
+	if d := time.Until(time.Unix(0, m.busyUntil.Load())); d < busyFor-time.Second || d > busyFor { // the second: between noteSnapshot and Until
+		t.Errorf("busy for %v after a large snapshot, want %v", d, busyFor)
+	}
+}

@@ -370,8 +370,8 @@ func (m *Manager) Release() {
 // shortens it. It reports whether the recorder runs.
 //
 // A busy process does not linger: for busyFor after a snapshot of a
-// running recorder was larger than lingerMaxSnapshot, Linger ends any
-// linger and does nothing else. While the recorder runs, a capture's
+// running recorder was larger than lingerMaxSnapshot (unless a smaller one
+// came since), Linger ends any linger and does nothing else. While the recorder runs, a capture's
 // snapshot holds whole generations of the trace, everything the process
 // did since the current one began (up to a second), and parsing that
 // costs the worker far more, under load, than starting the recorder for
@@ -424,11 +424,13 @@ func (m *Manager) Linger(d time.Duration) bool {
 // requests a second, megabytes.
 const (
 	lingerMaxSnapshot = 1 << 20
-	busyFor           = 30 * time.Second
+	busyFor           = 5 * time.Second
 )
 
 // noteSnapshot judges from a snapshot of bytes whether the process is
-// too busy to linger. Only a snapshot of a recorder that ran before the
+// too busy to linger: a snapshot of a running recorder holds the trace
+// since the last snapshot, which is what the next lingering capture's will
+// hold. Only a snapshot of a recorder that ran before the
 // last one counts: it holds whole generations, as a lingering capture's
 // does; a recorder started since holds the capture's time only, and its
 // start's dump of every goroutine. Only the worker calls it.
@@ -436,8 +438,14 @@ func (m *Manager) noteSnapshot(bytes int) {
 	now := time.Now().UnixNano()
 	running := m.frStarted.Load() < m.lastSnapAt
 	m.lastSnapAt = now
-	if running && bytes > lingerMaxSnapshot {
+	switch {
+	case !running:
+	case bytes > lingerMaxSnapshot:
 		m.busyUntil.Store(now + int64(busyFor))
+	default:
+		// Since the last snapshot the process wrote little trace: the
+		// next lingering capture's snapshot will be small too.
+		m.busyUntil.Store(0)
 	}
 }
 

@@ -113,6 +113,11 @@ func TestNoLingerWhenBusy(t *testing.T) {
 		t.Error("a snapshot of lingerMaxSnapshot bytes made the process busy")
 	}
 	m.noteSnapshot(lingerMaxSnapshot + 1)
+	m.noteSnapshot(lingerMaxSnapshot)
+	if m.busyUntil.Load() != 0 {
+		t.Error("a small snapshot after a large one left the process busy")
+	}
+	m.noteSnapshot(lingerMaxSnapshot + 1)
 	if d := time.Until(time.Unix(0, m.busyUntil.Load())); d < busyFor-time.Second || d > busyFor { // the second: between noteSnapshot and Until
 		t.Errorf("busy for %v after a large snapshot, want %v", d, busyFor)
 	}

@@ -2,8 +2,9 @@ package reqprof_test
 
 import (
 	"runtime"
-	"syscall"
 	"time"
+
+	"github.com/reqprof/reqprof/internal/cputime"
 )
 
 // spinCPU burns d of the calling thread's CPU time (not wall time: on a
@@ -25,10 +26,9 @@ func spinCPU(d time.Duration) int {
 
 // threadCPU is the calling thread's CPU time (RUSAGE_THREAD).
 func threadCPU() time.Duration {
-	const rusageThread = 1
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		panic(err)
+	d, ok := cputime.Thread()
+	if !ok {
+		panic("no thread CPU clock")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }

@@ -11,24 +11,22 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	pprofile "github.com/google/pprof/profile"
 
 	"github.com/reqprof/reqprof/capture"
+	"github.com/reqprof/reqprof/internal/cputime"
 )
 
-// rusageThread is Linux's RUSAGE_THREAD: the calling thread's CPU time.
-const rusageThread = 1
-
+// threadCPU is the calling thread's CPU time.
 func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		panic(err)
+	d, ok := cputime.Thread()
+	if !ok {
+		panic("no thread CPU clock")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // hash burns the CPU for at least d of this thread's CPU time.

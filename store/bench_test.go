@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reqprof/reqprof/internal/cputime"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/store"
 )
@@ -131,6 +132,14 @@ func encodedOfSize(b *testing.B, size int) []byte {
 			return buf.Bytes()
 		}
 	}
+}
+
+// processCPU returns the process's CPU time, -1 where it is unknown.
+func processCPU() time.Duration {
+	if d, ok := cputime.Process(); ok {
+		return d
+	}
+	return -1
 }
 
 func reportCPU(b *testing.B, start time.Duration) {

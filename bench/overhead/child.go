@@ -24,6 +24,7 @@ import (
 
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/httpprof"
+	"github.com/reqprof/reqprof/internal/cputime"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/serve"
 	"github.com/reqprof/reqprof/store"
@@ -238,7 +239,7 @@ func (c *child) timed(h http.Handler) http.Handler {
 
 func (c *child) stats() stats {
 	s := stats{Goroutines: runtime.NumGoroutine()}
-	s.CPU, s.CPUKnown = processCPU()
+	s.CPU, s.CPUKnown = cputime.Process()
 	sample := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(sample)
 	if sample[0].Value.Kind() == metrics.KindFloat64 {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reqprof/reqprof/internal/cputime"
+
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/render/text"
@@ -369,12 +371,12 @@ type cpuMeter struct {
 }
 
 func startCPU() cpuMeter {
-	d, ok := processCPU()
+	d, ok := cputime.Process()
 	return cpuMeter{d, ok}
 }
 
 func (m cpuMeter) report(b *testing.B) {
-	if d, ok := processCPU(); ok && m.ok && b.N > 0 {
+	if d, ok := cputime.Process(); ok && m.ok && b.N > 0 {
 		b.ReportMetric(float64(d-m.start)/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -390,11 +390,7 @@ func (m *Manager) Linger(d time.Duration) bool {
 		return false
 	}
 	if time.Now().UnixNano() < m.busyUntil.Load() {
-		if m.lingering {
-			m.lingering = false
-			m.lingerTimer.Stop()
-			m.release(1)
-		}
+		m.endLingerLocked()
 		return m.refs > 0
 	}
 	if d <= 0 {
@@ -428,12 +424,11 @@ const (
 )
 
 // noteSnapshot judges from a snapshot of bytes whether the process is
-// too busy to linger: a snapshot of a running recorder holds the trace
-// since the last snapshot, which is what the next lingering capture's will
-// hold. Only a snapshot of a recorder that ran before the
-// last one counts: it holds whole generations, as a lingering capture's
-// does; a recorder started since holds the capture's time only, and its
-// start's dump of every goroutine. Only the worker calls it.
+// too busy to linger. Only the snapshot of a recorder that ran at the last
+// snapshot counts: it holds the whole generations since then, as the next
+// lingering capture's will; one of a recorder started since holds the
+// capture's time only, and the start's dump of every goroutine. Only the
+// worker calls it.
 func (m *Manager) noteSnapshot(bytes int) {
 	now := time.Now().UnixNano()
 	running := m.frStarted.Load() < m.lastSnapAt
@@ -470,6 +465,12 @@ func (m *Manager) lingerEnd() {
 func (m *Manager) EndLinger() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.endLingerLocked()
+}
+
+// endLingerLocked drops the lingering reference, if any. m.mu must be
+// held.
+func (m *Manager) endLingerLocked() {
 	if !m.lingering {
 		return
 	}

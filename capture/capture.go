@@ -161,11 +161,11 @@ type Config struct {
 type Manager struct {
 	cfg Config
 
-	mu       sync.Mutex
-	refs     int
-	fr       *trace.FlightRecorder
-	cpu      cpuSampler
-	cpuOwned bool
+	mu    sync.Mutex
+	refs  int
+	fr    *trace.FlightRecorder
+	cpu   cpuSampler
+	cpuOn bool // cpu was started with the recorder
 	// period is the running time per CPU sample last measured in a
 	// snapshot, in nanoseconds (0 before one had enough samples).
 	period  atomic.Int64
@@ -265,9 +265,29 @@ type Capture struct {
 // a job's name). Run the work with the returned context, through [Run], and
 // call [Capture.Stop], [Capture.StopFunc] or [Capture.Discard] when it ends,
 // in all cases (a panic, runtime.Goexit), or the recorder keeps running.
+//
+// When the capture starts the recorder, Start also waits for CPU
+// sampling's start (2–4 ms on a 2-core machine, at most raiseWait), so
+// that the work has samples from its beginning; [Manager.StartNow] does
+// not.
 func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Capture, error) {
+	return m.start(ctx, name, true)
+}
+
+// StartNow is [Manager.Start] without the wait for CPU sampling's start:
+// when the capture starts the recorder, the work begins as soon as the
+// recorder runs, and its first milliseconds have no CPU samples (their
+// running time is attributed from the trace's stacks, as that of work too
+// short for a sample is). It is for work whose latency matters more than
+// those samples: the delivery core's requests, where [Manager.Linger]
+// keeps the recorder and sampling on for the next ones.
+func (m *Manager) StartNow(ctx context.Context, name string) (context.Context, *Capture, error) {
+	return m.start(ctx, name, false)
+}
+
+func (m *Manager) start(ctx context.Context, name string, waitCPU bool) (context.Context, *Capture, error) {
 	t0 := time.Now()
-	if err := m.acquire(); err != nil {
+	if err := m.acquire(waitCPU); err != nil {
 		return ctx, nil, err
 	}
 	// The runtime's tracer aborts the process on a task name of 64 KiB or
@@ -296,8 +316,10 @@ func Profiled(ctx context.Context) bool {
 	return c != nil && !c.once.Load()
 }
 
-// acquire takes a reference on the recorder, starting it if needed.
-func (m *Manager) acquire() error {
+// acquire takes a reference on the recorder, starting it if needed, and
+// CPU sampling with it (waiting for its start, at most raiseWait, if
+// waitCPU).
+func (m *Manager) acquire(waitCPU bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.refs > 0 {
@@ -311,11 +333,19 @@ func (m *Manager) acquire() error {
 	m.fr = fr
 	m.frStarted.Store(time.Now().UnixNano())
 	m.snapGen.Store(0)
-	m.cpuOwned = false
-	if !m.cfg.NoCPU {
-		// False means someone else is profiling the CPU: their samples
-		// reach the trace too.
-		m.cpuOwned = m.cpu.start()
+	m.cpuOn = !m.cfg.NoCPU
+	if m.cpuOn {
+		// In the background: if someone else is profiling the CPU, their
+		// samples reach the trace too.
+		m.cpu.start()
+		if waitCPU {
+			t := time.NewTimer(raiseWait)
+			select {
+			case <-m.cpu.done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
 	}
 	m.refs = 1
 	return nil
@@ -328,9 +358,9 @@ func (m *Manager) release(n int) {
 	if m.refs > 0 {
 		return
 	}
-	if m.cpuOwned {
+	if m.cpuOn {
 		m.cpu.stop()
-		m.cpuOwned = false
+		m.cpuOn = false
 	}
 	if m.fr != nil {
 		m.fr.Stop()
@@ -350,7 +380,7 @@ func (m *Manager) Active() bool {
 // work can be extracted after the fact (slow-request capture): every
 // capture started meanwhile is in the recorder's window, and those not
 // wanted are dropped with [Capture.Discard] at almost no cost.
-func (m *Manager) Hold() error { return m.acquire() }
+func (m *Manager) Hold() error { return m.acquire(false) }
 
 // Release drops a reference taken by Hold.
 func (m *Manager) Release() {
@@ -364,8 +394,9 @@ func (m *Manager) Release() {
 // Linger keeps the recorder and CPU sampling running until at least d from
 // now, when they run now (a capture or [Manager.Hold] holds them), as if a
 // capture ran on until then: a capture started meanwhile finds them
-// running and waits for neither's start (together 2–5 ms on a 2-core
-// machine, most of it CPU sampling's switch to its rate), and its profile
+// running and waits for neither's start (the recorder's 0.4–1 ms on a
+// 2-core machine; CPU sampling's 2–4 ms, or its first milliseconds
+// unsampled with [Manager.StartNow]), and its profile
 // costs no start and stop of either. A later call extends the time, never
 // shortens it. It reports whether the recorder runs.
 //
@@ -549,8 +580,16 @@ func (m *Manager) work() {
 		m.mu.Unlock()
 
 		m.mu.Lock()
-		own := m.cpuOwned
+		on, raised := m.cpuOn, m.cpu.done()
 		m.mu.Unlock()
+		// Whether reqprof took the samples is known once CPU sampling's
+		// start, in the background, is done; the batch's references keep
+		// the sampler from starting again meanwhile.
+		own := false
+		if on {
+			<-raised
+			own = m.cpu.owned
+		}
 		t := m.budget.wait()
 		tr, err := m.parse(fr, batch, own)
 		m.budget.spend(t)

@@ -46,10 +46,11 @@ const (
 //go:linkname readProfile runtime/pprof.readProfile
 func readProfile() (data []uint64, tags []unsafe.Pointer, eof bool)
 
-// cpuSampler runs CPU profiling for a manager. Its methods are called with
-// the manager's lock held.
+// cpuSampler runs CPU profiling for a manager. Its start and stop are
+// called with the manager's lock held.
 type cpuSampler struct {
 	raised chan struct{} // closed when raise is done
+	owned  bool          // raise took pprof's CPU profile (set before raised is closed)
 	fast   bool          // raise turned profiling back on at cpuRate
 	read   chan struct{} // closed when the reader has seen the end of the buffer
 }
@@ -66,37 +67,39 @@ func (w *firstWrite) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// raiseWait bounds how long start waits for the rate to be raised: the
-// switch needs pprof's reader to run (about a millisecond on an idle
-// machine, more on a loaded one), and the capture's work waits meanwhile;
-// past it, the switch completes in the background, and the work has no
-// samples until then.
+// raiseWait bounds how long [Manager.Start] waits for CPU sampling's
+// start: the switch needs pprof's reader to run (about a millisecond on
+// an idle machine, more on a loaded one), and the capture's work waits
+// meanwhile; past it, the switch completes in the background, and the
+// work has no samples until then.
 const raiseWait = 5 * time.Millisecond
 
-// start turns CPU profiling on, unless someone else has it on (their
-// samples reach the trace too); it reports whether it did. It returns once
-// the rate is raised (at most raiseWait later): the capture about to begin
-// has samples from its start.
-func (s *cpuSampler) start() bool {
-	w := &firstWrite{done: make(chan struct{})}
-	if pprof.StartCPUProfile(w) != nil {
-		return false
-	}
-	s.raised, s.fast = make(chan struct{}), false
-	go s.raise(w)
-	t := time.NewTimer(raiseWait)
-	defer t.Stop()
-	select {
-	case <-s.raised:
-	case <-t.C:
-	}
-	return true
+// start turns CPU profiling on in the background, unless someone else has
+// it on (their samples reach the trace too), and returns at once; done
+// says when the switch is done. It takes 2–4 ms on a 2-core machine
+// (pprof.StartCPUProfile and the runtime's rate change each allocate a
+// megabyte of sample buffer, and pprof's reader must write its empty
+// profile in between), more than the flight recorder's own start. Work
+// that does not wait for it has no samples for its first milliseconds,
+// whose running time is attributed from the trace's stacks (the sample
+// period is measured from the first sample on, see tracedec).
+// [cpuSampler.owned] says, once the switch is done, whether reqprof took
+// the samples.
+func (s *cpuSampler) start() {
+	s.raised, s.owned, s.fast, s.read = make(chan struct{}), false, false, nil
+	go s.raise()
 }
 
-// raise switches the runtime's profiling from pprof's rate to cpuRate,
-// in the background: pprof's reader must first drain the buffer.
-func (s *cpuSampler) raise(w *firstWrite) {
+// raise takes pprof's CPU profile and switches the runtime's profiling
+// from pprof's rate to cpuRate: pprof's reader must first drain the
+// buffer.
+func (s *cpuSampler) raise() {
 	defer close(s.raised)
+	w := &firstWrite{done: make(chan struct{})}
+	if pprof.StartCPUProfile(w) != nil {
+		return
+	}
+	s.owned = true
 	runtime.SetCPUProfileRate(0)
 	select {
 	case <-w.done:
@@ -111,6 +114,12 @@ func (s *cpuSampler) raise(w *firstWrite) {
 	go drain(s.read)
 }
 
+// done returns the channel closed once start's switch is done (nil when
+// sampling was not started); owned may be read after it is closed, until
+// the next start (which waits for the manager's last reference to go, so
+// a holder of one may read it).
+func (s *cpuSampler) done() <-chan struct{} { return s.raised }
+
 // drain reads the runtime's CPU profile buffer to its end, discarding it:
 // the samples that matter are in the execution trace.
 func drain(done chan<- struct{}) {
@@ -122,9 +131,12 @@ func drain(done chan<- struct{}) {
 	}
 }
 
-// stop turns CPU profiling off after start.
+// stop turns CPU profiling off after start, once start's switch is done.
 func (s *cpuSampler) stop() {
 	<-s.raised
+	if !s.owned {
+		return
+	}
 	if s.fast {
 		runtime.SetCPUProfileRate(0)
 		<-s.read

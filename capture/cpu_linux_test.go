@@ -93,10 +93,13 @@ func cpuChild(t *testing.T) {
 		capture.Run(ctx, func(context.Context) error {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			busy = pprof.StartCPUProfile(&bytes.Buffer{})
 			t0 := threadCPU()
 			hash(500 * time.Millisecond)
 			cpu = threadCPU() - t0
+			// CPU sampling starts in the background, within milliseconds
+			// of the capture's start: by now reqprof holds pprof's CPU
+			// profile.
+			busy = pprof.StartCPUProfile(&bytes.Buffer{})
 			return nil
 		})
 		p, err := c.Stop()

@@ -35,7 +35,8 @@ type Config struct {
 	// long after each profiled unit ends (default 5 s; negative: they stop
 	// with the last capture), so that the next profiled unit within it —
 	// a developer re-running a request, reqprof record -n — does not wait
-	// for their start (2–5 ms). Meanwhile the process pays for tracing as
+	// for the recorder's start (0.4–1 ms; a unit never waits for CPU
+	// sampling's, see capture.Manager.StartNow). Meanwhile the process pays for tracing as
 	// with slow-request capture, and someone else's CPU profile cannot
 	// start (see capture.Manager.Linger). Close ends it.
 	Linger time.Duration

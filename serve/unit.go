@@ -101,7 +101,7 @@ func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
 		return nil, fmt.Errorf("serve: closed")
 	}
 	info.Name = tracestr.Bound(info.Name)
-	cctx, cp, err := c.mgr.Start(ctx, info.Name)
+	cctx, cp, err := c.mgr.StartNow(ctx, info.Name)
 	if err != nil {
 		return nil, err
 	}

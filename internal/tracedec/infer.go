@@ -82,7 +82,10 @@ const (
 )
 
 // samplePeriod returns the running time one CPU sample stands for: the
-// running time of the trace's goroutines over the samples taken on them.
+// running time of the trace's goroutines since its first sample over the
+// samples taken on them after it (CPU sampling may start after the trace
+// does: a capture that starts the recorder does not wait for sampling's
+// start, and its first milliseconds have no samples).
 // The kernel caps the rate of CPU profiling signals (at its tick, 250 Hz
 // here, whatever rate was asked), and a thread that waits for a CPU runs
 // up trace time without CPU time: the measured period covers both. With
@@ -107,23 +110,29 @@ const priorSamples = 4
 // and the trace's period (all), which counts as priorSamples samples: a
 // goroutine with few samples has about the trace's period, one with many
 // its own.
-func (g *gor) period(all int64) int64 {
+func (g *gor) period(all int64, first xtrace.Time) int64 {
 	g.periodOnce.Do(func() {
 		n := 0
 		for _, pt := range g.points {
-			if pt.kind == sampled {
+			if pt.kind == sampled && pt.t > first {
 				n++
 			}
 		}
-		var running xtrace.Time
-		for _, iv := range g.ivs {
-			if iv.state == profile.Running {
-				running += iv.end - iv.start
-			}
-		}
-		g.ownRunning, g.ownSamples = int64(running), n
+		g.ownRunning, g.ownSamples = runningSince(g, first), n
 	})
 	return (g.ownRunning + priorSamples*all) / int64(g.ownSamples+priorSamples)
+}
+
+// runningSince returns g's running time after from (the trace's first CPU
+// sample: see samplePeriod).
+func runningSince(g *gor, from xtrace.Time) int64 {
+	var running xtrace.Time
+	for _, iv := range g.ivs {
+		if iv.state == profile.Running && iv.end > from {
+			running += iv.end - max(iv.start, from)
+		}
+	}
+	return int64(running)
 }
 
 // obs is a point of a run, its stacks interned.
@@ -270,7 +279,7 @@ func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r
 	// A sample stands for one period of running time: half of it on each
 	// side at most, so that on its own (no other sample near) it never
 	// carries more than a period of a stretch no sample saw.
-	reach := g.period(b.t.period) / 2
+	reach := g.period(b.t.period, b.t.first) / 2
 	// The run's points that can matter to [s, en): those within reach of
 	// it, and the nearest one on each side (the ends of the unsampled
 	// stretches at its edges).

@@ -346,19 +346,28 @@ func TestInferAboveUserCode(t *testing.T) {
 }
 
 // A goroutine's sample period is its own running time per sample, the
-// trace's weighing as priorSamples samples.
+// trace's weighing as priorSamples samples, both counted after the trace's
+// first sample (sampling may start after the trace).
 func TestGoroutinePeriod(t *testing.T) {
-	g := &gor{
-		ivs:    []rawInterval{{start: 0, end: 1000, state: profile.Running}, {start: 1000, end: 5000, state: profile.Waiting}, {start: 5000, end: 6000, state: profile.Running}},
-		points: make([]point, 9),
+	mk := func() *gor {
+		g := &gor{
+			ivs:    []rawInterval{{start: 0, end: 1000, state: profile.Running}, {start: 1000, end: 5000, state: profile.Waiting}, {start: 5000, end: 6000, state: profile.Running}},
+			points: make([]point, 9),
+		}
+		for i := range g.points {
+			g.points[i] = point{t: xtrace.Time(100 * (i + 1)), kind: sampled}
+		}
+		return g
 	}
-	for i := range g.points {
-		g.points[i].kind = sampled
-	}
-	if got, want := g.period(40), int64((2000+priorSamples*40)/(9+priorSamples)); got != want {
+	if got, want := mk().period(40, 0), int64((2000+priorSamples*40)/(9+priorSamples)); got != want {
 		t.Errorf("period = %d, want %d", got, want)
 	}
-	if got := (&gor{}).period(40); got != 40 {
+	// The trace's first sample at 500: 4 samples after it, in 500 + 1000
+	// of running time.
+	if got, want := mk().period(40, 500), int64((1500+priorSamples*40)/(4+priorSamples)); got != want {
+		t.Errorf("period from the first sample = %d, want %d", got, want)
+	}
+	if got := (&gor{}).period(40, 0); got != 40 {
 		t.Errorf("without samples or running time: %d, want the trace's 40", got)
 	}
 }

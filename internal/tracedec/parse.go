@@ -52,6 +52,7 @@ type timeline struct {
 	sure      bool                    // a wanted task has begun
 	byG       map[xtrace.GoID][]*task // tasks by the goroutine they began on
 	samples   int                     // CPU samples on goroutines since a task began
+	first     xtrace.Time             // the first of them (0: none)
 	unlabeled int                     // tasks begun whose capture id has not been logged (yet)
 	period    int64                   // running time per CPU sample (see samplePeriod)
 	reasons   []string                // wait reasons by reasonID, from firstReason
@@ -131,15 +132,11 @@ func readWith(data io.Reader, reqs []Request, o *Options, s *scratch) (*timeline
 	if t.scr != nil {
 		t.flush()
 	}
-	var running xtrace.Time
+	var running int64
 	for _, g := range t.gs {
-		for _, iv := range g.ivs {
-			if iv.state == profile.Running {
-				running += iv.end - iv.start
-			}
-		}
+		running += runningSince(g, t.first)
 	}
-	t.period = samplePeriod(int64(running), t.samples, o.SamplePeriod)
+	t.period = samplePeriod(running, t.samples-1, o.SamplePeriod)
 	t.byG = map[xtrace.GoID][]*task{}
 	for _, id := range t.taskOrder {
 		if tk := t.tasks[id]; tk.hasBegin {
@@ -176,6 +173,9 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 				g := t.g(cur)
 				t.addPoint(g, point{t: ts, stack: s, kind: sampled})
 				if t.begun {
+					if t.samples == 0 {
+						t.first = ts
+					}
 					t.samples++
 				}
 			}

@@ -207,7 +207,7 @@ func parse(trace []byte, reqs []Request, o *Options, s *scratch) (*Trace, error)
 // trace (see [profile.Profile.SamplePeriod]), and whether the trace had
 // enough samples to measure it (else it is Options.SamplePeriod).
 func (t *Trace) SamplePeriod() (period time.Duration, measured bool) {
-	return time.Duration(t.t.period), t.t.samples >= minPeriodSamples
+	return time.Duration(t.t.period), t.t.samples-1 >= minPeriodSamples
 }
 
 // Build returns the profile of request r, one of those the trace was parsed

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reqprof/reqprof"
+	"github.com/reqprof/reqprof/httpprof"
 )
 
 type discardWriter struct{ h http.Header }
@@ -34,6 +35,17 @@ func BenchmarkMiddlewareOverhead(b *testing.B) {
 		}
 	}
 	b.Run("bare", func(b *testing.B) { run(b, bare) })
+	// The floor of any header trigger, for comparison: a handler in front
+	// of bare that only looks the header up (a map access, which hashes
+	// its key) and calls it.
+	b.Run("header-lookup-alone", func(b *testing.B) {
+		run(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(r.Header[httpprof.HeaderTrigger]) != 0 {
+				panic("the request asks for a profile")
+			}
+			bare.ServeHTTP(w, r)
+		}))
+	})
 	b.Run("disabled", func(b *testing.B) {
 		run(b, reqprof.Middleware(reqprof.Options{Dir: b.TempDir()})(bare))
 	})

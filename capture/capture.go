@@ -276,7 +276,9 @@ func (m *Manager) Start(ctx context.Context, name string) (context.Context, *Cap
 
 // StartNow is [Manager.Start] without the wait for CPU sampling's start:
 // when the capture starts the recorder, the work begins as soon as the
-// recorder runs, and its first milliseconds have no CPU samples (their
+// recorder runs, CPU sampling starts in the background 3 ms later (its
+// switch takes milliseconds of CPU, which would slow down the work
+// meanwhile), and the work's first 5–8 ms have no CPU samples (their
 // running time is attributed from the trace's stacks, as that of work too
 // short for a sample is). It is for work whose latency matters more than
 // those samples: the delivery core's requests, where [Manager.Linger]
@@ -287,7 +289,7 @@ func (m *Manager) StartNow(ctx context.Context, name string) (context.Context, *
 
 func (m *Manager) start(ctx context.Context, name string, waitCPU bool) (context.Context, *Capture, error) {
 	t0 := time.Now()
-	if err := m.acquire(waitCPU); err != nil {
+	if err := m.acquire(waitCPU, false); err != nil {
 		return ctx, nil, err
 	}
 	// The runtime's tracer aborts the process on a task name of 64 KiB or
@@ -317,9 +319,10 @@ func Profiled(ctx context.Context) bool {
 }
 
 // acquire takes a reference on the recorder, starting it if needed, and
-// CPU sampling with it (waiting for its start, at most raiseWait, if
-// waitCPU).
-func (m *Manager) acquire(waitCPU bool) error {
+// CPU sampling with it: waiting for its start (at most raiseWait) if
+// waitCPU, else in the background, at once for a hold, after
+// cpuStartDelay for a capture.
+func (m *Manager) acquire(waitCPU, hold bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.refs > 0 {
@@ -337,7 +340,11 @@ func (m *Manager) acquire(waitCPU bool) error {
 	if m.cpuOn {
 		// In the background: if someone else is profiling the CPU, their
 		// samples reach the trace too.
-		m.cpu.start()
+		delay := time.Duration(0)
+		if !waitCPU && !hold {
+			delay = cpuStartDelay
+		}
+		m.cpu.start(delay)
 		if waitCPU {
 			t := time.NewTimer(raiseWait)
 			select {
@@ -380,7 +387,7 @@ func (m *Manager) Active() bool {
 // work can be extracted after the fact (slow-request capture): every
 // capture started meanwhile is in the recorder's window, and those not
 // wanted are dropped with [Capture.Discard] at almost no cost.
-func (m *Manager) Hold() error { return m.acquire(false) }
+func (m *Manager) Hold() error { return m.acquire(false, true) }
 
 // Release drops a reference taken by Hold.
 func (m *Manager) Release() {

@@ -53,6 +53,7 @@ type cpuSampler struct {
 	owned  bool          // raise took pprof's CPU profile (set before raised is closed)
 	fast   bool          // raise turned profiling back on at cpuRate
 	read   chan struct{} // closed when the reader has seen the end of the buffer
+	timer  *time.Timer   // runs raise after start's delay
 }
 
 // firstWrite is the writer given to pprof.StartCPUProfile: pprof writes its
@@ -85,10 +86,23 @@ const raiseWait = 5 * time.Millisecond
 // period is measured from the first sample on, see tracedec).
 // [cpuSampler.owned] says, once the switch is done, whether reqprof took
 // the samples.
-func (s *cpuSampler) start() {
-	s.raised, s.owned, s.fast, s.read = make(chan struct{}), false, false, nil
-	go s.raise()
+//
+// The switch begins after delay: its milliseconds of CPU, on a small
+// machine, would slow down the work that has just begun (×1.3 for a 1 ms
+// request on 2 cores), and work shorter than the delay, most of which
+// would get no sample anyway, ends before it.
+func (s *cpuSampler) start(delay time.Duration) {
+	s.raised, s.owned, s.fast, s.read, s.timer = make(chan struct{}), false, false, nil, nil
+	if delay <= 0 {
+		go s.raise()
+		return
+	}
+	s.timer = time.AfterFunc(delay, s.raise)
 }
+
+// cpuStartDelay is the delay of CPU sampling's start for work that does
+// not wait for it ([Manager.StartNow]).
+const cpuStartDelay = 3 * time.Millisecond
 
 // raise takes pprof's CPU profile and switches the runtime's profiling
 // from pprof's rate to cpuRate: pprof's reader must first drain the
@@ -133,6 +147,10 @@ func drain(done chan<- struct{}) {
 
 // stop turns CPU profiling off after start, once start's switch is done.
 func (s *cpuSampler) stop() {
+	if s.timer != nil && s.timer.Stop() {
+		close(s.raised) // raise never ran
+		return
+	}
 	<-s.raised
 	if !s.owned {
 		return

@@ -25,7 +25,7 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		t1 := time.Now()
 		var s cpuSampler
-		s.start()
+		s.start(0)
 		t2 := time.Now()
 		<-s.done()
 		t3 := time.Now()

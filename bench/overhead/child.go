@@ -94,6 +94,10 @@ type timing struct {
 	Handler      []time.Duration `json:"handler"`
 	ProfileDur   []time.Duration `json:"profile_duration"`
 	ProfileBytes []int64         `json:"profile_bytes"`
+	// What each profile says reqprof added before the work's window (the
+	// recorder's start, for a cold one) and inside it ("[reqprof]").
+	ProfileBefore []time.Duration `json:"profile_before"`
+	ProfileInside []time.Duration `json:"profile_inside"`
 }
 
 func childMain() error {
@@ -295,7 +299,7 @@ func (c *child) control(mux *http.ServeMux) {
 	mux.HandleFunc("/bench/durations", func(w http.ResponseWriter, r *http.Request) {
 		t := timing{Handler: c.htimes.take()}
 		if c.store != nil {
-			t.ProfileDur, t.ProfileBytes = c.store.take()
+			t.ProfileDur, t.ProfileBytes, t.ProfileBefore, t.ProfileInside = c.store.take()
 		}
 		reply(w, t)
 	})
@@ -383,6 +387,7 @@ type countingStore struct {
 	bytes            int64
 	durs             []time.Duration
 	sizes            []int64
+	before, inside   []time.Duration
 }
 
 var _ store.EncodedPutter = (*countingStore)(nil)
@@ -412,6 +417,8 @@ func (s *countingStore) record(m store.Meta, size int64, err error) {
 		s.bytes += size
 		s.durs = append(s.durs, m.Duration)
 		s.sizes = append(s.sizes, size)
+		s.before = append(s.before, m.OverheadBefore)
+		s.inside = append(s.inside, m.Overhead)
 	}
 	s.mu.Unlock()
 	s.events.changed()
@@ -431,12 +438,12 @@ func (s *countingStore) fail() {
 	s.events.changed()
 }
 
-func (s *countingStore) take() ([]time.Duration, []int64) {
+func (s *countingStore) take() (durs []time.Duration, sizes []int64, before, inside []time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, z := s.durs, s.sizes
-	s.durs, s.sizes = nil, nil
-	return d, z
+	durs, sizes, before, inside = s.durs, s.sizes, s.before, s.inside
+	s.durs, s.sizes, s.before, s.inside = nil, nil, nil, nil
+	return durs, sizes, before, inside
 }
 
 // durations collects durations from many goroutines.

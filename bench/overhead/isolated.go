@@ -54,7 +54,9 @@ type batchResult struct {
 	handler   []time.Duration // the handler's own time, measured inside reqprof
 	profDur   []time.Duration // the duration the stored profile reports
 	profBytes []int64
-	cpu       time.Duration // process CPU over the batches
+	before    []time.Duration // what the profiles say reqprof added before the window
+	inside    []time.Duration // and inside it
+	cpu       time.Duration   // process CPU over the batches
 	gcCPU     time.Duration
 	gcCycles  uint64
 	n         int
@@ -186,6 +188,8 @@ func runIsolated(ctx context.Context, env *parentEnv, o options, handler string,
 		slices.Sort(b.handler)
 		slices.Sort(b.profDur)
 		slices.Sort(b.profBytes)
+		slices.Sort(b.before)
+		slices.Sort(b.inside)
 	}
 	final, err := p.stop()
 	if err != nil {
@@ -312,6 +316,8 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 	b.handler = append(b.handler, t.Handler...)
 	b.profDur = append(b.profDur, t.ProfileDur...)
 	b.profBytes = append(b.profBytes, t.ProfileBytes...)
+	b.before = append(b.before, t.ProfileBefore...)
+	b.inside = append(b.inside, t.ProfileInside...)
 	return nil
 }
 

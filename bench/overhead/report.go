@@ -173,8 +173,10 @@ func writeIsolatedReport(w io.Writer, r *isolatedResult) {
 	fmt.Fprintf(w, "- the runtime's own recorder start (`FlightRecorder.Start`, reqprof idle): p50 %s (min %s, max %s, %d starts)\n",
 		fmtDur(fr), fmtDur(r.frStart[0]), fmtDur(r.frStart[len(r.frStart)-1]), len(r.frStart))
 	coldAdd := pct(c.lat, 0.5) - pct(u.lat, 0.5)
-	fmt.Fprintf(w, "- cold: a profiled request adds %s at the median (×%s); less the recorder's start, reqprof's part is %s\n",
-		fmtDur(coldAdd), ratio(float64(pct(c.lat, 0.5)), float64(pct(u.lat, 0.5))), fmtDur(coldAdd-fr))
+	slower := pct(c.handler, 0.5) - pct(u.handler, 0.5)
+	fmt.Fprintf(w, "- cold: a profiled request adds %s at the median (×%s); less the recorder's start timed apart, reqprof's part is %s. Split by the medians: reqprof before the work's window %s (the recorder's start, as its profile says), inside it %s, the handler's own slowdown %s, the rest (around them: the response after the handler returned) %s\n",
+		fmtDur(coldAdd), ratio(float64(pct(c.lat, 0.5)), float64(pct(u.lat, 0.5))), fmtDur(coldAdd-fr),
+		fmtDur(pct(c.before, 0.5)), fmtDur(pct(c.inside, 0.5)), fmtDur(slower), fmtDur(coldAdd-pct(c.before, 0.5)-pct(c.inside, 0.5)-slower))
 	fmt.Fprintf(w, "- warm (recorder already running): a profiled request adds %s at the median (×%s against unprofiled with the recorder off, ×%s against unprofiled with it running)\n",
 		fmtDur(pct(ww.lat, 0.5)-pct(u.lat, 0.5)), ratio(float64(pct(ww.lat, 0.5)), float64(pct(u.lat, 0.5))), ratio(float64(pct(ww.lat, 0.5)), float64(pct(uw.lat, 0.5))))
 	fmt.Fprintf(w, "- the handler's own time, profiled ÷ unprofiled (p50): ×%s cold, ×%s warm; the profile's duration ÷ unprofiled handler: ×%s cold, ×%s warm\n",

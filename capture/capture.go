@@ -205,6 +205,9 @@ type Manager struct {
 	busyUntil  atomic.Int64
 	frStarted  atomic.Int64
 	lastSnapAt int64 // the worker's
+	// cpuj says whether the process's other work keeps the CPU busy (see
+	// busy.go).
+	cpuj cpuJudge
 
 	// budget bounds the background work's CPU (see budget.go).
 	budget *budget
@@ -407,13 +410,16 @@ func (m *Manager) Release() {
 // costs no start and stop of either. A later call extends the time, never
 // shortens it. It reports whether the recorder runs.
 //
-// A busy process does not linger: for busyFor after a snapshot of a
-// running recorder was larger than lingerMaxSnapshot (unless a smaller one
-// came since), Linger ends any linger and does nothing else. While the recorder runs, a capture's
-// snapshot holds whole generations of the trace, everything the process
-// did since the current one began (up to a second), and parsing that
-// costs the worker far more, under load, than starting the recorder for
-// the capture, whose snapshot then begins with it.
+// A busy process does not linger: Linger ends any linger and does nothing
+// else while the process's other work uses more than half a CPU (measured
+// by the worker after each batch, see busy.go: the linger would make all
+// of it pay for tracing), and for busyFor after a snapshot of a running
+// recorder was larger than lingerMaxSnapshot (unless a smaller one came
+// since): while the recorder runs, a capture's snapshot holds whole
+// generations of the trace, everything the process did since the current
+// one began (up to a second), and parsing that costs the worker far more,
+// under load, than starting the recorder for the capture, whose snapshot
+// then begins with it.
 //
 // While they run, the process pays the tracer's cost (the flight
 // recorder's own, paid by every goroutine switch and system call) and
@@ -427,7 +433,7 @@ func (m *Manager) Linger(d time.Duration) bool {
 	if m.refs == 0 {
 		return false
 	}
-	if time.Now().UnixNano() < m.busyUntil.Load() {
+	if time.Now().UnixNano() < m.busyUntil.Load() || m.cpuj.busy.Load() {
 		m.endLingerLocked()
 		return m.refs > 0
 	}
@@ -557,6 +563,7 @@ func (c *Capture) StopFunc(done func(*profile.Profile, error)) {
 	c.task.End()
 	c.done = done
 	m := c.m
+	m.cpuj.exemptSince(c.start)
 	m.mu.Lock()
 	m.pending = append(m.pending, c)
 	start := !m.working
@@ -598,14 +605,20 @@ func (m *Manager) work() {
 			own = m.cpu.owned
 		}
 		t := m.budget.wait()
+		t0 := time.Now()
 		tr, err := m.parse(fr, batch, own)
+		m.cpuj.exemptSince(t0)
 		m.budget.spend(t)
+		busy := m.cpuj.judge()
 
 		// Release before delivering: when Do returns, the recorder is
 		// already stopped (unless other captures run), so the caller may
 		// start a recorder of its own at once.
 		m.mu.Lock()
 		m.release(len(batch))
+		if busy {
+			m.endLingerLocked()
+		}
 		m.mu.Unlock()
 		for _, c := range batch {
 			m.deliveries <- struct{}{}
@@ -617,6 +630,7 @@ func (m *Manager) work() {
 				}
 				t := m.budget.wait()
 				defer m.budget.spend(t)
+				defer m.cpuj.exemptSince(time.Now())
 				m.deliver(tr, c)
 			}()
 		}

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,9 +18,10 @@ import (
 // since its last measurement, less what it exempts (the background work's
 // steps and the profiled units' own wall time, as if each used one CPU),
 // and while that is above busyCPU CPUs, Linger does not keep the recorder
-// on (and a running linger ends). The verdict is remade at each batch,
-// from a window of at least cpuWindowMin, so that it follows the load both
-// ways within a profile or two.
+// on, and a running linger ends. The verdict is remade at each batch, from
+// a window of at least cpuWindowMin, and every lingerCheck while the
+// manager lingers (from the linger's start on the first time), so that it
+// follows the load both ways within a profile or a quarter of a second.
 
 // busyCPU is the CPU use of the process's other work, in CPUs, above which
 // it does not linger: half a CPU is far beyond what serving a developer's
@@ -35,7 +37,8 @@ type cpuJudge struct {
 	exempt atomic.Int64 // nanoseconds of wall time exempted so far
 	busy   atomic.Bool  // the last verdict
 
-	// The worker's: the last measurement.
+	mu sync.Mutex // guards the last measurement
+	// The last measurement.
 	at      time.Time
 	used    time.Duration // process CPU then
 	exempt0 int64         // exempt then
@@ -56,8 +59,10 @@ func (j *cpuJudge) clock() time.Time {
 	return time.Now()
 }
 
-// judge remakes the verdict, and reports it. Only the worker calls it.
+// judge remakes the verdict, and reports it.
 func (j *cpuJudge) judge() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	cpu := cputime.Process
 	if j.cpu != nil {
 		cpu = j.cpu

@@ -51,13 +51,14 @@ func TestCPUJudge(t *testing.T) {
 }
 
 // TestNoLingerWhenCPUBusy keeps the process's CPU busy with work of its
-// own (not profiled) and checks that a capture then does not linger, and
-// that it lingers again once the work stops.
+// own (not profiled) and checks that a running linger then ends, that a
+// capture does not linger, and that it lingers again once the work stops.
 //
 // Tolerances: two spinning goroutines use about 1 CPU even beside two
 // CPU-burning processes on 2 cores (their share of the machine), twice
 // busyCPU; each capture runs 150 ms later than the last, past
-// cpuWindowMin.
+// cpuWindowMin; a linger's checks come every 250 ms, and the test waits
+// 3 s for one to end it.
 func TestNoLingerWhenCPUBusy(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs 2 CPUs")
@@ -76,6 +77,10 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	capture() // the process is quiet: it lingers
+	if !m.Active() {
+		t.Fatal("the recorder does not linger in a quiet process")
+	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for range 2 {
@@ -88,6 +93,13 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 			}
 			_ = x
 		})
+	}
+	// The running linger ends at one of its checks, every lingerCheck.
+	for deadline := time.Now().Add(3 * time.Second); m.Active(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			stop.Store(true)
+			t.Fatal("the linger goes on 3 s after the process's other work began to keep the CPU busy")
+		}
 	}
 	for range 3 {
 		capture()

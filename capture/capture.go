@@ -449,13 +449,19 @@ func (m *Manager) Linger(d time.Duration) bool {
 	}
 	m.refs++
 	m.lingering, m.lingerUntil = true, until
+	m.cpuj.judge() // the baseline of the linger's first check
 	if m.lingerTimer == nil {
-		m.lingerTimer = time.AfterFunc(d, m.lingerEnd)
+		m.lingerTimer = time.AfterFunc(min(d, lingerCheck), m.lingerEnd)
 	} else {
-		m.lingerTimer.Reset(d)
+		m.lingerTimer.Reset(min(d, lingerCheck))
 	}
 	return true
 }
+
+// lingerCheck is how often a lingering manager checks that the process's
+// other work leaves the CPU idle enough (see busy.go): a linger begun
+// just as load came ends within it.
+const lingerCheck = 250 * time.Millisecond
 
 // lingerMaxSnapshot is the size of a running recorder's snapshot past
 // which the process is too busy to linger, for busyFor (see Linger): with
@@ -488,16 +494,18 @@ func (m *Manager) noteSnapshot(bytes int) {
 	}
 }
 
-// lingerEnd drops the lingering reference once its time has come; a
-// Linger since the timer was set moved the time on.
+// lingerEnd drops the lingering reference once its time has come (a
+// Linger since the timer was set moved the time on), or once the
+// process's other work keeps the CPU busy; it runs every lingerCheck
+// meanwhile.
 func (m *Manager) lingerEnd() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.lingering {
 		return
 	}
-	if left := time.Until(m.lingerUntil); left > 0 {
-		m.lingerTimer.Reset(left)
+	if left := time.Until(m.lingerUntil); left > 0 && !m.cpuj.judge() {
+		m.lingerTimer.Reset(min(left, lingerCheck))
 		return
 	}
 	m.lingering = false

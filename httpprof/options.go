@@ -65,7 +65,8 @@ type Options struct {
 	// Meanwhile every request pays for execution tracing, as with
 	// CaptureSlowerThan, and runtime/pprof.StartCPUProfile (e.g.
 	// /debug/pprof/profile) fails with "cpu profiling already in use", as
-	// it does while a profiled request runs. Close ends it.
+	// it does while a profiled request runs. A busy process does not
+	// linger (see capture.Manager.Linger). Close ends it.
 	Linger time.Duration
 	// CaptureSlowerThan, when positive, keeps the flight recorder running
 	// and stores every request slower than it, after the fact, at most

@@ -36,9 +36,10 @@ type Config struct {
 	// with the last capture), so that the next profiled unit within it —
 	// a developer re-running a request, reqprof record -n — does not wait
 	// for the recorder's start (0.4–1 ms; a unit never waits for CPU
-	// sampling's, see capture.Manager.StartNow). Meanwhile the process pays for tracing as
-	// with slow-request capture, and someone else's CPU profile cannot
-	// start (see capture.Manager.Linger). Close ends it.
+	// sampling's, see capture.Manager.StartNow). Meanwhile the process
+	// pays for tracing as with slow-request capture, and someone else's
+	// CPU profile cannot start; a busy process does not linger (see
+	// capture.Manager.Linger). Close ends it.
 	Linger time.Duration
 	// CaptureSlowerThan, when positive, keeps the flight recorder running
 	// and stores every unit begun with [Core.BeginSlow] that took longer,

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,14 +15,17 @@ import (
 // spares each the recorder's start. It costs every other request the
 // tracer's overhead (3–7% of their latency and throughput here) for as
 // long as it lasts. So a process whose other work uses the CPU does not
-// linger: after each batch the worker measures the process's CPU time
-// since its last measurement, less what it exempts (the background work's
-// steps and the profiled units' own wall time, as if each used one CPU),
-// and while that is above busyCPU CPUs, Linger does not keep the recorder
-// on, and a running linger ends. The verdict is remade at each batch, from
-// a window of at least cpuWindowMin, and every lingerCheck while the
-// manager lingers (from the linger's start on the first time), so that it
-// follows the load both ways within a profile or a quarter of a second.
+// linger. The judge measures the process's CPU time over a window (since
+// its last measurement, at least cpuWindowMin), less what it exempts:
+// reqprof's background steps (the worker's parse, each profile's build
+// and delivery: their thread's CPU time, or their wall time where there
+// is no thread clock) and the profiled units (their wall time within the
+// window, as if each used one CPU, for as long as they run). While the
+// rest is above busyCPU CPUs, Linger does not keep the recorder on, and a
+// running linger ends. The verdict is remade at each Linger call and each
+// batch, and every lingerCheck while the manager lingers (from the
+// linger's start on the first time), so that it follows the load both
+// ways within a profile or a quarter of a second.
 
 // busyCPU is the CPU use of the process's other work, in CPUs, above which
 // it does not linger: half a CPU is far beyond what serving a developer's
@@ -34,23 +38,25 @@ const cpuWindowMin = 100 * time.Millisecond
 
 // cpuJudge measures the process's CPU use apart from reqprof's work.
 type cpuJudge struct {
-	exempt atomic.Int64 // nanoseconds of wall time exempted so far
-	busy   atomic.Bool  // the last verdict
+	busy atomic.Bool // the last verdict
 
-	mu sync.Mutex // guards the last measurement
-	// The last measurement.
-	at      time.Time
-	used    time.Duration // process CPU then
-	exempt0 int64         // exempt then
+	mu     sync.Mutex
+	steps  time.Duration          // the background steps' time so far
+	units  time.Duration          // the profiled units' time so far
+	live   map[*liveUnit]struct{} // the units running
+	at     time.Time              // the last measurement:
+	used   time.Duration          // process CPU then,
+	steps0 time.Duration          // steps then,
+	units0 time.Duration          // units then
 
 	// The clocks, nil for the real ones (tests set them).
 	now func() time.Time
 	cpu func() (time.Duration, bool)
 }
 
-// exemptSince exempts the wall time since t0 (a background step's, or a
-// profiled unit's).
-func (j *cpuJudge) exemptSince(t0 time.Time) { j.exempt.Add(int64(j.clock().Sub(t0))) }
+// liveUnit is a running profiled unit; from is when its time stops
+// being counted in units (its start, then each measurement).
+type liveUnit struct{ from time.Time }
 
 func (j *cpuJudge) clock() time.Time {
 	if j.now != nil {
@@ -59,27 +65,75 @@ func (j *cpuJudge) clock() time.Time {
 	return time.Now()
 }
 
-// judge remakes the verdict, and reports it.
-func (j *cpuJudge) judge() bool {
+// begin exempts a profiled unit from now until end.
+func (j *cpuJudge) begin() *liveUnit {
+	u := &liveUnit{from: j.clock()}
+	j.mu.Lock()
+	if j.live == nil {
+		j.live = map[*liveUnit]struct{}{}
+	}
+	j.live[u] = struct{}{}
+	j.mu.Unlock()
+	return u
+}
+
+// end ends u's exemption; a unit discarded (its work is the process's
+// own traffic, not a profile) is not exempted for its last stretch.
+func (j *cpuJudge) end(u *liveUnit, profiled bool) {
+	now := j.clock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if _, ok := j.live[u]; !ok {
+		return
+	}
+	delete(j.live, u)
+	if profiled {
+		j.units += now.Sub(u.from)
+	}
+}
+
+// step runs fn, a step of the background work, and exempts its time: the
+// CPU time of its thread (locked to it meanwhile), or its wall time where
+// there is no thread clock.
+func (j *cpuJudge) step(fn func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0, ok := cputime.Thread()
+	w0 := j.clock()
+	fn()
+	d := j.clock().Sub(w0)
+	if t1, ok1 := cputime.Thread(); ok && ok1 {
+		d = t1 - t0
+	}
+	j.mu.Lock()
+	j.steps += d
+	j.mu.Unlock()
+}
+
+// judge remakes the verdict, and reports it.
+func (j *cpuJudge) judge() bool {
 	cpu := cputime.Process
 	if j.cpu != nil {
 		cpu = j.cpu
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	used, ok := cpu()
 	if !ok {
 		return false
 	}
-	now, ex := j.clock(), j.exempt.Load()
-	if !j.at.IsZero() {
-		el := now.Sub(j.at)
-		if el < cpuWindowMin {
-			return j.busy.Load()
-		}
-		other := float64(used-j.used) - float64(ex-j.exempt0)
-		j.busy.Store(other/float64(el) > busyCPU)
+	now := j.clock()
+	if !j.at.IsZero() && now.Sub(j.at) < cpuWindowMin {
+		return j.busy.Load()
 	}
-	j.at, j.used, j.exempt0 = now, used, ex
+	for u := range j.live {
+		j.units += now.Sub(u.from)
+		u.from = now
+	}
+	if !j.at.IsZero() {
+		other := used - j.used - (j.steps - j.steps0) - (j.units - j.units0)
+		j.busy.Store(float64(other)/float64(now.Sub(j.at)) > busyCPU)
+	}
+	j.at, j.used, j.steps0, j.units0 = now, used, j.steps, j.units
 	return j.busy.Load()
 }

@@ -10,20 +10,22 @@ import (
 )
 
 // TestCPUJudge checks the verdict on a simulated clock: the first
-// measurement is a baseline; the process's CPU less the exempted time,
-// over the window, is compared with busyCPU; a window shorter than
-// cpuWindowMin keeps the last verdict; the verdict follows the load down.
+// measurement is a baseline; the process's CPU less the background steps'
+// time and the profiled units' time within the window, over the window,
+// is compared with busyCPU; a window shorter than cpuWindowMin keeps the
+// last verdict; a long unit is exempted window by window, not all at its
+// end; a discarded unit is not exempted for its last stretch.
 func TestCPUJudge(t *testing.T) {
 	now := time.Unix(1000, 0)
 	var used time.Duration
 	j := &cpuJudge{now: func() time.Time { return now }, cpu: func() (time.Duration, bool) { return used, true }}
-	step := func(wall, cpu, exempt time.Duration) bool {
+	step := func(wall, cpu, steps time.Duration) bool {
 		t.Helper()
 		now = now.Add(wall)
 		used += cpu
-		if exempt > 0 {
-			j.exemptSince(now.Add(-exempt))
-		}
+		j.mu.Lock()
+		j.steps += steps
+		j.mu.Unlock()
 		return j.judge()
 	}
 	if step(0, 0, 0) {
@@ -36,7 +38,7 @@ func TestCPUJudge(t *testing.T) {
 		t.Error("a window shorter than cpuWindowMin changed the verdict")
 	}
 	if step(time.Second, 1200*time.Millisecond, 900*time.Millisecond) {
-		t.Error("0.3 CPU of other work (most of the CPU exempted): busy")
+		t.Error("0.3 CPU of other work (most of the CPU the background steps'): busy")
 	}
 	if !step(time.Second, 600*time.Millisecond, 0) {
 		t.Error("0.6 CPU of other work: not busy")
@@ -44,6 +46,34 @@ func TestCPUJudge(t *testing.T) {
 	if step(200*time.Millisecond, 20*time.Millisecond, 0) {
 		t.Error("the verdict did not follow the load down")
 	}
+
+	// A profiled unit running through three windows, using a CPU: each
+	// window exempts its share, and its end the rest.
+	u := j.begin()
+	for range 3 {
+		if step(time.Second, 1200*time.Millisecond, 0) {
+			t.Error("a profiled unit's CPU (1 of 1.2 CPUs) counted as other work")
+		}
+	}
+	now = now.Add(500 * time.Millisecond)
+	used += 600 * time.Millisecond
+	j.end(u, true)
+	if step(0, 0, 0) { // a window of 500 ms: its unit's end exempts them
+		t.Error("a profiled unit's last stretch counted as other work")
+	}
+	// Load beside a unit that waits: only its time in each window is
+	// exempted, not all of it at its end.
+	u = j.begin()
+	if !step(time.Second, 1800*time.Millisecond, 0) {
+		t.Error("1.8 CPUs beside a waiting unit (exempted as 1): not busy")
+	}
+	now = now.Add(time.Second)
+	used += 1800 * time.Millisecond
+	j.end(u, false) // discarded: its last second is the process's traffic
+	if !step(0, 0, 0) {
+		t.Error("a discarded unit's last stretch was exempted")
+	}
+
 	j.cpu = func() (time.Duration, bool) { return 0, false }
 	if j.judge() {
 		t.Error("busy without a CPU clock")
@@ -83,6 +113,7 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
+	t.Cleanup(func() { stop.Store(true); wg.Wait() })
 	for range 2 {
 		wg.Go(func() {
 			x := 0
@@ -97,7 +128,6 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 	// The running linger ends at one of its checks, every lingerCheck.
 	for deadline := time.Now().Add(3 * time.Second); m.Active(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			stop.Store(true)
 			t.Fatal("the linger goes on 3 s after the process's other work began to keep the CPU busy")
 		}
 	}

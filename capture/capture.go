@@ -262,6 +262,7 @@ type Capture struct {
 	fromGen uint64
 	done    func(*profile.Profile, error)
 	once    atomic.Bool
+	live    *liveUnit // its time is not the process's other work (busy.go)
 }
 
 // Start begins a capture named name (the unit's name: "GET /users/{id}",
@@ -304,6 +305,7 @@ func (m *Manager) start(ctx context.Context, name string, waitCPU bool) (context
 	ctx, c.task = trace.NewTask(ctx, name)
 	trace.Log(ctx, idCategory, c.id)
 	c.start = time.Now()
+	c.live = m.cpuj.begin()
 	return ctx, c, nil
 }
 
@@ -330,6 +332,13 @@ func (m *Manager) acquire(waitCPU, hold bool) error {
 	defer m.mu.Unlock()
 	if m.refs > 0 {
 		m.refs++
+		if waitCPU && m.cpuOn {
+			// A StartNow capture started the recorder, and its delay may
+			// still hold CPU sampling back: this capture wants samples
+			// from its start.
+			m.cpu.now()
+			m.waitCPU()
+		}
 		return nil
 	}
 	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: m.cfg.MinAge, MaxBytes: m.cfg.MaxBytes})
@@ -349,16 +358,22 @@ func (m *Manager) acquire(waitCPU, hold bool) error {
 		}
 		m.cpu.start(delay)
 		if waitCPU {
-			t := time.NewTimer(raiseWait)
-			select {
-			case <-m.cpu.done():
-			case <-t.C:
-			}
-			t.Stop()
+			m.waitCPU()
 		}
 	}
 	m.refs = 1
 	return nil
+}
+
+// waitCPU waits for CPU sampling's switch, at most raiseWait. m.mu must be
+// held.
+func (m *Manager) waitCPU() {
+	t := time.NewTimer(raiseWait)
+	defer t.Stop()
+	select {
+	case <-m.cpu.done():
+	case <-t.C:
+	}
 }
 
 // release drops n references, stopping the recorder with the last one.
@@ -433,7 +448,7 @@ func (m *Manager) Linger(d time.Duration) bool {
 	if m.refs == 0 {
 		return false
 	}
-	if time.Now().UnixNano() < m.busyUntil.Load() || m.cpuj.busy.Load() {
+	if time.Now().UnixNano() < m.busyUntil.Load() || m.cpuj.judge() {
 		m.endLingerLocked()
 		return m.refs > 0
 	}
@@ -449,7 +464,6 @@ func (m *Manager) Linger(d time.Duration) bool {
 	}
 	m.refs++
 	m.lingering, m.lingerUntil = true, until
-	m.cpuj.judge() // the baseline of the linger's first check
 	if m.lingerTimer == nil {
 		m.lingerTimer = time.AfterFunc(min(d, lingerCheck), m.lingerEnd)
 	} else {
@@ -537,6 +551,7 @@ func (c *Capture) Discard() {
 		return
 	}
 	c.task.End()
+	c.m.cpuj.end(c.live, false)
 	c.m.mu.Lock()
 	c.m.release(1)
 	c.m.mu.Unlock()
@@ -571,7 +586,7 @@ func (c *Capture) StopFunc(done func(*profile.Profile, error)) {
 	c.task.End()
 	c.done = done
 	m := c.m
-	m.cpuj.exemptSince(c.start)
+	m.cpuj.end(c.live, true)
 	m.mu.Lock()
 	m.pending = append(m.pending, c)
 	start := !m.working
@@ -602,20 +617,32 @@ func (m *Manager) work() {
 		m.mu.Unlock()
 
 		m.mu.Lock()
-		on, raised := m.cpuOn, m.cpu.done()
+		on := m.cpuOn
+		if on && m.refs == len(batch) {
+			// The recorder stops after this batch: a CPU sampling switch
+			// still held back by its delay is not wanted any more.
+			m.cpu.cancel()
+		}
+		raised := m.cpu.done()
 		m.mu.Unlock()
 		// Whether reqprof took the samples is known once CPU sampling's
-		// start, in the background, is done; the batch's references keep
-		// the sampler from starting again meanwhile.
+		// switch, in the background, is done (the batch's references keep
+		// the sampler from starting again meanwhile); until then, it will
+		// be reqprof's unless someone else's CPU profile came first, and
+		// the trace has no samples of reqprof's yet.
 		own := false
 		if on {
-			<-raised
-			own = m.cpu.owned
+			select {
+			case <-raised:
+				own = m.cpu.owned
+			default:
+				own = true
+			}
 		}
 		t := m.budget.wait()
-		t0 := time.Now()
-		tr, err := m.parse(fr, batch, own)
-		m.cpuj.exemptSince(t0)
+		var tr *tracedec.Trace
+		var err error
+		m.cpuj.step(func() { tr, err = m.parse(fr, batch, own) })
 		m.budget.spend(t)
 		busy := m.cpuj.judge()
 
@@ -638,8 +665,7 @@ func (m *Manager) work() {
 				}
 				t := m.budget.wait()
 				defer m.budget.spend(t)
-				defer m.cpuj.exemptSince(time.Now())
-				m.deliver(tr, c)
+				m.cpuj.step(func() { m.deliver(tr, c) })
 			}()
 		}
 	}

@@ -53,6 +53,7 @@ type cpuSampler struct {
 	owned  bool          // raise took pprof's CPU profile (set before raised is closed)
 	fast   bool          // raise turned profiling back on at cpuRate
 	read   chan struct{} // closed when the reader has seen the end of the buffer
+	stuck  bool          // pprof's reader did not finish in time (see raise)
 	timer  *time.Timer   // runs raise after start's delay
 }
 
@@ -90,9 +91,11 @@ const raiseWait = 5 * time.Millisecond
 // The switch begins after delay: its milliseconds of CPU, on a small
 // machine, would slow down the work that has just begun (×1.3 for a 1 ms
 // request on 2 cores), and work shorter than the delay, most of which
-// would get no sample anyway, ends before it.
+// would get no sample anyway, ends before it (if the recorder then stops,
+// the switch is cancelled; if it lingers, the switch runs for the next
+// captures).
 func (s *cpuSampler) start(delay time.Duration) {
-	s.raised, s.owned, s.fast, s.read, s.timer = make(chan struct{}), false, false, nil, nil
+	s.raised, s.owned, s.fast, s.read, s.stuck, s.timer = make(chan struct{}), false, false, nil, false, nil
 	if delay <= 0 {
 		go s.raise()
 		return
@@ -101,8 +104,8 @@ func (s *cpuSampler) start(delay time.Duration) {
 }
 
 // cpuStartDelay is the delay of CPU sampling's start for work that does
-// not wait for it ([Manager.StartNow]).
-const cpuStartDelay = 3 * time.Millisecond
+// not wait for it ([Manager.StartNow]); a variable for tests.
+var cpuStartDelay = 3 * time.Millisecond
 
 // raise takes pprof's CPU profile and switches the runtime's profiling
 // from pprof's rate to cpuRate: pprof's reader must first drain the
@@ -118,8 +121,10 @@ func (s *cpuSampler) raise() {
 	select {
 	case <-w.done:
 	case <-time.After(5 * time.Second):
-		// pprof's reader never finished: leave profiling off rather than
-		// risk two readers of the runtime's buffer.
+		// pprof's reader has not finished: leave profiling off rather
+		// than risk two readers of the runtime's buffer (stop does not
+		// wait for it either).
+		s.stuck = true
 		return
 	}
 	s.read = make(chan struct{})
@@ -128,11 +133,29 @@ func (s *cpuSampler) raise() {
 	go drain(s.read)
 }
 
-// done returns the channel closed once start's switch is done (nil when
-// sampling was not started); owned may be read after it is closed, until
-// the next start (which waits for the manager's last reference to go, so
-// a holder of one may read it).
+// done returns the channel closed once the last start's switch is done
+// (or cancelled); owned may be read after it is closed, until the next
+// start (which waits for the manager's last reference to go, so a holder
+// of one may read it).
 func (s *cpuSampler) done() <-chan struct{} { return s.raised }
+
+// cancel cancels a switch that has not begun (start's delay has not
+// passed), and reports whether it did: sampling then never starts, and
+// owned stays false.
+func (s *cpuSampler) cancel() bool {
+	if s.timer == nil || !s.timer.Stop() {
+		return false
+	}
+	close(s.raised)
+	return true
+}
+
+// now begins at once a switch that start's delay still holds back.
+func (s *cpuSampler) now() {
+	if s.timer != nil && s.timer.Stop() {
+		go s.raise()
+	}
+}
 
 // drain reads the runtime's CPU profile buffer to its end, discarding it:
 // the samples that matter are in the execution trace.
@@ -147,12 +170,17 @@ func drain(done chan<- struct{}) {
 
 // stop turns CPU profiling off after start, once start's switch is done.
 func (s *cpuSampler) stop() {
-	if s.timer != nil && s.timer.Stop() {
-		close(s.raised) // raise never ran
+	if s.cancel() {
 		return
 	}
 	<-s.raised
 	if !s.owned {
+		return
+	}
+	if s.stuck {
+		// StopCPUProfile waits for pprof's reader: not here, with the
+		// manager's lock held.
+		go pprof.StopCPUProfile()
 		return
 	}
 	if s.fast {

@@ -93,6 +93,9 @@ func expensiveSetup(rounds int) {
 	keySink += c.p[0]
 }
 
+// raceEnabled is set by race_test.go under the race detector.
+var raceEnabled bool
+
 // setupRounds returns how many rounds of expensiveSetup take about d of
 // CPU time on this machine, measured on the calling thread (the work
 // itself then makes no system call to look at the time).
@@ -117,6 +120,13 @@ func setupRounds(d time.Duration) int {
 func TestCPUAgreesWithPprof(t *testing.T) {
 	if testing.Short() {
 		t.Skip("burns half a second of CPU")
+	}
+	if raceEnabled {
+		// Under the race detector pprof itself got 5–12 samples of the
+		// work here (about 40 expected from 400 ms of CPU at 100 Hz), in
+		// runs of this code and of the code before it: too few to
+		// compare. CI runs -race with -short, which skips this anyway.
+		t.Skip("pprof takes too few samples under the race detector")
 	}
 	rounds := setupRounds(400 * time.Millisecond)
 	var buf bytes.Buffer

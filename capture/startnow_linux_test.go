@@ -27,21 +27,17 @@ func burn(d time.Duration) {
 }
 
 // TestStartNow checks the capture that does not wait for CPU sampling:
-// sampling is left to a timer (it has not begun when StartNow returns),
-// work longer than the delay still gets samples, and after the capture
-// the recorder and sampling are stopped cleanly (someone else's CPU
-// profile starts), also when the capture ended before the delay.
+// work longer than the delay still gets samples; a capture over before
+// the delay, ended by Stop or Discard, never starts sampling (the switch
+// is cancelled, not run and undone); a capture that waits (Start) joining
+// one whose delay still holds sampling back begins the switch at once;
+// and after each, the recorder and sampling are stopped cleanly (someone
+// else's CPU profile starts).
 func TestStartNow(t *testing.T) {
 	m := NewManager(Config{})
 	ctx, c, err := m.StartNow(context.Background(), "burn")
 	if err != nil {
 		t.Fatal(err)
-	}
-	m.mu.Lock()
-	pending := m.cpu.timer != nil
-	m.mu.Unlock()
-	if !pending {
-		t.Fatal("StartNow began CPU sampling's switch at once, not after cpuStartDelay")
 	}
 	Run(ctx, func(context.Context) error {
 		runtime.LockOSThread()
@@ -68,12 +64,59 @@ func TestStartNow(t *testing.T) {
 	}
 	othersProfile(t, m)
 
-	// A capture over before the delay: the switch never runs.
-	_, c, err = m.StartNow(context.Background(), "short")
+	// Held back for an hour: the short captures end long before.
+	defer func(d time.Duration) { cpuStartDelay = d }(cpuStartDelay)
+	cpuStartDelay = time.Hour
+	for _, stop := range []string{"Stop", "Discard"} {
+		_, c, err = m.StartNow(context.Background(), "short")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.mu.Lock()
+		done := m.cpu.done()
+		m.mu.Unlock()
+		select {
+		case <-done:
+			t.Fatalf("%s: CPU sampling's switch ran before its delay", stop)
+		default:
+		}
+		if stop == "Stop" {
+			if _, err := c.Stop(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			c.Discard()
+		}
+		if m.cpu.owned {
+			t.Errorf("%s: the switch ran for a capture over before its delay", stop)
+		}
+		othersProfile(t, m)
+	}
+
+	// Start joins a capture whose delay holds sampling back.
+	_, first, err := m.StartNow(context.Background(), "first")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Discard()
+	_, second, err := m.Start(context.Background(), "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	done := m.cpu.done()
+	m.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second): // raiseWait bounds Start's wait, not the switch
+		t.Fatal("Start did not begin the switch that StartNow's delay held back")
+	}
+	if !m.cpu.owned {
+		t.Error("the switch begun by Start does not own CPU profiling")
+	}
+	first.Discard()
+	if _, err := second.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	othersProfile(t, m)
 }
 

@@ -82,10 +82,11 @@ const (
 )
 
 // samplePeriod returns the running time one CPU sample stands for: the
-// running time of the trace's goroutines since its first sample over the
-// samples taken on them after it (CPU sampling may start after the trace
-// does: a capture that starts the recorder does not wait for sampling's
-// start, and its first milliseconds have no samples).
+// running time of the trace's goroutines between its first and last
+// samples over the samples taken on them after the first (CPU sampling
+// may start after the trace does — a capture that starts the recorder
+// does not wait for sampling's start, and its first milliseconds have no
+// samples — and end before it, when someone else's CPU profile stops).
 // The kernel caps the rate of CPU profiling signals (at its tick, 250 Hz
 // here, whatever rate was asked), and a thread that waits for a CPU runs
 // up trace time without CPU time: the measured period covers both. With
@@ -110,26 +111,26 @@ const priorSamples = 4
 // and the trace's period (all), which counts as priorSamples samples: a
 // goroutine with few samples has about the trace's period, one with many
 // its own.
-func (g *gor) period(all int64, first xtrace.Time) int64 {
+func (g *gor) period(all int64, first, last xtrace.Time) int64 {
 	g.periodOnce.Do(func() {
 		n := 0
 		for _, pt := range g.points {
-			if pt.kind == sampled && pt.t > first {
+			if pt.kind == sampled && pt.t > first && pt.t <= last {
 				n++
 			}
 		}
-		g.ownRunning, g.ownSamples = runningSince(g, first), n
+		g.ownRunning, g.ownSamples = runningBetween(g, first, last), n
 	})
 	return (g.ownRunning + priorSamples*all) / int64(g.ownSamples+priorSamples)
 }
 
-// runningSince returns g's running time after from (the trace's first CPU
-// sample: see samplePeriod).
-func runningSince(g *gor, from xtrace.Time) int64 {
+// runningBetween returns g's running time between from and to (the
+// trace's first and last CPU samples: see samplePeriod).
+func runningBetween(g *gor, from, to xtrace.Time) int64 {
 	var running xtrace.Time
 	for _, iv := range g.ivs {
-		if iv.state == profile.Running && iv.end > from {
-			running += iv.end - max(iv.start, from)
+		if iv.state == profile.Running && iv.end > from && iv.start < to {
+			running += min(iv.end, to) - max(iv.start, from)
 		}
 	}
 	return int64(running)
@@ -279,7 +280,7 @@ func (b *builder) attribute(p *profile.Profile, pg *profile.Goroutine, g *gor, r
 	// A sample stands for one period of running time: half of it on each
 	// side at most, so that on its own (no other sample near) it never
 	// carries more than a period of a stretch no sample saw.
-	reach := g.period(b.t.period, b.t.first) / 2
+	reach := g.period(b.t.period, b.t.first, b.t.lastS) / 2
 	// The run's points that can matter to [s, en): those within reach of
 	// it, and the nearest one on each side (the ends of the unsampled
 	// stretches at its edges).

@@ -346,8 +346,9 @@ func TestInferAboveUserCode(t *testing.T) {
 }
 
 // A goroutine's sample period is its own running time per sample, the
-// trace's weighing as priorSamples samples, both counted after the trace's
-// first sample (sampling may start after the trace).
+// trace's weighing as priorSamples samples, both counted between the
+// trace's first and last samples (sampling may start after the trace and
+// end before it).
 func TestGoroutinePeriod(t *testing.T) {
 	mk := func() *gor {
 		g := &gor{
@@ -359,15 +360,19 @@ func TestGoroutinePeriod(t *testing.T) {
 		}
 		return g
 	}
-	if got, want := mk().period(40, 0), int64((2000+priorSamples*40)/(9+priorSamples)); got != want {
+	if got, want := mk().period(40, 0, 6000), int64((2000+priorSamples*40)/(9+priorSamples)); got != want {
 		t.Errorf("period = %d, want %d", got, want)
 	}
 	// The trace's first sample at 500: 4 samples after it, in 500 + 1000
 	// of running time.
-	if got, want := mk().period(40, 500), int64((1500+priorSamples*40)/(4+priorSamples)); got != want {
+	if got, want := mk().period(40, 500, 6000), int64((1500+priorSamples*40)/(4+priorSamples)); got != want {
 		t.Errorf("period from the first sample = %d, want %d", got, want)
 	}
-	if got := (&gor{}).period(40, 0); got != 40 {
+	// ... and to the last, at 700: 2 samples after the first, in 200.
+	if got, want := mk().period(40, 500, 700), int64((200+priorSamples*40)/(2+priorSamples)); got != want {
+		t.Errorf("period between the first and last samples = %d, want %d", got, want)
+	}
+	if got := (&gor{}).period(40, 0, 0); got != 40 {
 		t.Errorf("without samples or running time: %d, want the trace's 40", got)
 	}
 }

@@ -53,6 +53,7 @@ type timeline struct {
 	byG       map[xtrace.GoID][]*task // tasks by the goroutine they began on
 	samples   int                     // CPU samples on goroutines since a task began
 	first     xtrace.Time             // the first of them (0: none)
+	lastS     xtrace.Time             // and the last
 	unlabeled int                     // tasks begun whose capture id has not been logged (yet)
 	period    int64                   // running time per CPU sample (see samplePeriod)
 	reasons   []string                // wait reasons by reasonID, from firstReason
@@ -134,7 +135,7 @@ func readWith(data io.Reader, reqs []Request, o *Options, s *scratch) (*timeline
 	}
 	var running int64
 	for _, g := range t.gs {
-		running += runningSince(g, t.first)
+		running += runningBetween(g, t.first, t.lastS)
 	}
 	t.period = samplePeriod(running, t.samples-1, o.SamplePeriod)
 	t.byG = map[xtrace.GoID][]*task{}
@@ -176,6 +177,7 @@ func (t *timeline) event(ev xtrace.Event, want map[string]bool) {
 					if t.samples == 0 {
 						t.first = ts
 					}
+					t.lastS = ts
 					t.samples++
 				}
 			}

@@ -17,8 +17,13 @@
 // CONFIG_HZ=250 Linux), without a runtime warning, and leaves no trace of
 // itself: a later runtime/pprof.StartCPUProfile works as usual, and one
 // made while reqprof samples fails as it would beside any other CPU
-// profile. Each unit of
-// work runs in a runtime/trace task. When units finish, one background
+// profile. Its start takes milliseconds (two sample buffers, and pprof's
+// reader in between) and runs in the background: [Manager.Start] waits
+// for it, so that the work has samples from its beginning;
+// [Manager.StartNow], for requests whose latency matters more, does not.
+// A manager may keep the recorder on for a while after its last capture
+// ([Manager.Linger]), unless the process's other work keeps the CPU busy.
+// Each unit of work runs in a runtime/trace task. When units finish, one background
 // worker snapshots the recorder once for all of them and parses the
 // snapshot; each unit's profile is then built and delivered on its own, so
 // that a unit whose profile is slow to build or to consume (tens of

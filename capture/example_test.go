@@ -40,6 +40,35 @@ func ExampleManager_Start() {
 	// region: load
 }
 
+// StartNow is for work whose latency matters more than CPU samples in
+// its first milliseconds, a request: when the capture starts the
+// recorder, the work begins without waiting for CPU sampling's start, and
+// Linger keeps both running for the next capture, which then waits for
+// neither.
+func ExampleManager_StartNow() {
+	m := capture.NewManager(capture.Config{})
+	defer m.EndLinger()
+	for _, name := range []string{"GET /users/{id}", "GET /users/{id} again"} {
+		ctx, c, err := m.StartNow(context.Background(), name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		capture.Run(ctx, func(ctx context.Context) error {
+			time.Sleep(time.Millisecond)
+			return nil
+		})
+		m.Linger(5 * time.Second) // before Stop, while the capture holds the recorder
+		p, err := c.Stop()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(p.Name, "- recorder still running:", m.Active())
+	}
+	// Output:
+	// GET /users/{id} - recorder still running: true
+	// GET /users/{id} again - recorder still running: true
+}
+
 // StopFunc returns at once and hands the profile to a callback on the
 // background worker: what a server does, so that extracting the profile
 // never delays the response.

@@ -72,11 +72,8 @@ func TestStartNow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.mu.Lock()
-		done := m.cpu.done()
-		m.mu.Unlock()
 		select {
-		case <-done:
+		case <-switched(m):
 			t.Fatalf("%s: CPU sampling's switch ran before its delay", stop)
 		default:
 		}
@@ -102,11 +99,8 @@ func TestStartNow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.mu.Lock()
-	done := m.cpu.done()
-	m.mu.Unlock()
 	select {
-	case <-done:
+	case <-switched(m):
 	case <-time.After(10 * time.Second): // raiseWait bounds Start's wait, not the switch
 		t.Fatal("Start did not begin the switch that StartNow's delay held back")
 	}
@@ -118,6 +112,14 @@ func TestStartNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	othersProfile(t, m)
+}
+
+// switched returns the channel closed when m's CPU sampling switch is
+// done or cancelled.
+func switched(m *Manager) <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cpu.done()
 }
 
 // othersProfile checks that m's recorder is stopped and that someone

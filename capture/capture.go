@@ -575,7 +575,7 @@ func (c *Capture) Stop() (*profile.Profile, error) {
 		err error
 	}
 	ch := make(chan result, 1)
-	c.StopFunc(func(p *profile.Profile, err error) { ch <- result{p, err} })
+	c.stop(func(p *profile.Profile, err error) { ch <- result{p, err} }, false)
 	r := <-ch
 	return r.p, r.err
 }
@@ -583,7 +583,20 @@ func (c *Capture) Stop() (*profile.Profile, error) {
 // StopFunc ends the capture and returns at once; done is called from the
 // background worker with the profile when it is ready. Calling it more than
 // once, or after Stop, reports an error through done.
-func (c *Capture) StopFunc(done func(*profile.Profile, error)) {
+//
+// The worker begins workerDelay later (unless it is at work already):
+// StopFunc is what a server calls as its handler returns, and the
+// snapshot, which makes the runtime switch the trace's generation and
+// dump its stack table, would otherwise compete with the response the
+// server has yet to finish writing (0.2–1.6 ms of a cold request's
+// latency in isolated requests on 2 cores, 0.1–0.3 ms with the delay).
+// Stop, whose caller waits for the profile, does not wait for it.
+func (c *Capture) StopFunc(done func(*profile.Profile, error)) { c.stop(done, true) }
+
+// workerDelay is how long after a StopFunc the worker begins.
+const workerDelay = 2 * time.Millisecond
+
+func (c *Capture) stop(done func(*profile.Profile, error), delay bool) {
 	if !c.once.CompareAndSwap(false, true) {
 		done(nil, errors.New("reqprof: capture already stopped"))
 		return
@@ -598,7 +611,11 @@ func (c *Capture) StopFunc(done func(*profile.Profile, error)) {
 	m.working = true
 	m.mu.Unlock()
 	if start {
-		go m.work()
+		if delay {
+			time.AfterFunc(workerDelay, m.work)
+		} else {
+			go m.work()
+		}
 	}
 }
 

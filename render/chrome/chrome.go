@@ -81,13 +81,13 @@
 package chrome
 
 import (
-	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
@@ -140,9 +140,7 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 	}
 	t := build(p, o)
 	t.resolveFlows()
-	bw := bufio.NewWriterSize(w, 64<<10)
-	t.write(bw)
-	return bw.Flush()
+	return t.write(w)
 }
 
 // --- the model of the file ------------------------------------------------------
@@ -152,6 +150,11 @@ func Render(w io.Writer, p *profile.Profile, o render.Options) error {
 // the first finds where the flow arrows begin and end (resolveFlows), the
 // second makes each track's slices again, with their args, and writes them
 // (write).
+//
+// What does not change from one slice to the next is worked out once: each
+// path of the timelines (they share paths) becomes a shape, once; each
+// distinct frame a frameInfo holding the start of its events' JSON; each
+// distinct set of args an argSet holding its JSON.
 type trace struct {
 	p      *profile.Profile
 	o      render.Options
@@ -166,28 +169,37 @@ type trace struct {
 	standalone []*flowEnd
 
 	user, atUser view.UserCode
+	shapes       map[pathRef]*shape
+	frames       map[frameKey]*frameInfo
+	fileArgs     map[string]*argSet   // a function slice's args, by file
+	stateArgs    map[stateKey]*argSet // see internStateArgs
+	continued    map[continuedKey]*argSet
 	// slab holds the slices of the track being made, in chunks reused by
-	// the next; fileArgs the args of function slices of one file, which
-	// share them (args are never changed once made, but for "continued",
-	// which copies them first).
-	slab     [][]slice
-	used     int
-	fileArgs map[string][]arg
-	byEnd    []int32 // markContinued's buffer
-	ptrs     []*slice
-	ends     []int64
+	// the next; b makes them; ptrs, closed and ends are the buffers of the
+	// track's lists, reused by the next.
+	slab   [][]slice
+	used   int
+	b      sliceBuilder
+	ptrs   []*slice
+	closed []*slice
+	sorted []*slice
+	ends   []int64
 }
 
 type track struct {
 	g     *profile.Goroutine
 	index int // sort index: the goroutine's index in the profile
 	name  string
-	segs  []view.Segment
+	// pidTID is the end of the head of its events: `,"pid":1,"tid":N`.
+	pidTID []byte
+	segs   []view.Segment
 	// slices in the order they open: by start, then outermost first;
-	// only while the track is made (fill).
-	slices []*slice
-	logs   []*instant // by time
-	ends   []int64    // the slices' ends, sorted
+	// closed in the order they close: by end, then innermost first;
+	// begins in the order their begins are written (see order): only
+	// while the track is made (fill).
+	slices, closed, begins []*slice
+	logs                   []*instant // by time
+	ends                   []int64    // the slices' ends, sorted
 	// from and to are the flows that begin and end on the track, bound
 	// the flow ends written right after a slice's begin, by slice.
 	from, to []*flow
@@ -196,8 +208,8 @@ type track struct {
 
 type slice struct {
 	tr         *track
-	name, cat  string
-	args       []arg
+	frame      *frameInfo
+	args       *argSet // nil: none
 	start, end int64
 	depth      int
 	index      int // in tr.slices
@@ -209,7 +221,19 @@ type slice struct {
 
 type arg struct {
 	key string
-	val any // string, int64 or bool
+	val any // string, int64, bool, []arg or []string
+}
+
+// argSet is the args of slices, made once for all the slices (of a track
+// at least) that have equal args: two slices' args are equal when their
+// argSets are the same.
+type argSet struct {
+	list []arg
+	json []byte // `,"args":{…}`
+}
+
+func newArgSet(list []arg) *argSet {
+	return &argSet{list: list, json: appendArgs(nil, list)}
 }
 
 type instant struct {
@@ -260,7 +284,11 @@ func origin(duration int64) int64 {
 // --- building ------------------------------------------------------------------
 
 func build(p *profile.Profile, o render.Options) *trace {
-	t := &trace{p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration), fileArgs: map[string][]arg{}}
+	t := &trace{
+		p: p, o: o, byID: map[int64]*track{}, origin: origin(p.Duration),
+		shapes: map[pathRef]*shape{}, frames: map[frameKey]*frameInfo{}, fileArgs: map[string]*argSet{},
+		stateArgs: map[stateKey]*argSet{}, continued: map[continuedKey]*argSet{},
+	}
 	if !o.NoGroup {
 		t.user = o.UserCode(p)
 	}
@@ -271,6 +299,7 @@ func build(p *profile.Profile, o render.Options) *trace {
 	for i := range p.Goroutines {
 		g := &p.Goroutines[i]
 		tr := &track{g: g, index: i, name: tls[i].Name, segs: tls[i].Segments}
+		tr.pidTID = strconv.AppendInt([]byte(`,"pid":`+strconv.Itoa(PID)+`,"tid":`), g.ID, 10)
 		if tls[i].ShownIn != 0 {
 			tr.segs = nil // a housekeeping goroutine another's lane shows
 		}
@@ -297,33 +326,70 @@ func build(p *profile.Profile, o render.Options) *trace {
 	return t
 }
 
+// maxStateArgs bounds the state slices' argSets kept from one track to
+// the next (they differ by waker and place as much as they repeat).
+const maxStateArgs = 1 << 12
+
 // fill makes the slices of track tr, with their args unless bare (where
 // the flows bind, all the first pass needs, does not depend on them); the
 // track's slices are valid until the next fill.
 func (t *trace) fill(tr *track, bare bool) {
+	if len(t.stateArgs) > maxStateArgs { // between tracks: see argSet
+		t.stateArgs, t.continued = map[stateKey]*argSet{}, map[continuedKey]*argSet{}
+	}
 	t.used = 0
-	tr.slices = t.ptrs[:0]
-	b := sliceBuilder{t: t, tr: tr, user: t.user, atUser: t.atUser, bare: bare}
-	for _, s := range tr.segs {
-		b.segment(s)
+	tr.slices, tr.closed = t.ptrs[:0], t.closed[:0]
+	b := &t.b
+	*b = sliceBuilder{t: t, tr: tr, bare: bare, open: b.open[:0], keys: b.keys[:0], scratch: b.scratch}
+	for i := range tr.segs {
+		b.segment(&tr.segs[i])
 	}
 	b.closeAll()
+	t.sorted = tr.order(t.sorted)
 	if !bare {
-		t.byEnd = tr.markContinued(t.byEnd)
+		tr.markContinued(t)
 	}
 	tr.ends = t.ends
 	tr.prepare()
-	t.ptrs, t.ends = tr.slices, tr.ends
+	t.ptrs, t.closed, t.ends = tr.slices, tr.closed, tr.ends
 }
 
 // empty forgets the slices of tr.
-func (t *trace) empty(tr *track) { tr.slices, tr.ends = nil, nil }
+func (t *trace) empty(tr *track) { tr.slices, tr.closed, tr.begins, tr.ends = nil, nil, nil, nil }
 
-// frameKey identifies a slice among consecutive segments: equal keys at the
-// same depth continue the same slice.
+// pathRef identifies a path of the timelines' segments, which share their
+// paths and never change them.
+type pathRef struct {
+	first *view.Frame
+	n     int
+}
+
+// shape is what the slices of one path are made of.
+type shape struct {
+	frames []*frameInfo // the path as shown (library frames grouped), outermost first
+	at     string       // see sliceBuilder.at
+}
+
+// frameKey identifies a frame's slices: equal frames at the same depth of
+// consecutive segments continue the same slice (but for the ids of
+// openKey).
 type frameKey struct {
-	name, file string
+	name, file string // file: a function's only
 	kind       view.FrameKind
+}
+
+// frameInfo is what the slices of one frame share.
+type frameInfo struct {
+	frameKey
+	cat  string
+	args *argSet // a function's file
+	// head is the start of their events: `{"name":…,"cat":…,"ph":"`.
+	head []byte
+}
+
+// openKey identifies an open slice.
+type openKey struct {
+	f *frameInfo
 	// id tells apart slices that would otherwise merge: the interval of a
 	// state pseudo-frame (one slice per wait), the region of a region
 	// frame (two back-to-back regions of one type are two slices), as the
@@ -334,16 +400,74 @@ type frameKey struct {
 // running is the pseudo kind of RunningName.
 const running view.FrameKind = 255
 
+// shape returns the shape of a segment's path, made the first time.
+func (t *trace) shape(path []view.Frame) *shape {
+	var ref pathRef
+	if len(path) > 0 {
+		ref = pathRef{&path[0], len(path)}
+	}
+	if sh := t.shapes[ref]; sh != nil {
+		return sh
+	}
+	shown := path
+	if t.user != nil {
+		shown = view.GroupPath(path, t.user)
+	}
+	if len(shown) == 0 {
+		shown = []view.Frame{{Name: RunningName, Kind: running}}
+	}
+	sh := &shape{frames: make([]*frameInfo, len(shown)), at: t.at(path)}
+	for i, f := range shown {
+		sh.frames[i] = t.frame(f)
+	}
+	t.shapes[ref] = sh
+	return sh
+}
+
+// frame returns the frameInfo of f, made the first time.
+func (t *trace) frame(f view.Frame) *frameInfo {
+	k := frameKey{name: f.Name, kind: f.Kind}
+	if f.Kind == view.Func {
+		k.file = f.File
+	}
+	if fi := t.frames[k]; fi != nil {
+		return fi
+	}
+	fi := &frameInfo{frameKey: k}
+	switch {
+	case f.Kind == view.Func:
+		fi.cat = CatFunction
+		if f.File != "" {
+			fi.args = t.fileArgs[f.File]
+			if fi.args == nil {
+				fi.args = newArgSet([]arg{{"file", f.File}})
+				t.fileArgs[f.File] = fi.args
+			}
+		}
+	case f.Kind == view.Region:
+		fi.cat = CatRegion
+	case f.Kind == view.Overhead:
+		fi.cat = CatOverhead
+	default: // isState, or a kind added to the views later
+		fi.cat = CatState
+	}
+	fi.head = append(fi.head, `{"name":`...)
+	fi.head = appendString(fi.head, fi.name)
+	fi.head = append(fi.head, `,"cat":`...)
+	fi.head = appendString(fi.head, fi.cat)
+	fi.head = append(fi.head, `,"ph":"`...)
+	t.frames[k] = fi
+	return fi
+}
+
 type sliceBuilder struct {
 	t       *trace
 	tr      *track
-	user    view.UserCode // nil: keep library frames
-	atUser  view.UserCode
 	open    []*slice
-	keys    []frameKey
-	end     int64      // end of the last segment
-	scratch []frameKey // a segment's keys
-	bare    bool       // no args (see trace.fill)
+	keys    []openKey
+	end     int64     // end of the last segment
+	scratch []openKey // a segment's keys
+	bare    bool      // no args (see trace.fill)
 }
 
 // newSlice returns a new slice from the builder's slab.
@@ -362,31 +486,23 @@ func isState(k view.FrameKind) bool {
 	return k == view.Wait || k == view.Syscall || k == view.Runnable || k == view.Unsampled || k == running
 }
 
-func (b *sliceBuilder) segment(s view.Segment) {
+func (b *sliceBuilder) segment(s *view.Segment) {
 	if s.End <= s.Start {
 		return
 	}
 	if len(b.open) > 0 && s.Start != b.end {
 		b.closeAll()
 	}
-	path := s.Path
-	if b.user != nil {
-		path = view.GroupPath(path, b.user)
-	}
-	if len(path) == 0 {
-		path = []view.Frame{{Name: RunningName, Kind: running}}
-	}
+	sh := b.t.shape(s.Path)
 	regions := s.Regions // one for each region frame, in order
-	keys := slices.Grow(b.scratch[:0], len(path))[:len(path)]
+	keys := slices.Grow(b.scratch[:0], len(sh.frames))[:len(sh.frames)]
 	b.scratch = keys
-	for i, f := range path {
-		k := frameKey{name: f.Name, kind: f.Kind, id: -1}
+	for i, f := range sh.frames {
+		k := openKey{f: f, id: -1}
 		switch {
-		case f.Kind == view.Func:
-			k.file = f.File
-		case f.Kind == view.Region && len(regions) > 0:
+		case f.kind == view.Region && len(regions) > 0:
 			k.id, regions = regions[0], regions[1:]
-		case isState(f.Kind):
+		case isState(f.kind):
 			k.id = s.Interval
 		}
 		keys[i] = k
@@ -396,35 +512,20 @@ func (b *sliceBuilder) segment(s view.Segment) {
 		n++
 	}
 	b.closeTo(n, s.Start)
-	for i := n; i < len(path); i++ {
-		f := path[i]
+	for i := n; i < len(keys); i++ {
+		f := keys[i].f
 		sl := b.newSlice()
-		*sl = slice{tr: b.tr, name: f.Name, start: s.Start, depth: i, index: len(b.tr.slices)}
+		*sl = slice{tr: b.tr, frame: f, start: s.Start, depth: i, index: len(b.tr.slices)}
 		if i > 0 {
 			sl.parent = b.open[i-1]
 		}
-		switch {
-		case f.Kind == view.Func:
-			sl.cat = CatFunction
-			if f.File != "" && !b.bare {
-				a, ok := b.t.fileArgs[f.File]
-				if !ok {
-					a = []arg{{"file", f.File}}
-					b.t.fileArgs[f.File] = a
-				}
-				sl.args = a[:1:1] // an append copies
+		if !b.bare {
+			switch {
+			case f.kind == view.Func:
+				sl.args = f.args
+			case isState(f.kind):
+				sl.args = b.t.internStateArgs(s, sh.at)
 			}
-		case f.Kind == view.Region:
-			sl.cat = CatRegion
-		case f.Kind == view.Overhead:
-			sl.cat = CatOverhead
-		case isState(f.Kind):
-			sl.cat = CatState
-			if !b.bare {
-				sl.args = b.stateArgs(&s)
-			}
-		default: // a kind added to the views later
-			sl.cat = CatState
 		}
 		b.tr.slices = append(b.tr.slices, sl)
 		b.open = append(b.open, sl)
@@ -433,28 +534,67 @@ func (b *sliceBuilder) segment(s view.Segment) {
 	b.end = s.End
 }
 
-// stateArgs describes the state of a state slice: that of its segment's
-// interval.
-func (b *sliceBuilder) stateArgs(s *view.Segment) []arg {
-	args := []arg{{"state", s.State.String()}}
-	if s.Reason != "" {
-		args = append(args, arg{"reason", s.Reason})
+// stateKey says what the args of a state slice are.
+type stateKey struct {
+	state    profile.State
+	reason   string
+	waker    int64 // of a wait only
+	inferred bool
+	at       string
+}
+
+// internStateArgs returns the args of a state slice of segment s, which
+// describe the state of its interval, at place at.
+func (t *trace) internStateArgs(s *view.Segment, at string) *argSet {
+	k := stateKey{state: s.State, reason: s.Reason, inferred: s.Inferred, at: at}
+	if s.State == profile.Waiting {
+		k.waker = s.Waker
 	}
-	if s.Waker != 0 && s.State == profile.Waiting {
-		args = append(args, arg{"woken_by", s.Waker})
+	if a := t.stateArgs[k]; a != nil {
+		return a
 	}
-	if s.Inferred {
-		args = append(args, arg{"unsampled", true})
+	list := []arg{{"state", k.state.String()}}
+	if k.reason != "" {
+		list = append(list, arg{"reason", k.reason})
 	}
-	if at := b.at(s.Path); at != "" {
-		args = append(args, arg{"at", at})
+	if k.waker != 0 {
+		list = append(list, arg{"woken_by", k.waker})
 	}
-	return args
+	if k.inferred {
+		list = append(list, arg{"unsampled", true})
+	}
+	if k.at != "" {
+		list = append(list, arg{"at", k.at})
+	}
+	a := newArgSet(list)
+	t.stateArgs[k] = a
+	return a
+}
+
+// continuedKey says what the args of a slice marked "continued" are.
+type continuedKey struct {
+	base *argSet
+	n    int64
+}
+
+// internContinued returns base's args followed by ("continued", n).
+func (t *trace) internContinued(base *argSet, n int64) *argSet {
+	k := continuedKey{base, n}
+	if a := t.continued[k]; a != nil {
+		return a
+	}
+	var list []arg
+	if base != nil {
+		list = base.list[:len(base.list):len(base.list)] // an append copies
+	}
+	a := newArgSet(append(list, arg{"continued", n}))
+	t.continued[k] = a
+	return a
 }
 
 // at returns where in the code a segment's path is: the file:line of its
 // innermost frame in user code, else of its innermost function frame.
-func (b *sliceBuilder) at(path []view.Frame) string {
+func (t *trace) at(path []view.Frame) string {
 	var inner *view.Frame
 	for i := len(path) - 1; i >= 0; i-- {
 		f := &path[i]
@@ -464,7 +604,7 @@ func (b *sliceBuilder) at(path []view.Frame) string {
 		if inner == nil {
 			inner = f
 		}
-		if b.atUser(f.Name) {
+		if t.atUser(f.Name) {
 			inner = f
 			break
 		}
@@ -472,61 +612,92 @@ func (b *sliceBuilder) at(path []view.Frame) string {
 	if inner == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s:%d", inner.File, inner.Line)
+	return inner.File + ":" + strconv.Itoa(inner.Line)
 }
 
-// closeTo ends the open slices deeper than n at t.
+// closeTo ends the open slices deeper than n at t, innermost first.
 func (b *sliceBuilder) closeTo(n int, t int64) {
 	for i := len(b.open) - 1; i >= n; i-- {
 		b.open[i].end = t
+		b.tr.closed = append(b.tr.closed, b.open[i])
 	}
 	b.open, b.keys = b.open[:n], b.keys[:n]
 }
 
 func (b *sliceBuilder) closeAll() { b.closeTo(0, b.end) }
 
+// compareEnds orders the slices' ends as they are written: by time, then
+// innermost first.
+func compareEnds(a, b *slice) int {
+	switch {
+	case a.end != b.end:
+		return cmp.Compare(a.end, b.end)
+	case a.depth != b.depth:
+		return cmp.Compare(b.depth, a.depth)
+	}
+	return cmp.Compare(a.index, b.index)
+}
+
+// compareBegins orders the slices' begins as they are written: by time,
+// then outermost first.
+func compareBegins(a, b *slice) int {
+	switch {
+	case a.start != b.start:
+		return cmp.Compare(a.start, b.start)
+	case a.depth != b.depth:
+		return cmp.Compare(a.depth, b.depth)
+	}
+	return cmp.Compare(a.index, b.index)
+}
+
+// order sets tr.begins and tr.closed in the orders of compareBegins and
+// compareEnds. Segments in time order that do not overlap, as the views
+// make them, open and close the slices in those orders already: the check
+// costs one comparison a slice.
+func (tr *track) order(buf []*slice) []*slice {
+	if !slices.IsSortedFunc(tr.closed, compareEnds) {
+		slices.SortFunc(tr.closed, compareEnds)
+	}
+	tr.begins = tr.slices
+	if !slices.IsSortedFunc(tr.slices, compareBegins) {
+		tr.begins = append(buf[:0], tr.slices...)
+		slices.SortFunc(tr.begins, compareBegins)
+		return tr.begins
+	}
+	return buf
+}
+
 // markContinued marks the slices that begin where a slice of the same name
 // and args ends at another depth (a function that goes on after a region
 // around it ended, or under a shorter stack): Speedscope takes such an end
 // and begin at one time for a zero-length frame and then pairs the wrong
 // events. The outermost slice to begin at a time gets the arg "continued".
-func (tr *track) markContinued(byEnd []int32) []int32 {
-	// The slices' indexes by end: those ending at a time are a range.
-	byEnd = byEnd[:0]
-	for i := range tr.slices {
-		byEnd = append(byEnd, int32(i))
-	}
-	slices.SortFunc(byEnd, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(tr.slices[a].end, tr.slices[b].end), cmp.Compare(a, b))
-	})
+func (tr *track) markContinued(t *trace) {
+	// tr.closed is by end: the slices ending at a time are a range.
 	for i, s := range tr.slices {
 		if i > 0 && tr.slices[i-1].start == s.start {
 			continue // not the outermost to begin then
 		}
-		lo, _ := slices.BinarySearchFunc(byEnd, s.start, func(j int32, t int64) int { return cmp.Compare(tr.slices[j].end, t) })
+		lo, _ := slices.BinarySearchFunc(tr.closed, s.start, func(o *slice, t int64) int { return cmp.Compare(o.end, t) })
 		hi := lo
-		for hi < len(byEnd) && tr.slices[byEnd[hi]].end == s.start {
+		for hi < len(tr.closed) && tr.closed[hi].end == s.start {
 			hi++
 		}
 		if lo == hi {
 			continue
 		}
-		for n := int64(1); s.sameAsAny(tr.slices, byEnd[lo:hi]); n++ {
-			if n == 1 {
-				s.args = append(s.args, arg{"continued", n})
-			} else {
-				s.args[len(s.args)-1].val = n
-			}
+		base := s.args
+		for n := int64(1); s.sameAsAny(tr.closed[lo:hi]); n++ {
+			s.args = t.internContinued(base, n)
 		}
 	}
-	return byEnd
 }
 
-// sameAsAny reports whether one of the slices of all at the indexes is
-// not s and has s's name and args.
-func (s *slice) sameAsAny(all []*slice, indexes []int32) bool {
-	for _, j := range indexes {
-		if o := all[j]; o != s && o.name == s.name && slices.Equal(o.args, s.args) {
+// sameAsAny reports whether one of others is not s and has s's name and
+// args.
+func (s *slice) sameAsAny(others []*slice) bool {
+	for _, o := range others {
+		if o != s && o.frame.name == s.frame.name && o.args == s.args {
 			return true
 		}
 	}
@@ -574,7 +745,7 @@ func (t *trace) resolveFlows() {
 		}
 	}
 	// Ids in time order.
-	sort.SliceStable(t.flows, func(i, j int) bool { return t.flows[i].t < t.flows[j].t })
+	slices.SortStableFunc(t.flows, func(a, b *flow) int { return cmp.Compare(a.t, b.t) })
 	for i, f := range t.flows {
 		f.id = i + 1
 		for k := range f.ends {
@@ -678,9 +849,11 @@ func (tr *track) instantOnTop(ts int64) bool {
 
 // prepare indexes the track's slices once they are built.
 func (tr *track) prepare() {
-	tr.ends = slices.Grow(tr.ends[:0], len(tr.slices))[:len(tr.slices)]
-	for i, s := range tr.slices {
-		tr.ends[i] = s.end
+	tr.ends = tr.ends[:0]
+	for _, s := range tr.closed { // by end
+		tr.ends = append(tr.ends, s.end)
+	}
+	for _, s := range tr.slices {
 		s.lastChild = -1
 	}
 	for _, s := range tr.slices { // children are in order
@@ -688,7 +861,6 @@ func (tr *track) prepare() {
 			s.parent.lastChild = s.end
 		}
 	}
-	slices.Sort(tr.ends)
 }
 
 // at returns the innermost slice on the track at t: the one that contains

@@ -1,8 +1,8 @@
 package chrome
 
 import (
-	"bufio"
 	"cmp"
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -10,51 +10,6 @@ import (
 
 	"github.com/reqprof/reqprof/view"
 )
-
-// Event classes, in the order events of one time are written on a thread.
-const (
-	classEnd     = iota // "E": innermost first
-	classInstant        // "i"
-	classBegin          // "B": outermost first, each followed by the flow events placed right after it
-)
-
-// item is one event to write.
-type item struct {
-	t     int64
-	class int
-	order int // depth for begins, -depth for ends
-	seq   int // order of creation, last tie-breaker
-	sl    *slice
-	in    *instant
-}
-
-// items returns a thread's events in the order they are written: by time,
-// then class, then depth.
-// buf is reused (the tracks are written one by one).
-func (tr *track) items(buf []item) []item {
-	items := slices.Grow(buf[:0], 2*len(tr.slices)+len(tr.logs))
-	for i, s := range tr.slices {
-		items = append(items,
-			item{t: s.start, class: classBegin, order: s.depth, seq: i, sl: s},
-			item{t: s.end, class: classEnd, order: -s.depth, seq: i, sl: s})
-	}
-	for i, l := range tr.logs {
-		items = append(items, item{t: l.t, class: classInstant, seq: i, in: l})
-	}
-	slices.SortFunc(items, func(a, b item) int {
-		if a.t != b.t {
-			return cmp.Compare(a.t, b.t)
-		}
-		if a.class != b.class {
-			return cmp.Compare(a.class, b.class)
-		}
-		if a.order != b.order {
-			return cmp.Compare(a.order, b.order)
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
-	return items
-}
 
 // sortStandalone sorts the flow events not written after a begin: by
 // time, starts before finishes (readers pair them in the order they read
@@ -79,27 +34,54 @@ func (t *trace) sortStandalone() {
 
 // --- writing ----------------------------------------------------------------------
 
-// emitter writes the events of the traceEvents array, one a line.
-type emitter struct {
-	w     *bufio.Writer
-	b     []byte // the event being built
-	first bool
+// bufferSize is the size of the chunks written to the output.
+const bufferSize = 64 << 10
+
+// output writes the file in chunks of about bufferSize bytes, the events
+// of the traceEvents array one a line.
+type output struct {
+	w   io.Writer
+	b   []byte
+	sep string // before the next event
+	err error  // the first error writing
+	// ts is the last ts written, ns in nanoseconds: a thread's events
+	// come in time order, and many share a time.
+	ts     []byte
+	ns     int64
+	haveTS bool
 }
 
-// emit writes the event built in e.b.
-func (e *emitter) emit() {
-	if !e.first {
-		e.w.WriteString(",\n")
+// appendTS appends the ts of time t (of the trace, in nanoseconds).
+func (o *output) appendTS(b []byte, ns int64) []byte {
+	if !o.haveTS || ns != o.ns {
+		o.ts, o.ns, o.haveTS = appendMicros(o.ts[:0], ns), ns, true
 	}
-	e.first = false
-	e.w.Write(e.b)
-	e.b = e.b[:0]
+	return append(b, o.ts...)
 }
 
-func (t *trace) write(w *bufio.Writer) {
+// event starts an event: it returns the buffer to append the event to,
+// separated from the one before it.
+func (o *output) event() []byte {
+	if len(o.b) >= bufferSize {
+		o.flush()
+	}
+	b := append(o.b, o.sep...)
+	o.sep = ",\n"
+	return b
+}
+
+// flush writes the buffer out.
+func (o *output) flush() {
+	if o.err == nil && len(o.b) > 0 {
+		_, o.err = o.w.Write(o.b)
+	}
+	o.b = o.b[:0]
+}
+
+func (t *trace) write(w io.Writer) error {
 	p := t.p
-	e := &emitter{w: w, first: true}
-	w.WriteString("{\"traceEvents\":[\n")
+	o := &output{w: w, b: make([]byte, 0, bufferSize+bufferSize/4)}
+	o.b = append(o.b, "{\"traceEvents\":[\n"...)
 
 	// Metadata: the process, then each thread's name and place.
 	rootTID := int64(PID)
@@ -112,69 +94,73 @@ func (t *trace) write(w *bufio.Writer) {
 	}
 	// Metadata events have the window's start for ts: a reader that took
 	// their ts for a time would not stretch the trace back to 0.
-	e.b = appendMeta(e.b, "process_name", rootTID, t.origin, arg{"name", name})
-	e.emit()
+	o.b = appendMeta(o.event(), "process_name", rootTID, t.origin, arg{"name", name})
 	for _, tr := range t.tracks {
-		e.b = appendMeta(e.b, "thread_name", tr.g.ID, t.origin, arg{"name", tr.name})
-		e.emit()
-		e.b = appendMeta(e.b, "thread_sort_index", tr.g.ID, t.origin, arg{"sort_index", int64(tr.index)})
-		e.emit()
+		o.b = appendMeta(o.event(), "thread_name", tr.g.ID, t.origin, arg{"name", tr.name})
+		o.b = appendMeta(o.event(), "thread_sort_index", tr.g.ID, t.origin, arg{"sort_index", int64(tr.index)})
 	}
 
 	// Each thread's events in one block: DevTools pairs begins and ends
 	// with one stack for the whole file.
-	var items []item
 	for _, tr := range t.tracks {
 		t.fill(tr, false)
-		items = tr.items(items)
-		bound := tr.bound
-		for _, it := range items {
-			switch {
-			case it.in != nil:
-				e.b = appendInstant(e.b, it.in, t.origin)
-				e.emit()
-			case it.class == classEnd:
-				e.b = appendSlice(e.b, it.sl, 'E', t.origin)
-				e.emit()
-			default:
-				e.b = appendSlice(e.b, it.sl, 'B', t.origin)
-				e.emit()
-				for len(bound) > 0 && bound[0].slice <= it.sl.index {
-					e.b = appendFlow(e.b, bound[0], t.origin)
-					e.emit()
-					bound = bound[1:]
-				}
-			}
-		}
+		t.writeTrack(o, tr)
 		t.empty(tr)
 	}
 	// The flow events last: Perfetto reads events of equal times in file
 	// order, so each is read after the slice it binds to began.
 	for _, fe := range t.standalone {
-		e.b = appendFlow(e.b, fe, t.origin)
-		e.emit()
+		o.b = o.appendFlow(o.event(), fe, t.origin)
 	}
-	w.WriteString("\n],\n\"displayTimeUnit\":\"ns\",\n\"metadata\":")
-	w.Write(t.appendMetadata(nil))
-	w.WriteString("}\n")
+	o.b = append(o.b, "\n],\n\"displayTimeUnit\":\"ns\",\n\"metadata\":"...)
+	o.b = t.appendMetadata(o.b)
+	o.b = append(o.b, "}\n"...)
+	o.flush()
+	return o.err
+}
+
+// writeTrack writes the events of a track, which is made, in order: by
+// time, and at equal times ends (innermost first), instants, then begins
+// (outermost first), each begin followed by the flow events bound to it.
+// It merges the track's lists of ends, logs and begins, each in that
+// order.
+func (t *trace) writeTrack(o *output, tr *track) {
+	ends, logs, begins, bound := tr.closed, tr.logs, tr.begins, tr.bound
+	for len(ends) > 0 || len(logs) > 0 || len(begins) > 0 {
+		switch {
+		case len(ends) > 0 && (len(logs) == 0 || ends[0].end <= logs[0].t) && (len(begins) == 0 || ends[0].end <= begins[0].start):
+			o.b = o.appendSlice(o.event(), ends[0], 'E', t.origin)
+			ends = ends[1:]
+		case len(logs) > 0 && (len(begins) == 0 || logs[0].t <= begins[0].start):
+			o.b = appendInstant(o.event(), logs[0], t.origin)
+			logs = logs[1:]
+		default:
+			s := begins[0]
+			o.b = o.appendSlice(o.event(), s, 'B', t.origin)
+			for len(bound) > 0 && bound[0].slice <= s.index {
+				o.b = o.appendFlow(o.event(), bound[0], t.origin)
+				bound = bound[1:]
+			}
+			begins = begins[1:]
+		}
+	}
 }
 
 // appendSlice appends the begin (ph 'B') or end ('E') event of s. An end
 // has the same name, category and args as its begin: readers pair them by
 // name and category (DevTools) or by name and args (Speedscope).
-func appendSlice(b []byte, s *slice, ph byte, origin int64) []byte {
+func (o *output) appendSlice(b []byte, s *slice, ph byte, origin int64) []byte {
 	t := s.start
 	if ph == 'E' {
 		t = s.end
 	}
-	b = append(b, `{"name":`...)
-	b = appendString(b, s.name)
-	b = append(b, `,"cat":`...)
-	b = appendString(b, s.cat)
-	b = append(b, `,"ph":"`...)
-	b = append(b, ph, '"')
-	b = appendHead(b, origin+t, s.tr.g.ID)
-	b = appendArgs(b, s.args)
+	b = append(b, s.frame.head...)
+	b = append(b, ph, '"', ',', '"', 't', 's', '"', ':')
+	b = o.appendTS(b, origin+t)
+	b = append(b, s.tr.pidTID...)
+	if s.args != nil {
+		b = append(b, s.args.json...)
+	}
 	return append(b, '}')
 }
 
@@ -187,7 +173,7 @@ func appendInstant(b []byte, l *instant, origin int64) []byte {
 	return append(b, '}')
 }
 
-func appendFlow(b []byte, fe *flowEnd, origin int64) []byte {
+func (o *output) appendFlow(b []byte, fe *flowEnd, origin int64) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, fe.f.name)
 	b = append(b, `,"cat":"`+CatFlow+`","ph":"`...)
@@ -197,7 +183,9 @@ func appendFlow(b []byte, fe *flowEnd, origin int64) []byte {
 	}
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, int64(fe.f.id), 10)
-	b = appendHead(b, origin+fe.ts, fe.tr.g.ID)
+	b = append(b, `,"ts":`...)
+	b = o.appendTS(b, origin+fe.ts)
+	b = append(b, fe.tr.pidTID...)
 	return append(b, '}')
 }
 
@@ -290,40 +278,41 @@ func appendString(b []byte, s string) []byte {
 		return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 	}
 	b = append(b, '"')
+	done := 0 // s[:done] is appended
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < 0x7f {
-			if c == '"' || c == '\\' {
-				b = append(b, '\\')
-			}
-			b = append(b, c)
-			i++
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			i++ // appended with the run it is in
 			continue
 		}
+		b = append(b, s[done:i]...)
 		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+			i++
 		case '\n':
 			b = append(b, '\\', 'n')
 			i++
-			continue
 		case '\t':
 			b = append(b, '\\', 't')
 			i++
-			continue
 		case '\r':
 			b = append(b, '\\', 'r')
 			i++
-			continue
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			if r >= 0x10000 {
+				r -= 0x10000
+				b = u(b, 0xd800+(r>>10))
+				b = u(b, 0xdc00+(r&0x3ff))
+			} else {
+				b = u(b, r) // includes U+FFFD for invalid UTF-8
+			}
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if r >= 0x10000 {
-			r -= 0x10000
-			b = u(b, 0xd800+(r>>10))
-			b = u(b, 0xdc00+(r&0x3ff))
-			continue
-		}
-		b = u(b, r) // includes U+FFFD for invalid UTF-8
+		done = i
 	}
+	b = append(b, s[done:]...)
 	return append(b, '"')
 }
 

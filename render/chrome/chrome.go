@@ -167,6 +167,7 @@ type trace struct {
 	// flow events not written right after a begin, in the order they are
 	// written.
 	standalone []*flowEnd
+	flowSlab   []flow // the chunk newFlow takes flows from
 
 	user, atUser view.UserCode
 	shapes       map[pathRef]*shape
@@ -767,7 +768,12 @@ func (t *trace) resolveFlows() {
 // track from, which caused it, to the goroutine of track to; its ends are
 // found when their tracks are made.
 func (t *trace) newFlow(name string, at int64, from, to *track) *flow {
-	f := &flow{name: name, t: at, from: from, to: to}
+	const chunk = 1024 // flows allocated at once
+	if len(t.flowSlab) == cap(t.flowSlab) {
+		t.flowSlab = make([]flow, 0, chunk)
+	}
+	t.flowSlab = append(t.flowSlab, flow{name: name, t: at, from: from, to: to})
+	f := &t.flowSlab[len(t.flowSlab)-1]
 	from.from = append(from.from, f)
 	to.to = append(to.to, f)
 	return f

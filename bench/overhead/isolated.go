@@ -23,6 +23,11 @@ type batchKind struct {
 	// Linger, its default): the other kinds end it before each request,
 	// so that "cold" is cold.
 	linger bool
+	// afterProfiled sends a profiled request before each (unprofiled)
+	// measured one, its profile stored and the gap idled first: the
+	// measured request runs after a profile's processing, as a profiled
+	// one of the other batches does after the last one's.
+	afterProfiled bool
 }
 
 // batchKinds come in pairs that share the recorder's state (runPair).
@@ -35,6 +40,8 @@ var batchKinds = []batchKind{
 	{key: "ww", name: "profiled, recorder warm", profiled: true, warm: true},
 	{key: "ua", name: "unprofiled, recorder running after the load", profiled: false, warm: true, aged: true},
 	{key: "a", name: "profiled, recorder warm after the load", profiled: true, warm: true, aged: true},
+	{key: "uw2", name: "unprofiled, recorder running (again, beside the next row)", profiled: false, warm: true},
+	{key: "uwp", name: "unprofiled, recorder running, each right after a profiled request (its profile stored, then the gap; the CPU columns count both)", profiled: false, warm: true, afterProfiled: true},
 }
 
 // batch returns the result of the kind with key k, nil if not run.
@@ -269,6 +276,20 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 		if b.kind.profiled {
 			u += "?profile=true"
 		}
+		if b.kind.afterProfiled {
+			var status string
+			if err := get(client, u+"?profile=true", &status); err != nil {
+				return err
+			}
+			if status != "profiled" {
+				return fmt.Errorf("the profiled request before was not profiled: %q", status)
+			}
+			*stored++
+			if err := p.get("/bench/wait?n="+strconv.Itoa(*stored), nil); err != nil {
+				return err
+			}
+			time.Sleep(o.isoGap)
+		}
 		// The same control request in every batch: it ends reqprof's
 		// linger, or (linger batches) does nothing.
 		ctl := "/bench/endlinger"
@@ -312,6 +333,14 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 	var t timing
 	if err := p.get("/bench/durations", &t); err != nil {
 		return err
+	}
+	if b.kind.afterProfiled {
+		// The handler's times come in the requests' order: the profiled
+		// one's, then the measured one's.
+		for i := 1; i < len(t.Handler); i += 2 {
+			b.handler = append(b.handler, t.Handler[i])
+		}
+		return nil
 	}
 	b.handler = append(b.handler, t.Handler...)
 	b.profDur = append(b.profDur, t.ProfileDur...)

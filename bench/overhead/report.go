@@ -193,6 +193,11 @@ func writeIsolatedReport(w io.Writer, r *isolatedResult) {
 		fmt.Fprintf(w, "- after %s of load from %d clients with the recorder held (its window fuller): a profiled request adds %s at the median against unprofiled with it running (×%s); process CPU per profile %s\n",
 			r.aged, r.agedClients, fmtDur(pct(a.lat, 0.5)-pct(ua.lat, 0.5)), ratio(float64(pct(a.lat, 0.5)), float64(pct(ua.lat, 0.5))), fmtDur(per(a.cpu, a.n)-per(ua.cpu, ua.n)))
 	}
+	if uw2, uwp := r.batch("uw2"), r.batch("uwp"); uwp != nil {
+		fmt.Fprintf(w, "- after a profile: an unprofiled request right after a profiled one (its profile stored, then the same gap) has a handler p50 of %s, ×%s that of unprofiled requests with the recorder running beside it (%s); the profiled requests' own, warm: ×%s\n",
+			fmtDur(pct(uwp.handler, 0.5)), ratio(float64(pct(uwp.handler, 0.5)), float64(pct(uw2.handler, 0.5))), fmtDur(pct(uw2.handler, 0.5)),
+			ratio(float64(pct(ww.handler, 0.5)), float64(pct(uw.handler, 0.5))))
+	}
 	fmt.Fprintf(w, "- heap after a GC (HeapAlloc / HeapInuse / retained from the OS): %s / %s / %s before any profile; %s / %s / %s after a burst of %d profiled requests from 8 clients (%d stored); %s / %s / %s after %s idle\n\n",
 		fmtMB(r.heap0.HeapAlloc), fmtMB(r.heap0.HeapInuse), fmtMB(r.heap0.Retained),
 		fmtMB(r.heap1.HeapAlloc), fmtMB(r.heap1.HeapInuse), fmtMB(r.heap1.Retained), r.burstProfiled, r.burstStored,

@@ -588,8 +588,9 @@ func (c *Capture) Stop() (*profile.Profile, error) {
 // StopFunc is what a server calls as its handler returns, and the
 // snapshot, which makes the runtime switch the trace's generation and
 // dump its stack table, would otherwise compete with the response the
-// server has yet to finish writing (0.2–1.6 ms of a cold request's
-// latency in isolated requests on 2 cores, 0.1–0.3 ms with the delay).
+// server has yet to finish writing (0.5–1.6 ms of a cold request's
+// latency in isolated requests on a loaded 2-core machine, 0.1–0.3 ms
+// with the delay; see BENCHMARKS.md).
 // Stop, whose caller waits for the profile, does not wait for it.
 func (c *Capture) StopFunc(done func(*profile.Profile, error)) { c.stop(done, true) }
 

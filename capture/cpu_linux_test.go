@@ -3,7 +3,6 @@ package capture_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,16 +26,6 @@ func threadCPU() time.Duration {
 		panic("no thread CPU clock")
 	}
 	return d
-}
-
-// hash burns the CPU for at least d of this thread's CPU time.
-func hash(d time.Duration) {
-	var sum [32]byte
-	for start := threadCPU(); threadCPU()-start < d; {
-		for range 200 {
-			sum = sha256.Sum256(sum[:])
-		}
-	}
 }
 
 // TestCPUSampling checks reqprof's own CPU sampling, in a child process
@@ -94,7 +83,7 @@ func cpuChild(t *testing.T) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			t0 := threadCPU()
-			hash(500 * time.Millisecond)
+			capture.BurnCPU(500 * time.Millisecond)
 			cpu = threadCPU() - t0
 			// CPU sampling starts in the background, within milliseconds
 			// of the capture's start: by now reqprof holds pprof's CPU
@@ -126,7 +115,7 @@ func cpuChild(t *testing.T) {
 			t.Fatalf("pprof.StartCPUProfile after reqprof: %v", err)
 		}
 		runtime.LockOSThread()
-		hash(200 * time.Millisecond)
+		capture.BurnCPU(200 * time.Millisecond)
 		runtime.UnlockOSThread()
 		pprof.StopCPUProfile()
 		pp, err := pprofile.Parse(&buf)

@@ -394,25 +394,20 @@ func bigProfile(g, n int) *Profile {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	p := bigProfile(100, 2000) // 200k intervals
-	var size int
-	for b.Loop() {
-		var buf bytes.Buffer
-		if err := p.Encode(&buf); err != nil {
-			b.Fatal(err)
-		}
-		size = buf.Len()
-	}
-	b.ReportMetric(float64(size), "file-bytes")
+	benchEncode(b, bigProfile(100, 2000)) // 200k intervals
 }
 
 // BenchmarkEncodeSmall encodes a profile of the size a short request
 // makes (3 goroutines, 30 intervals; about 1 KB encoded): what the
 // delivery pays per profile.
 func BenchmarkEncodeSmall(b *testing.B) {
-	p := bigProfile(3, 10)
-	var size int
 	b.ReportAllocs()
+	benchEncode(b, bigProfile(3, 10))
+}
+
+// benchEncode encodes p in a loop and reports the file's size.
+func benchEncode(b *testing.B, p *Profile) {
+	var size int
 	for b.Loop() {
 		var buf bytes.Buffer
 		if err := p.Encode(&buf); err != nil {

@@ -3,6 +3,7 @@ package tracedec
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	xtrace "golang.org/x/exp/trace"
+
+	"github.com/reqprof/reqprof/profile"
 )
 
 // historyTraces returns traces to parse with and without a scratch: the
@@ -118,23 +121,9 @@ func firstDiff(a, b string) string {
 // it was.
 func TestScratchReuse(t *testing.T) {
 	traces := historyTraces(t)
-	names := make([]string, 0, len(traces))
-	for name := range traces {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(traces))
 	reqs := []Request{{ID: "1"}, {ID: "a"}, {ID: "c"}}
-	profiles := func(tl *timeline) string {
-		var b strings.Builder
-		for _, r := range reqs {
-			if p, err := tl.build(r); err == nil {
-				b.WriteString(p.String())
-			} else {
-				fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
-			}
-		}
-		return b.String()
-	}
+	profiles := func(tl *timeline) string { return dumpProfiles(reqs, tl.build) }
 	fresh := map[string]string{}
 	for _, name := range names {
 		tl, err := readWith(bytes.NewReader(traces[name]), reqs, &testOptions, nil)
@@ -182,17 +171,7 @@ func TestConcurrentParses(t *testing.T) {
 	// No trace has both: Parse reads each whole, as readWith does.
 	reqs := []Request{{ID: "1"}, {ID: "c"}}
 	want := map[string]string{}
-	dump := func(tr *Trace) string {
-		var b strings.Builder
-		for _, r := range reqs {
-			if p, err := tr.Build(r); err == nil {
-				b.WriteString(p.String())
-			} else {
-				fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
-			}
-		}
-		return b.String()
-	}
+	dump := func(tr *Trace) string { return dumpProfiles(reqs, tr.Build) }
 	for name, data := range traces {
 		tl, err := readWith(bytes.NewReader(data), reqs, &testOptions, nil)
 		if err != nil {
@@ -228,23 +207,9 @@ func TestConcurrentParses(t *testing.T) {
 // Parser reads in part (its last generations) and a truncated one between.
 func TestParser(t *testing.T) {
 	traces := historyTraces(t)
-	names := make([]string, 0, len(traces))
-	for name := range traces {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(traces))
 	for _, reqs := range [][]Request{{{ID: "1"}, {ID: "c"}}, {{ID: "c"}}, {{ID: "1"}}} {
-		dump := func(tr *Trace) string {
-			var b strings.Builder
-			for _, r := range reqs {
-				if p, err := tr.Build(r); err == nil {
-					b.WriteString(p.String())
-				} else {
-					fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
-				}
-			}
-			return b.String()
-		}
+		dump := func(tr *Trace) string { return dumpProfiles(reqs, tr.Build) }
 		want := map[string]string{}
 		for _, name := range names {
 			tr, err := parse(traces[name], reqs, &testOptions, new(scratch))
@@ -301,4 +266,18 @@ func TestScratchTrim(t *testing.T) {
 	if s.ivs != nil || s.ivOf != nil || cap(s.pts) != 3000 {
 		t.Errorf("after a parse a fifth as large: intervals' array %d (want dropped), points' %d (want kept)", cap(s.ivs), cap(s.pts))
 	}
+}
+
+// dumpProfiles is the text of each request's profile, or its error, as
+// build gives them: what the comparisons of parses compare.
+func dumpProfiles(reqs []Request, build func(Request) (*profile.Profile, error)) string {
+	var b strings.Builder
+	for _, r := range reqs {
+		if p, err := build(r); err == nil {
+			b.WriteString(p.String())
+		} else {
+			fmt.Fprintf(&b, "%s: %v\n", r.ID, err)
+		}
+	}
+	return b.String()
 }

@@ -65,16 +65,15 @@ func (j *cpuJudge) clock() time.Time {
 	return time.Now()
 }
 
-// begin exempts a profiled unit from now until end.
-func (j *cpuJudge) begin() *liveUnit {
-	u := &liveUnit{from: j.clock()}
+// begin exempts the profiled unit u from start until end.
+func (j *cpuJudge) begin(u *liveUnit, start time.Time) {
+	u.from = start
 	j.mu.Lock()
 	if j.live == nil {
 		j.live = map[*liveUnit]struct{}{}
 	}
 	j.live[u] = struct{}{}
 	j.mu.Unlock()
-	return u
 }
 
 // end ends u's exemption; a unit discarded (its work is the process's

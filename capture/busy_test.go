@@ -49,7 +49,8 @@ func TestCPUJudge(t *testing.T) {
 
 	// A profiled unit running through three windows, using a CPU: each
 	// window exempts its share, and its end the rest.
-	u := j.begin()
+	u := new(liveUnit)
+	j.begin(u, now)
 	for range 3 {
 		if step(time.Second, 1200*time.Millisecond, 0) {
 			t.Error("a profiled unit's CPU (1 of 1.2 CPUs) counted as other work")
@@ -63,7 +64,8 @@ func TestCPUJudge(t *testing.T) {
 	}
 	// Load beside a unit that waits: only its time in each window is
 	// exempted, not all of it at its end.
-	u = j.begin()
+	u = new(liveUnit)
+	j.begin(u, now)
 	if !step(time.Second, 1800*time.Millisecond, 0) {
 		t.Error("1.8 CPUs beside a waiting unit (exempted as 1): not busy")
 	}

@@ -267,7 +267,7 @@ type Capture struct {
 	fromGen uint64
 	done    func(*profile.Profile, error)
 	once    atomic.Bool
-	live    *liveUnit // its time is not the process's other work (busy.go)
+	live    liveUnit // its time is not the process's other work (busy.go)
 }
 
 // Start begins a capture named name (the unit's name: "GET /users/{id}",
@@ -310,7 +310,7 @@ func (m *Manager) start(ctx context.Context, name string, waitCPU bool) (context
 	ctx, c.task = trace.NewTask(ctx, name)
 	trace.Log(ctx, idCategory, c.id)
 	c.start = time.Now()
-	c.live = m.cpuj.begin()
+	m.cpuj.begin(&c.live, c.start)
 	return ctx, c, nil
 }
 
@@ -556,7 +556,7 @@ func (c *Capture) Discard() {
 		return
 	}
 	c.task.End()
-	c.m.cpuj.end(c.live, false)
+	c.m.cpuj.end(&c.live, false)
 	c.m.mu.Lock()
 	c.m.release(1)
 	c.m.mu.Unlock()
@@ -605,7 +605,7 @@ func (c *Capture) stop(done func(*profile.Profile, error), delay bool) {
 	c.task.End()
 	c.done = done
 	m := c.m
-	m.cpuj.end(c.live, true)
+	m.cpuj.end(&c.live, true)
 	m.mu.Lock()
 	m.pending = append(m.pending, c)
 	start := !m.working

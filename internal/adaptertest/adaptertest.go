@@ -7,12 +7,14 @@ package adaptertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reqprof/reqprof/internal/cputime"
 	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/render"
 	"github.com/reqprof/reqprof/store"
@@ -143,6 +145,11 @@ type Attribution struct {
 	// Framework is the unsampled running time under no user frame: what
 	// ran between two points inside the framework's own code.
 	Framework int64
+	// Stray is the sampled running time outside the work: CPU samples
+	// that landed elsewhere (the router's dispatch, the framework's code
+	// around the handler) and carry the running time around them, up to
+	// the nearest point where the code was somewhere else.
+	Stray int64
 	// Runtime is the running time whose innermost function is the
 	// runtime's (mallocgc and its GC assists, morestack), left out of
 	// Running.
@@ -181,6 +188,8 @@ func Attribute(p *profile.Profile, work func(fn string) bool) Attribution {
 		a.Running += d
 		if slices.ContainsFunc(s.Path, func(f view.Frame) bool { return f.Kind == view.Func && work(f.Name) }) {
 			a.InWork += d
+		} else if !s.Inferred {
+			a.Stray += d
 		}
 		if s.Inferred && n > 0 && s.Path[n-1].Kind != view.Unsampled {
 			var names []string
@@ -218,27 +227,107 @@ func inRuntime(path []view.Frame) bool {
 // function's own. The threshold is issue 10's: the rest is the router's
 // own running time (microseconds, or up to an OS time slice when a loaded
 // machine deschedules the thread inside it: the trace counts that as
-// running) and a CPU sample's share spilling over the handler's edges (at
-// most half a sample period on each side), far less than 20% of a handler
-// with milliseconds of CPU on an idle machine.
+// running; [CheckAttributedRequest] tells that case apart) and a CPU
+// sample's share spilling over the handler's edges (at most half a sample
+// period on each side), far less than 20% of a handler with milliseconds
+// of CPU on an idle machine.
 func CheckAttributed(t testing.TB, p *profile.Profile, suffixes ...string) Attribution {
 	t.Helper()
+	a, m := check(p, suffixes)
+	t.Log(a.summary(suffixes))
+	for _, msg := range m.problems {
+		t.Error(msg)
+	}
+	return a
+}
+
+// miss is how a profile misses CheckAttributed's bounds.
+type miss struct {
+	problems []string
+	// share is the running time by which the work's share falls short of
+	// 80%, framework the running time by which the framework's unsampled
+	// time exceeds 20%.
+	share, framework time.Duration
+	// hard: a problem that no amount of time explains (unsampled time
+	// shown as a function's own).
+	hard bool
+}
+
+// check measures p's attribution and says how it misses the bounds.
+func check(p *profile.Profile, suffixes []string) (Attribution, miss) {
 	a := Attribute(p, func(fn string) bool {
 		return slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(fn, s) })
 	})
-	share := float64(a.InWork) / float64(max(a.Running, 1))
-	t.Logf("%v of running time (and %v in the runtime's machinery), %.0f%% under %v, %v unsampled under the framework alone, %d samples (%.0f%% sampled)",
-		time.Duration(a.Running), time.Duration(a.Runtime), 100*share, suffixes, time.Duration(a.Framework), a.Samples, 100*a.Sampled)
-	if share < 0.80 {
-		t.Errorf("%.0f%% of the running time under %v, want at least 80%%:\n%s", 100*share, suffixes, Dump(Tree(t, p)))
+	var m miss
+	if share := float64(a.InWork) / float64(max(a.Running, 1)); share < 0.80 {
+		m.problems = append(m.problems, fmt.Sprintf("%.0f%% of the running time under %v, want at least 80%%:\n%s", 100*share, suffixes, dump(p)))
+		m.share = time.Duration(0.8*float64(a.Running) - float64(a.InWork))
 	}
 	if a.Framework*5 > a.Running {
-		t.Errorf("%v of %v of running time unsampled under the framework alone:\n%s", time.Duration(a.Framework), time.Duration(a.Running), Dump(Tree(t, p)))
+		m.problems = append(m.problems, fmt.Sprintf("%v of %v of running time unsampled under the framework alone:\n%s", time.Duration(a.Framework), time.Duration(a.Running), dump(p)))
+		m.framework = time.Duration(a.Framework - a.Running/5)
 	}
 	for _, path := range a.SelfInferred {
-		t.Errorf("unsampled running time shown as a function's own: %s", path)
+		m.problems = append(m.problems, "unsampled running time shown as a function's own: "+path)
+		m.hard = true
 	}
-	return a
+	return a, m
+}
+
+// CheckAttributedRequest makes a profiled request with do (which returns
+// its profile) and checks the profile as CheckAttributed does, making the
+// request again (three times at most) when the miss has one of two causes
+// that no attribution can avoid, and fails at once on any other:
+//
+//   - A loaded machine takes the CPU from a thread anywhere, for up to an
+//     OS time slice, and the trace counts that time as running where the
+//     goroutine was (inside the router, say): the framework's unsampled
+//     time exceeds its bound by no more than one of the process's threads
+//     waited for a CPU meanwhile, by the kernel's count ([cputime.Waits]).
+//   - A CPU sample lands in the framework's own code (its odds are that
+//     code's CPU time over the sample period: a few microseconds in 4 ms)
+//     and carries the running time up to the nearest point where the code
+//     was elsewhere, which for a handler that computes without a pause is
+//     its end: the work's share falls short by no more than such stray
+//     samples carry, plus that wait.
+func CheckAttributedRequest(t testing.TB, do func() *profile.Profile, suffixes ...string) Attribution {
+	t.Helper()
+	const attempts = 3
+	for i := 1; ; i++ {
+		w0, _ := cputime.Waits()
+		p := do()
+		w1, _ := cputime.Waits()
+		a, m := check(p, suffixes)
+		t.Log(a.summary(suffixes))
+		if m.problems == nil {
+			return a
+		}
+		wait := cputime.LongestWait(w0, w1)
+		if !m.hard && i < attempts && m.framework <= wait && m.share <= wait+time.Duration(a.Stray) {
+			t.Logf("attempt %d missed the bounds (work's share by %v, framework's by %v), explained by %v of stray samples and a thread's wait for a CPU of %v (the kernel's count): once more.\n%s",
+				i, m.share, m.framework, time.Duration(a.Stray), wait, strings.Join(m.problems, "\n"))
+			continue
+		}
+		for _, msg := range m.problems {
+			t.Error(msg)
+		}
+		return a
+	}
+}
+
+// dump is Dump of p's tree, or why there is none.
+func dump(p *profile.Profile) string {
+	_, trees, err := render.Options{NoGroup: true}.Trees(p)
+	if err != nil {
+		return "(no tree: " + err.Error() + ")"
+	}
+	return Dump(trees[0])
+}
+
+func (a Attribution) summary(suffixes []string) string {
+	share := float64(a.InWork) / float64(max(a.Running, 1))
+	return fmt.Sprintf("%v of running time (and %v in the runtime's machinery), %.0f%% under %v, %v unsampled under the framework alone, %v sampled outside the work, %d samples (%.0f%% sampled)",
+		time.Duration(a.Running), time.Duration(a.Runtime), 100*share, suffixes, time.Duration(a.Framework), time.Duration(a.Stray), a.Samples, 100*a.Sampled)
 }
 
 // Calibrate returns the n for which work(n) takes about d of CPU: the

@@ -40,3 +40,45 @@ func TestCPUAdvances(t *testing.T) {
 		t.Error("no thread CPU clock on Linux")
 	}
 }
+
+// TestWaits keeps one thread more than there are CPUs busy for 100 ms:
+// the kernel makes them take turns, so the threads waited, in all, for
+// much of that time.
+func TestWaits(t *testing.T) {
+	before, ok := Waits()
+	if !ok {
+		if runtime.GOOS == "linux" {
+			t.Skip("no /proc/self/task/*/schedstat here (a kernel without schedstats)")
+		}
+		t.Skip("the system does not tell how long a thread waited")
+	}
+	n := runtime.NumCPU() + 1
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+	done := make(chan struct{})
+	stop := time.Now().Add(100 * time.Millisecond)
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			x := 0
+			for time.Now().Before(stop) {
+				for i := range 1000 {
+					x += i * i
+				}
+			}
+			_ = x
+			done <- struct{}{}
+		}()
+	}
+	for range n {
+		<-done
+	}
+	after, _ := Waits()
+	var sum time.Duration
+	for tid, w := range after {
+		sum += w - before[tid]
+	}
+	if longest := LongestWait(before, after); longest <= 0 || sum < 20*time.Millisecond {
+		t.Errorf("%d busy threads on %d CPUs for 100 ms waited %v in all, %v at most for one thread: want ≥ 20 ms in all", n, runtime.NumCPU(), sum, longest)
+	}
+}

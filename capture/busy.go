@@ -117,13 +117,15 @@ func (j *cpuJudge) judge() bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	now := j.clock()
+	if !j.at.IsZero() && now.Sub(j.at) < cpuWindowMin {
+		// No system call within the window: Linger, on the request's
+		// path, mostly finds the last verdict.
+		return j.busy.Load()
+	}
 	used, ok := cpu()
 	if !ok {
 		return false
-	}
-	now := j.clock()
-	if !j.at.IsZero() && now.Sub(j.at) < cpuWindowMin {
-		return j.busy.Load()
 	}
 	for u := range j.live {
 		j.units += now.Sub(u.from)

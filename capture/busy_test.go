@@ -34,9 +34,16 @@ func TestCPUJudge(t *testing.T) {
 	if !step(time.Second, 1500*time.Millisecond, 200*time.Millisecond) {
 		t.Error("1.3 CPUs of other work: not busy")
 	}
+	calls := 0
+	cpu := j.cpu
+	j.cpu = func() (time.Duration, bool) { calls++; return cpu() }
 	if !step(50*time.Millisecond, 0, 0) {
 		t.Error("a window shorter than cpuWindowMin changed the verdict")
 	}
+	if calls != 0 {
+		t.Error("the process's CPU read within the shortest window (a system call on the request's path)")
+	}
+	j.cpu = cpu
 	if step(time.Second, 1200*time.Millisecond, 900*time.Millisecond) {
 		t.Error("0.3 CPU of other work (most of the CPU the background steps'): busy")
 	}
@@ -77,6 +84,7 @@ func TestCPUJudge(t *testing.T) {
 	}
 
 	j.cpu = func() (time.Duration, bool) { return 0, false }
+	now = now.Add(time.Second)
 	if j.judge() {
 		t.Error("busy without a CPU clock")
 	}

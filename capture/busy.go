@@ -22,7 +22,11 @@ import (
 // is no thread clock) and the profiled units (their wall time within the
 // window, as if each used one CPU, for as long as they run). While the
 // rest is above busyCPU CPUs, Linger does not keep the recorder on, and a
-// running linger ends. The verdict is remade at each Linger call and each
+// running linger ends, unless profiles come often (lingerFrequent): each
+// one that started and stopped the recorder and CPU sampling would cost
+// the process more (11–20 ms of CPU under load) than the tracing of the
+// time between them, and the profiled requests would wait for the start.
+// The verdict is remade at each Linger call and each
 // batch, and every lingerCheck while the manager lingers (from the
 // linger's start on the first time), so that it follows the load both
 // ways within a profile or a quarter of a second.

@@ -92,12 +92,13 @@ func TestCPUJudge(t *testing.T) {
 
 // TestNoLingerWhenCPUBusy keeps the process's CPU busy with work of its
 // own (not profiled) and checks that a running linger then ends, that a
-// capture does not linger, and that it lingers again once the work stops.
+// capture does not linger unless the last one ended less than
+// lingerFrequent before, and that it lingers again once the work stops.
 //
 // Tolerances: two spinning goroutines use about 1 CPU even beside two
 // CPU-burning processes on 2 cores (their share of the machine), twice
-// busyCPU; each capture runs 150 ms later than the last, past
-// cpuWindowMin; a linger's checks come every 250 ms, and the test waits
+// busyCPU; each capture runs 300 ms later than the last, past
+// cpuWindowMin and lingerFrequent (then four 50 ms apart); a linger's checks come every 250 ms, and the test waits
 // 3 s for one to end it.
 func TestNoLingerWhenCPUBusy(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
@@ -143,14 +144,24 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 	}
 	for range 3 {
 		capture()
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(lingerFrequent + 50*time.Millisecond)
 	}
 	capture()
 	busy := m.Active()
+	// Profiles every 50 ms: starting the recorder for each would cost
+	// more than keeping it on.
+	for range 4 {
+		time.Sleep(50 * time.Millisecond)
+		capture()
+	}
+	frequent := m.Active()
 	stop.Store(true)
 	wg.Wait()
 	if busy {
 		t.Error("the recorder lingers while the process's other work keeps 2 goroutines on the CPU")
+	}
+	if !frequent {
+		t.Error("the recorder does not linger for profiles 50 ms apart in a busy process")
 	}
 	time.Sleep(150 * time.Millisecond)
 	capture() // its batch sees the quiet window: the verdict is remade

@@ -208,6 +208,7 @@ type Manager struct {
 	// (see Linger); frStarted is when the recorder started and lastSnapAt
 	// when the worker took its last snapshot. Unix nanoseconds.
 	busyUntil  atomic.Int64
+	lastUnit   time.Time // the last Linger call's time (m.mu)
 	frStarted  atomic.Int64
 	lastSnapAt int64 // the worker's
 	// cpuj says whether the process's other work keeps the CPU busy (see
@@ -433,7 +434,9 @@ func (m *Manager) Release() {
 // A busy process does not linger: Linger ends any linger and does nothing
 // else while the process's other work uses more than half a CPU (measured
 // by the worker after each batch, see busy.go: the linger would make all
-// of it pay for tracing), and for busyFor after a snapshot of a running
+// of it pay for tracing) — unless the last profiled unit ended less than
+// lingerFrequent (250 ms) before, for at 4 or more profiles a second the
+// recorder's start and stop cost more than keeping it on —, and for busyFor after a snapshot of a running
 // recorder was larger than lingerMaxSnapshot (unless a smaller one came
 // since): while the recorder runs, a capture's snapshot holds whole
 // generations of the trace, everything the process did since the current
@@ -453,14 +456,17 @@ func (m *Manager) Linger(d time.Duration) bool {
 	if m.refs == 0 {
 		return false
 	}
-	if time.Now().UnixNano() < m.busyUntil.Load() || m.cpuj.judge() {
+	now := time.Now()
+	busy := m.tooBusy(now)
+	m.lastUnit = now
+	if busy {
 		m.endLingerLocked()
 		return m.refs > 0
 	}
 	if d <= 0 {
 		return true
 	}
-	until := time.Now().Add(d)
+	until := now.Add(d)
 	if m.lingering {
 		if until.After(m.lingerUntil) {
 			m.lingerUntil = until
@@ -476,6 +482,24 @@ func (m *Manager) Linger(d time.Duration) bool {
 	}
 	return true
 }
+
+// tooBusy reports whether the process is too busy to linger (see Linger):
+// for busyFor after a large snapshot, or while its other work keeps the
+// CPU busy (busy.go) and no profiled unit ended within lingerFrequent.
+// m.mu must be held.
+func (m *Manager) tooBusy(now time.Time) bool {
+	if now.UnixNano() < m.busyUntil.Load() {
+		return true
+	}
+	return m.cpuj.judge() && now.Sub(m.lastUnit) >= lingerFrequent
+}
+
+// lingerFrequent is the most time between two profiled units for which a
+// busy process still lingers: at 4 or more profiles a second, a capture
+// that finds the recorder running costs the process less (its snapshot
+// holds the quarter of a second since the last one) than one that starts
+// and stops the recorder and CPU sampling (11–20 ms of CPU under load).
+const lingerFrequent = 250 * time.Millisecond
 
 // lingerCheck is how often a lingering manager checks that the process's
 // other work leaves the CPU idle enough (see busy.go): a linger begun
@@ -523,7 +547,7 @@ func (m *Manager) lingerEnd() {
 	if !m.lingering {
 		return
 	}
-	if left := time.Until(m.lingerUntil); left > 0 && !m.cpuj.judge() {
+	if left := time.Until(m.lingerUntil); left > 0 && !m.tooBusy(time.Now()) {
 		m.lingerTimer.Reset(min(left, lingerCheck))
 		return
 	}
@@ -667,14 +691,13 @@ func (m *Manager) work() {
 		var err error
 		m.cpuj.step(func() { tr, err = m.parse(fr, batch, own) })
 		m.budget.spend(t)
-		busy := m.cpuj.judge()
 
 		// Release before delivering: when Do returns, the recorder is
 		// already stopped (unless other captures run), so the caller may
 		// start a recorder of its own at once.
 		m.mu.Lock()
 		m.release(len(batch))
-		if busy {
+		if m.tooBusy(time.Now()) {
 			m.endLingerLocked()
 		}
 		m.mu.Unlock()

@@ -41,6 +41,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -207,10 +208,15 @@ type Manager struct {
 	// busyUntil is when the process stops counting as too busy to linger
 	// (see Linger); frStarted is when the recorder started and lastSnapAt
 	// when the worker took its last snapshot. Unix nanoseconds.
-	busyUntil  atomic.Int64
+	busyUntil atomic.Int64
+	// holds counts the references Hold took; markTimer fires mark while
+	// there are any; marks counts the empty snapshots taken (tests).
+	holds      int
+	markTimer  *time.Timer
+	marks      atomic.Int64
 	lastUnit   time.Time // the last Linger call's time (m.mu)
 	frStarted  atomic.Int64
-	lastSnapAt int64 // the worker's
+	lastSnapAt int64 // the worker's (and mark's, in the worker's turn)
 	// cpuj says whether the process's other work keeps the CPU busy (see
 	// busy.go).
 	cpuj cpuJudge
@@ -411,14 +417,92 @@ func (m *Manager) Active() bool {
 // work can be extracted after the fact (slow-request capture): every
 // capture started meanwhile is in the recorder's window, and those not
 // wanted are dropped with [Capture.Discard] at almost no cost.
-func (m *Manager) Hold() error { return m.acquire(false, true) }
+//
+// While a Hold keeps the recorder on, the manager takes an empty snapshot
+// of it every markEvery when no capture's came meanwhile, to learn the
+// trace's newest generation: a capture's snapshot then holds the
+// generations since at most markEvery before it began, not the whole
+// window (a minute, or 64 MiB) since the recorder started or the last
+// profile.
+func (m *Manager) Hold() error {
+	if err := m.acquire(false, true); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.holds++
+	if m.markTimer == nil {
+		m.markTimer = time.AfterFunc(markEvery, m.mark)
+	} else {
+		m.markTimer.Reset(markEvery)
+	}
+	return nil
+}
 
 // Release drops a reference taken by Hold.
 func (m *Manager) Release() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.refs > 0 {
+		if m.holds > 0 {
+			m.holds--
+		}
 		m.release(1)
+	}
+}
+
+// markEvery is how often a held recorder's newest generation is learned
+// (see Hold). Under load, a second of trace is some megabytes; the empty
+// snapshot costs the runtime's generation switch and a look at each
+// batch's header.
+var markEvery = time.Second
+
+// mark learns a held recorder's newest generation with an empty snapshot,
+// unless the worker is busy or took a snapshot within markEvery.
+func (m *Manager) mark() {
+	m.mu.Lock()
+	if m.holds == 0 || m.fr == nil {
+		m.mu.Unlock()
+		return
+	}
+	m.markTimer.Reset(markEvery)
+	if m.working || time.Now().UnixNano()-m.lastSnapAt < int64(markEvery) {
+		m.mu.Unlock()
+		return
+	}
+	// As the worker: no snapshot of the worker's meanwhile, and the
+	// reference keeps the recorder on.
+	m.working = true
+	m.refs++
+	fr := m.fr
+	m.mu.Unlock()
+	t := m.budget.wait()
+	m.cpuj.step(func() { m.markGeneration(fr) })
+	m.budget.spend(t)
+	m.mu.Lock()
+	m.release(1)
+	start := len(m.pending) > 0
+	m.working = start
+	m.mu.Unlock()
+	if start {
+		go m.work()
+	}
+}
+
+// markGeneration writes a snapshot of fr that keeps nothing, and notes
+// its newest generation as parse does. Only the worker's turn calls it.
+func (m *Manager) markGeneration(fr *trace.FlightRecorder) {
+	if m.runsOf != fr {
+		m.runs, m.runsOf = genRuns{}, fr
+	}
+	var header bytes.Buffer
+	w := &window{buf: &header, from: math.MaxUint64, runs: &m.runs, discard: true}
+	_, err := fr.WriteTo(w)
+	w.finish()
+	m.lastSnapAt = time.Now().UnixNano()
+	m.marks.Add(1)
+	if err == nil && !w.all {
+		m.snapGen.Store(max(m.snapGen.Load(), w.last))
 	}
 }
 

@@ -35,7 +35,8 @@ type window struct {
 	buf     *bytes.Buffer
 	from    uint64
 	header  bool
-	all     bool   // an unexpected write: keep everything
+	all     bool   // an unexpected write: keep everything (unless discard)
+	discard bool   // keep nothing, whatever comes (a snapshot for its generations)
 	keep    bool   // the current generation is kept
 	last    uint64 // the newest generation seen
 	dropped int    // bytes not kept
@@ -81,7 +82,9 @@ func (r *genRuns) done() {
 
 func (w *window) Write(p []byte) (int, error) {
 	if w.all {
-		w.buf.Write(p)
+		if !w.discard {
+			w.buf.Write(p)
+		}
 		return len(p), nil
 	}
 	if !w.header {
@@ -89,7 +92,9 @@ func (w *window) Write(p []byte) (int, error) {
 		if len(p) != rawHeaderLen {
 			w.all = true
 		}
-		w.buf.Write(p)
+		if !w.all || !w.discard {
+			w.buf.Write(p)
+		}
 		return len(p), nil
 	}
 	if w.left > 0 {
@@ -128,7 +133,9 @@ func (w *window) Write(p []byte) (int, error) {
 		// Not one batch per write: keep the rest whole (the
 		// generations already dropped are older than every wanted one).
 		w.all = true
-		w.buf.Write(p)
+		if !w.discard {
+			w.buf.Write(p)
+		}
 		return len(p), nil
 	}
 	w.cur.n++

@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime/trace"
 	"testing"
+	"time"
 
 	"github.com/reqprof/reqprof/internal/tracedec"
 )
@@ -160,5 +161,60 @@ func TestWindowKnownGenerations(t *testing.T) {
 		if i == 2 {
 			from = wa.last // later snapshots drop the first generations
 		}
+	}
+}
+
+// TestHeldRecorderMarksItsGenerations holds a recorder with no capture:
+// the manager learns its newest generation every markEvery with an empty
+// snapshot, so a capture begun later asks for recent generations only,
+// and its profile still has its task. Nothing is kept meanwhile, and the
+// marks stop with the last Release.
+func TestHeldRecorderMarksItsGenerations(t *testing.T) {
+	defer func(d time.Duration) { markEvery = d }(markEvery)
+	markEvery = 20 * time.Millisecond
+	m := NewManager(Config{NoCPU: true})
+	if err := m.Hold(); err != nil {
+		t.Fatal(err)
+	}
+	held := true
+	defer func() {
+		if held {
+			m.Release()
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); m.marks.Load() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d marks in 10 s, one due every %v", m.marks.Load(), markEvery)
+		}
+	}
+	gen := m.snapGen.Load()
+	if gen < 3 {
+		t.Fatalf("after %d marks the newest generation known is %d", m.marks.Load(), gen)
+	}
+	ctx, c, err := m.Start(context.Background(), "after the marks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.fromGen < gen {
+		t.Errorf("a capture begun after the marks asks for generations from %d, the newest known %d", c.fromGen, gen)
+	}
+	Run(ctx, func(context.Context) error { time.Sleep(time.Millisecond); return nil })
+	p, err := c.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "after the marks" || len(p.Goroutines) == 0 {
+		t.Errorf("the capture's profile is %q with %d goroutines", p.Name, len(p.Goroutines))
+	}
+	m.Release()
+	held = false
+	time.Sleep(2 * markEvery) // a mark under way may end
+	n := m.marks.Load()
+	time.Sleep(5 * markEvery)
+	if got := m.marks.Load(); got != n {
+		t.Errorf("%d marks after the last Release", got-n)
+	}
+	if m.Active() {
+		t.Error("the recorder runs after the last Release")
 	}
 }

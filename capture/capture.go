@@ -208,15 +208,15 @@ type Manager struct {
 	// busyUntil is when the process stops counting as too busy to linger
 	// (see Linger); frStarted is when the recorder started and lastSnapAt
 	// when the worker took its last snapshot. Unix nanoseconds.
-	busyUntil atomic.Int64
-	// holds counts the references Hold took; markTimer fires mark while
-	// there are any; marks counts the empty snapshots taken (tests).
-	holds      int
-	markTimer  *time.Timer
-	marks      atomic.Int64
+	busyUntil  atomic.Int64
 	lastUnit   time.Time // the last Linger call's time (m.mu)
 	frStarted  atomic.Int64
 	lastSnapAt int64 // the worker's (and mark's, in the worker's turn)
+	// holds counts the references Hold took; markTimer fires mark while
+	// there are any; marks counts the empty snapshots taken (tests).
+	holds     int
+	markTimer *time.Timer
+	marks     atomic.Int64
 	// cpuj says whether the process's other work keeps the CPU busy (see
 	// busy.go).
 	cpuj cpuJudge

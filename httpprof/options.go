@@ -72,7 +72,9 @@ type Options struct {
 	// and stores every request slower than it, after the fact, at most
 	// SlowPerMinute per minute (default 6). Each request then runs in a
 	// runtime/trace task, and the process pays for continuous execution
-	// tracing: see BENCHMARKS.md. Upgrade (WebSocket) requests are left out.
+	// tracing, and for an empty snapshot of the recorder once a second
+	// (capture.Manager.Hold): see BENCHMARKS.md. Upgrade (WebSocket)
+	// requests are left out.
 	CaptureSlowerThan time.Duration
 	SlowPerMinute     int
 	// QueryOnly makes the profile=true query parameter the only trigger,

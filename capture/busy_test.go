@@ -106,18 +106,7 @@ func TestNoLingerWhenCPUBusy(t *testing.T) {
 	}
 	m := NewManager(Config{NoCPU: true})
 	defer m.EndLinger()
-	capture := func() {
-		t.Helper()
-		ctx, c, err := m.Start(context.Background(), "unit")
-		if err != nil {
-			t.Fatal(err)
-		}
-		Run(ctx, func(context.Context) error { return nil })
-		m.Linger(time.Hour)
-		if _, err := c.Stop(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	capture := func() { t.Helper(); lingeringUnit(t, m, time.Hour) }
 	capture() // the process is quiet: it lingers
 	if !m.Active() {
 		t.Fatal("the recorder does not linger in a quiet process")
@@ -180,18 +169,7 @@ func TestMarksWhileBusyLinger(t *testing.T) {
 	markBusy = 5 * time.Millisecond
 	m := NewManager(Config{NoCPU: true})
 	defer m.EndLinger()
-	capture := func() {
-		t.Helper()
-		ctx, c, err := m.Start(context.Background(), "unit")
-		if err != nil {
-			t.Fatal(err)
-		}
-		Run(ctx, func(context.Context) error { return nil })
-		m.Linger(time.Minute)
-		if _, err := c.Stop(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	capture := func() { t.Helper(); lingeringUnit(t, m, time.Minute) }
 	capture() // quiet: it lingers, with no marks
 	time.Sleep(20 * markBusy)
 	if n := m.marks.Load(); n != 0 {
@@ -227,5 +205,20 @@ func TestMarksWhileBusyLinger(t *testing.T) {
 	defer c.Discard()
 	if c.fromGen <= gen {
 		t.Errorf("a capture after the marks asks for generations from %d, the newest known %d", c.fromGen, gen)
+	}
+}
+
+// lingeringUnit runs an empty unit on m that asks for a linger of d before
+// it stops, as the delivery core does.
+func lingeringUnit(t *testing.T, m *Manager, d time.Duration) {
+	t.Helper()
+	ctx, c, err := m.Start(context.Background(), "unit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	Run(ctx, func(context.Context) error { return nil })
+	m.Linger(d)
+	if _, err := c.Stop(); err != nil {
+		t.Fatal(err)
 	}
 }

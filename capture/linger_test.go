@@ -58,15 +58,7 @@ func TestLinger(t *testing.T) {
 	m.EndLinger() // no linger: nothing to end
 
 	// A linger's end stops the recorder by itself.
-	ctx, c, err := m.Start(context.Background(), "unit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	Run(ctx, func(context.Context) error { return nil })
-	m.Linger(time.Millisecond)
-	if _, err := c.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	lingeringUnit(t, m, time.Millisecond)
 	// Not a timing tolerance: the linger ends a millisecond after it was
 	// asked; the deadline only turns a recorder that never stops into a
 	// failure rather than a hang.

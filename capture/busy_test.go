@@ -168,7 +168,16 @@ func TestMarksWhileBusyLinger(t *testing.T) {
 	defer func(d time.Duration) { markBusy = d }(markBusy)
 	markBusy = 5 * time.Millisecond
 	m := NewManager(Config{NoCPU: true})
-	defer m.EndLinger()
+	defer func() {
+		// A mark or a batch under way holds the recorder until it ends:
+		// the package's next test starts one of its own.
+		m.EndLinger()
+		for deadline := time.Now().Add(10 * time.Second); m.Active(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the recorder runs 10 s after the linger ended")
+			}
+		}
+	}()
 	capture := func() { t.Helper(); lingeringUnit(t, m, time.Minute) }
 	capture() // quiet: it lingers, with no marks
 	time.Sleep(20 * markBusy)

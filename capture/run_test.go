@@ -3,12 +3,14 @@ package capture_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reqprof/reqprof/capture"
 	"github.com/reqprof/reqprof/capture/internal/fakeadapter"
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/view"
 )
 
@@ -24,29 +26,7 @@ func TestAdapterInAnotherPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Work == 0 {
-		t.Fatal("the profile has no work boundary")
-	}
-	const work = "github.com/reqprof/reqprof/capture_test.sleepWork"
-	var inWork, overhead int64
-	for _, s := range view.CriticalPath(p).Segments {
-		if len(s.Path) == 0 {
-			continue
-		}
-		switch top := s.Path[0]; {
-		case top.Name == work:
-			inWork += s.End - s.Start
-		case top.Kind == view.Overhead:
-			overhead += s.End - s.Start
-		default:
-			t.Errorf("segment [%d,%d) under %s, want %s or %s", s.Start, s.End, top.Name, work, view.OverheadName)
-		}
-		for _, f := range s.Path {
-			if strings.Contains(f.Name, "fakeadapter") {
-				t.Errorf("the adapter's frame %s is shown as part of the work", f.Name)
-			}
-		}
-	}
+	inWork, overhead := checkAdapterProfile(t, p)
 	// The sleep alone is 20 ms of the work, whatever the machine's load;
 	// the adapter's bookkeeping (200 µs of spinning) is the profiler's.
 	if inWork < int64(20*time.Millisecond) {
@@ -57,6 +37,110 @@ func TestAdapterInAnotherPackage(t *testing.T) {
 		t.Errorf("the adapter's bookkeeping is not the profiler's time: overhead %v, want at least 200µs", time.Duration(overhead))
 	}
 }
+
+// TestAdapterPreemptedByTheCollector profiles the adapter's work while the
+// garbage collector keeps running: its stack scans stop the work's
+// goroutine at arbitrary points — in the adapter's closure before the
+// handler, in capture.Run logging the end mark after it — and the stretches
+// around those stops must stay the work's or the profiler's, never the
+// adapter's or nowhere (CI once saw 19 µs after the end mark's preemption
+// shown at the work's top, as the work's).
+func TestAdapterPreemptedByTheCollector(t *testing.T) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	defer func() { close(stop); <-done }()
+	go func() { // garbage, and collections, all the time
+		defer close(done)
+		var keep [][]byte
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if keep = append(keep, make([]byte, 64<<10)); len(keep) > 100 {
+				keep = nil
+				runtime.GC()
+			}
+		}
+	}()
+	runs := 100
+	if testing.Short() {
+		runs = 20
+	}
+	for range runs {
+		m := capture.NewManager(capture.Config{NoCPU: true})
+		p, err := fakeadapter.Serve(m, context.Background(), "job", shortSleepWork)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inWork, _ := checkAdapterProfile(t, p); inWork < int64(2*time.Millisecond) {
+			t.Errorf("the work has %v of the critical path, want at least the 2ms sleep", time.Duration(inWork))
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// shortSleepWork is the profiled work of the collector test.
+func shortSleepWork(context.Context) { time.Sleep(2 * time.Millisecond) }
+
+// checkAdapterProfile checks p's critical path: every segment is the work's
+// function's, the work's own with no function known (a state directly
+// under the work: preempted in the adapter's closure, say) or the
+// profiler's; the profiler's time comes only before the work and after it,
+// never between two pieces of it (the work ran once, from its begin mark to
+// its end mark); and no frame of the adapter shows. It returns the time
+// under the work's function and the profiler's.
+func checkAdapterProfile(t *testing.T, p *profile.Profile) (inWork, overhead int64) {
+	t.Helper()
+	if p.Work == 0 {
+		t.Fatal("the profile has no work boundary")
+	}
+	const (
+		before = iota
+		during
+		after
+	)
+	phase := before
+	for _, s := range view.CriticalPath(p).Segments {
+		if len(s.Path) == 0 {
+			continue
+		}
+		work := false
+		switch top := s.Path[0]; {
+		case top.Name == sleepWorkName || top.Name == shortSleepWorkName:
+			inWork += s.End - s.Start
+			work = true
+		case top.Kind == view.Overhead:
+			overhead += s.End - s.Start
+		case len(s.Path) == 1 && top.Kind != view.Func && top.Kind != view.Via:
+			work = true // the work's, where in it unknown
+		default:
+			t.Errorf("segment [%d,%d) under %s, want %s or %s", s.Start, s.End, top.Name, sleepWorkName, view.OverheadName)
+		}
+		switch {
+		case work && phase == after:
+			t.Errorf("segment [%d,%d) %v is the work's, after the profiler's time that followed the work", s.Start, s.End, s.Path)
+		case work:
+			phase = during
+		case phase == during:
+			phase = after
+		}
+		for _, f := range s.Path {
+			if strings.Contains(f.Name, "fakeadapter") {
+				t.Errorf("the adapter's frame %s is shown as part of the work", f.Name)
+			}
+		}
+	}
+	return inWork, overhead
+}
+
+const (
+	sleepWorkName      = "github.com/reqprof/reqprof/capture_test.sleepWork"
+	shortSleepWorkName = "github.com/reqprof/reqprof/capture_test.shortSleepWork"
+)
 
 func TestRunReturnsTheWorksError(t *testing.T) {
 	errWork := errors.New("work failed")

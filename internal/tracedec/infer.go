@@ -480,12 +480,33 @@ func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrac
 	if pg.ID == int64(b.tk.g) {
 		st = b.intoWork(p, st, x.at, y.at)
 		if w := p.Stacks[p.Work].Frames; len(w) > 0 && b.tk.mark != xtrace.NoStack && a >= b.tk.markT && e <= b.workEnd() {
-			if fs := p.Stacks[st].Frames; len(fs) < len(w) || !sameFuncs(p, fs[:len(w)], w) {
+			if fs := p.Stacks[st].Frames; (len(fs) < len(w) || !sameFuncs(p, fs[:len(w)], w)) && !b.beside(p, w, x.at) && !b.beside(p, w, y.at) {
 				st = p.Work
 			}
 		}
 	}
 	return st
+}
+
+// beside reports whether stack s shows the goroutine in the profiler's own
+// call beside the work's boundary w: s shares a strict prefix of w's
+// frames and goes on, where w goes into the work, into the delivery code's
+// or the tracer's own function (capture.Run logging the end mark after
+// the work returned, preempted there by the garbage collector, say).
+// Between the marks, a stretch with such an end was, at that end, not in
+// the work. Only the profiler's functions count: a preemption's stack can
+// miss a frame (see attribute), and a stack that skips the delivery
+// code's closure into the handler is still the work's.
+func (b *builder) beside(p *profile.Profile, w []profile.FrameID, s profile.StackID) bool {
+	fs := p.Stacks[s].Frames
+	n := 0
+	for n < len(w) && n < len(fs) && sameFuncs(p, fs[n:n+1], w[n:n+1]) {
+		n++
+	}
+	if n == 0 || n == len(w) || n == len(fs) {
+		return false
+	}
+	return b.in.harness(p.Frames[fs[n]].Func)
 }
 
 // deepestUser returns the index in fs of its deepest user frame at or

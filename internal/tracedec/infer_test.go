@@ -271,6 +271,7 @@ func TestInferAboveUserCode(t *testing.T) {
 	in := func(fs ...string) xtrace.Stack {
 		return mk(append([]string{"main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.Run"}, fs...)...)
 	}
+	withClosure := in("github.com/reqprof/reqprof.Do.func1")
 	runInferTests(t, []inferTest{{
 		name: "from the begin mark into a handler: its deepest user frame, under the handler, not the router",
 		work: work, markT: 0, endT: 200, end: 100,
@@ -334,6 +335,27 @@ func TestInferAboveUserCode(t *testing.T) {
 			{t: 100, stack: in("github.com/reqprof/reqprof/httpprof.wrapWriter"), kind: exact},
 		},
 		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;github.com/reqprof/reqprof/httpprof.wrapWriter:unsampled"},
+	}, {
+		// The work's boundary ends in the delivery code's closure; the
+		// garbage collector stopped the goroutine in capture.Run's call
+		// logging the end mark, after the work had returned.
+		name: "from a stop in the end mark's call to the end mark: the profiler's, not the work's",
+		work: withClosure, markT: 0, endT: 30, end: 100,
+		iv:   in("runtime/trace.Log", "context.(*valueCtx).Value"),
+		pts: []point{
+			{t: 0, stack: in("runtime/trace.Log", "context.(*valueCtx).Value"), kind: preempt},
+			{t: 30, stack: in("runtime/trace.Log"), kind: event},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run:unsampled"},
+	}, {
+		name: "from a stop in the delivery code's closure: still the work's",
+		work: withClosure, markT: 0, endT: 200, end: 100,
+		iv:   withClosure,
+		pts: []point{
+			{t: 0, stack: withClosure, kind: preempt},
+			{t: 100, stack: in("runtime/trace.Log"), kind: event},
+		},
+		want: []string{"0-100:main.main;github.com/reqprof/reqprof.Do;github.com/reqprof/reqprof/capture.Run;github.com/reqprof/reqprof.Do.func1:unsampled"},
 	}, {
 		name: "a library's goroutine with no user frame keeps its frames",
 		iv:   mk("database/sql.(*DB).connectionOpener", "runtime.selectgo"),

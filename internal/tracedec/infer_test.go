@@ -341,7 +341,7 @@ func TestInferAboveUserCode(t *testing.T) {
 		// logging the end mark, after the work had returned.
 		name: "from a stop in the end mark's call to the end mark: the profiler's, not the work's",
 		work: withClosure, markT: 0, endT: 30, end: 100,
-		iv:   in("runtime/trace.Log", "context.(*valueCtx).Value"),
+		iv: in("runtime/trace.Log", "context.(*valueCtx).Value"),
 		pts: []point{
 			{t: 0, stack: in("runtime/trace.Log", "context.(*valueCtx).Value"), kind: preempt},
 			{t: 30, stack: in("runtime/trace.Log"), kind: event},
@@ -350,7 +350,7 @@ func TestInferAboveUserCode(t *testing.T) {
 	}, {
 		name: "from a stop in the delivery code's closure: still the work's",
 		work: withClosure, markT: 0, endT: 200, end: 100,
-		iv:   withClosure,
+		iv: withClosure,
 		pts: []point{
 			{t: 0, stack: withClosure, kind: preempt},
 			{t: 100, stack: in("runtime/trace.Log"), kind: event},

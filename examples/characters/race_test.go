@@ -1,5 +1,0 @@
-//go:build race
-
-package characters_test
-
-const raceEnabled = true

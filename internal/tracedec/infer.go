@@ -446,7 +446,8 @@ func (b *builder) sameAs(p *profile.Profile, x, sample profile.StackID) bool {
 // between the marks around the work is the work's, even when no point
 // inside it shows where: it goes under the work's boundary
 // (profile.Work), not above it, where views would show the profiler's own
-// time.
+// time — unless an end of it shows the goroutine in the profiler's own
+// call beside the work (see beside).
 func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrace.Time, x, y *obs) profile.StackID {
 	switch {
 	case x == nil && y == nil:

@@ -265,7 +265,8 @@ func TestInferSampled(t *testing.T) {
 // frames goes under the deepest user frame of the stack it ended in (with
 // the application's middleware and the handler above it), never a
 // framework's own time;
-// between the marks around the work, it is the work's.
+// between the marks around the work, it is the work's, but where an end of
+// it was in the profiler's own call beside the work.
 func TestInferAboveUserCode(t *testing.T) {
 	work := mk("main.main", "github.com/reqprof/reqprof.Do", "github.com/reqprof/reqprof/capture.Run")
 	in := func(fs ...string) xtrace.Stack {

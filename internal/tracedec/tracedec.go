@@ -36,7 +36,9 @@
 // or, when those end above the user's code ([profile.Code]), the first
 // user frame of the stack the stretch ended in, else began in. On the
 // root goroutine, running time between the marks around the work is the
-// work's.
+// work's, but where an end of it was in the profiler's own call beside the
+// work (capture.Run logging the end mark, stopped there by the garbage
+// collector).
 package tracedec
 
 import (

@@ -64,7 +64,8 @@ type child struct {
 	logs   *countingHandler
 	store  *countingStore
 	htimes durations
-	cpuOn  bool // the child profiles its own CPU (cfg.Profiles)
+	raw    durations // raw flight-recorder starts of rawfr=1 requests
+	cpuOn  bool      // the child profiles its own CPU (cfg.Profiles)
 }
 
 // stats is what /bench/stats reports.
@@ -98,6 +99,9 @@ type timing struct {
 	// recorder's start, for a cold one) and inside it ("[reqprof]").
 	ProfileBefore []time.Duration `json:"profile_before"`
 	ProfileInside []time.Duration `json:"profile_inside"`
+	// RawStart is each raw flight recorder's start for a request that
+	// asked for one (rawfr=1).
+	RawStart []time.Duration `json:"raw_start"`
 }
 
 func childMain() error {
@@ -159,6 +163,10 @@ func childMain() error {
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/bench/") {
 			mux.ServeHTTP(w, r)
+			return
+		}
+		if strings.Contains(r.URL.RawQuery, "rawfr=1") {
+			c.serveRawFR(w, r, served)
 			return
 		}
 		served.ServeHTTP(w, r)
@@ -233,6 +241,26 @@ func (c *child) newReqprof(edit func(*httpprof.Options)) (*httpprof.Profiler, er
 }
 
 // timed records the duration of each call of h.
+// serveRawFR serves r with a raw flight recorder started for it, as a
+// trace-based profiler's cold request would (reqprof idle, r unprofiled),
+// and stopped in the background once the handler returned: the runtime's
+// whole cost of a cold start to a request.
+func (c *child) serveRawFR(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	if capture.Default.Active() {
+		http.Error(w, "reqprof's recorder is running", http.StatusConflict)
+		return
+	}
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: frMinAge, MaxBytes: frMaxBytes})
+	t := time.Now()
+	if err := fr.Start(); err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	c.raw.add(time.Since(t))
+	h.ServeHTTP(w, r)
+	go fr.Stop()
+}
+
 func (c *child) timed(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := time.Now()
@@ -297,7 +325,7 @@ func (c *child) control(mux *http.ServeMux) {
 		}
 	})
 	mux.HandleFunc("/bench/durations", func(w http.ResponseWriter, r *http.Request) {
-		t := timing{Handler: c.htimes.take()}
+		t := timing{Handler: c.htimes.take(), RawStart: c.raw.take()}
 		if c.store != nil {
 			t.ProfileDur, t.ProfileBytes, t.ProfileBefore, t.ProfileInside = c.store.take()
 		}

@@ -28,12 +28,17 @@ type batchKind struct {
 	// measured request runs after a profile's processing, as a profiled
 	// one of the other batches does after the last one's.
 	afterProfiled bool
+	// rawFR starts a raw flight recorder for each (unprofiled) request,
+	// reqprof idle: what any trace-based profiler's cold request pays.
+	rawFR bool
 }
 
 // batchKinds come in pairs that share the recorder's state (runPair).
 var batchKinds = []batchKind{
 	{key: "u", name: "unprofiled", profiled: false, warm: false},
 	{key: "c", name: "profiled, recorder cold", profiled: true, warm: false},
+	{key: "rf", name: "unprofiled, a raw flight recorder started for each (reqprof idle; the recorder's start included)", rawFR: true},
+	{key: "u2", name: "unprofiled (again, beside the row before)", profiled: false},
 	{key: "l", name: "profiled, repeated: recorder lingering (the default)", profiled: true, linger: true},
 	{key: "ul", name: "unprofiled, recorder lingering", profiled: false, linger: true},
 	{key: "uw", name: "unprofiled, recorder running", profiled: false, warm: true},
@@ -63,7 +68,11 @@ type batchResult struct {
 	profBytes []int64
 	before    []time.Duration // what the profiles say reqprof added before the window
 	inside    []time.Duration // and inside it
-	cpu       time.Duration   // process CPU over the batches
+	rawStart  []time.Duration // each raw recorder's start (rawFR)
+	// lessStart is each request's latency less its recorder's start (the
+	// profile's "before" for a profiled one, rawStart for rawFR), sorted.
+	lessStart []time.Duration
+	cpu       time.Duration // process CPU over the batches
 	gcCPU     time.Duration
 	gcCycles  uint64
 	n         int
@@ -191,12 +200,14 @@ func runIsolated(ctx context.Context, env *parentEnv, o options, handler string,
 		fmt.Fprintf(progress, "isolated %s round %d/%d done\n", handler, r+1, o.rounds)
 	}
 	for _, b := range res.batches {
+		b.lessStart = lessStart(b)
 		slices.Sort(b.lat)
 		slices.Sort(b.handler)
 		slices.Sort(b.profDur)
 		slices.Sort(b.profBytes)
 		slices.Sort(b.before)
 		slices.Sort(b.inside)
+		slices.Sort(b.rawStart)
 	}
 	final, err := p.stop()
 	if err != nil {
@@ -276,6 +287,9 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 		if b.kind.profiled {
 			u += "?profile=true"
 		}
+		if b.kind.rawFR {
+			u += "?rawfr=1"
+		}
 		if b.kind.afterProfiled {
 			var status string
 			if err := get(client, u+"?profile=true", &status); err != nil {
@@ -347,7 +361,27 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 	b.profBytes = append(b.profBytes, t.ProfileBytes...)
 	b.before = append(b.before, t.ProfileBefore...)
 	b.inside = append(b.inside, t.ProfileInside...)
+	b.rawStart = append(b.rawStart, t.RawStart...)
 	return nil
+}
+
+// lessStart returns each of b's latencies less the recorder's start it
+// paid, in the requests' order before sorting (one profile, or one raw
+// start, per request, in order), sorted; nil when b has no such starts.
+func lessStart(b *batchResult) []time.Duration {
+	starts := b.before
+	if b.kind.rawFR {
+		starts = b.rawStart
+	}
+	if len(starts) == 0 || len(starts) != len(b.lat) {
+		return nil
+	}
+	out := make([]time.Duration, len(b.lat))
+	for i := range out {
+		out[i] = b.lat[i] - starts[i]
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkIsolated fails the run when the isolated measurements are not what
@@ -362,6 +396,12 @@ func checkIsolated(r *isolatedResult) error {
 		}
 		if len(b.handler) != b.n {
 			return fmt.Errorf("%s: %d requests, %d handler times", b.kind.name, b.n, len(b.handler))
+		}
+		if b.kind.rawFR && len(b.rawStart) != b.n {
+			return fmt.Errorf("%s: %d requests, %d raw recorder starts", b.kind.name, b.n, len(b.rawStart))
+		}
+		if (b.kind.rawFR || b.kind.key == "c") && len(b.lessStart) != b.n {
+			return fmt.Errorf("%s: %d requests, %d of them with their recorder's start", b.kind.name, b.n, len(b.lessStart))
 		}
 	}
 	if r.burstProfiled == 0 || r.burstStored < r.burstProfiled {

@@ -64,6 +64,9 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("no isolated measurements of %s", h)
 		}
 	}
+	if n, want := strings.Count(report, "reqprof's part beyond the runtime's whole start is "), len(o.isoH); n != want {
+		t.Errorf("%d isolated reports compare the cold request with the raw recorder's, want %d", n, want)
+	}
 	if t.Failed() {
 		t.Log(report)
 	}

@@ -177,6 +177,13 @@ func writeIsolatedReport(w io.Writer, r *isolatedResult) {
 	fmt.Fprintf(w, "- cold: a profiled request adds %s at the median (×%s); less the recorder's start timed apart, reqprof's part is %s. Split by the medians: reqprof before the work's window %s (the recorder's start, as its profile says), inside it %s, the handler's own slowdown %s, the rest (around them: the response after the handler returned) %s\n",
 		fmtDur(coldAdd), ratio(float64(pct(c.lat, 0.5)), float64(pct(u.lat, 0.5))), fmtDur(coldAdd-fr),
 		fmtDur(pct(c.before, 0.5)), fmtDur(pct(c.inside, 0.5)), fmtDur(slower), fmtDur(coldAdd-pct(c.before, 0.5)-pct(c.inside, 0.5)-slower))
+	if rf, u2 := r.batch("rf"), r.batch("u2"); rf != nil && len(rf.lessStart) > 0 && len(c.lessStart) > 0 {
+		base := pct(u2.lat, 0.5)
+		fmt.Fprintf(w, "- cold, beside the runtime's whole start: an unprofiled request with a raw flight recorder started for it (what any trace-based profiler's cold request pays) adds %s at the median to unprofiled ones beside it (×%s): its `Start` %s, and the request after the start is %s slower (the runtime's work that follows its start, which the starts timed apart above do not see). reqprof's cold request less its recorder's start, as its profile says, is %s slower than unprofiled: **reqprof's part beyond the runtime's whole start is %s**\n",
+			fmtDur(pct(rf.lat, 0.5)-base), ratio(float64(pct(rf.lat, 0.5)), float64(base)), fmtDur(pct(rf.rawStart, 0.5)),
+			fmtDur(pct(rf.lessStart, 0.5)-base), fmtDur(pct(c.lessStart, 0.5)-pct(u.lat, 0.5)),
+			fmtDur(pct(c.lessStart, 0.5)-pct(u.lat, 0.5)-(pct(rf.lessStart, 0.5)-base)))
+	}
 	fmt.Fprintf(w, "- warm (recorder already running): a profiled request adds %s at the median (×%s against unprofiled with the recorder off, ×%s against unprofiled with it running)\n",
 		fmtDur(pct(ww.lat, 0.5)-pct(u.lat, 0.5)), ratio(float64(pct(ww.lat, 0.5)), float64(pct(u.lat, 0.5))), ratio(float64(pct(ww.lat, 0.5)), float64(pct(uw.lat, 0.5))))
 	fmt.Fprintf(w, "- the handler's own time, profiled ÷ unprofiled (p50): ×%s cold, ×%s warm; the profile's duration ÷ unprofiled handler: ×%s cold, ×%s warm\n",

@@ -240,27 +240,38 @@ func (c *child) newReqprof(edit func(*httpprof.Options)) (*httpprof.Profiler, er
 	return httpprof.New(o)
 }
 
-// timed records the duration of each call of h.
 // serveRawFR serves r with a raw flight recorder started for it, as a
 // trace-based profiler's cold request would (reqprof idle, r unprofiled),
 // and stopped in the background once the handler returned: the runtime's
 // whole cost of a cold start to a request.
 func (c *child) serveRawFR(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	fr, d, ok := startRawFR(w)
+	if !ok {
+		return
+	}
+	c.raw.add(d)
+	h.ServeHTTP(w, r)
+	go fr.Stop()
+}
+
+// startRawFR starts a raw flight recorder with reqprof's bounds, reqprof's
+// own idle, and returns how long its Start took; on failure it answers w
+// with 409 Conflict and returns false.
+func startRawFR(w http.ResponseWriter) (*trace.FlightRecorder, time.Duration, bool) {
 	if capture.Default.Active() {
 		http.Error(w, "reqprof's recorder is running", http.StatusConflict)
-		return
+		return nil, 0, false
 	}
 	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: frMinAge, MaxBytes: frMaxBytes})
 	t := time.Now()
 	if err := fr.Start(); err != nil {
 		http.Error(w, err.Error(), http.StatusConflict)
-		return
+		return nil, 0, false
 	}
-	c.raw.add(time.Since(t))
-	h.ServeHTTP(w, r)
-	go fr.Stop()
+	return fr, time.Since(t), true
 }
 
+// timed records the duration of each call of h.
 func (c *child) timed(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := time.Now()
@@ -362,17 +373,11 @@ func (c *child) control(mux *http.ServeMux) {
 		var ds []time.Duration
 		capture.Default.EndLinger()
 		for range n {
-			if capture.Default.Active() {
-				http.Error(w, "reqprof's recorder is running", http.StatusConflict)
+			fr, d, ok := startRawFR(w)
+			if !ok {
 				return
 			}
-			fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: frMinAge, MaxBytes: frMaxBytes})
-			t := time.Now()
-			if err := fr.Start(); err != nil {
-				http.Error(w, err.Error(), http.StatusConflict)
-				return
-			}
-			ds = append(ds, time.Since(t))
+			ds = append(ds, d)
 			fr.Stop()
 			time.Sleep(5 * time.Millisecond)
 		}

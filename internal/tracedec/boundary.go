@@ -32,10 +32,7 @@ func (b *builder) work(p *profile.Profile) profile.StackID {
 	}
 	w := append([]profile.FrameID(nil), fs...)
 	begin := p.Stacks[b.in.stack(p, b.tk.stack, false)].Frames
-	shared := 0
-	for shared < len(begin) && shared < len(w) && sameFuncs(p, begin[shared:shared+1], w[shared:shared+1]) {
-		shared++
-	}
+	shared := sharedFuncs(p, begin, w)
 	var delivery []string
 	for _, f := range w[max(shared-1, 0) : len(w)-1] {
 		delivery = append(delivery, p.Frames[f].Func)
@@ -80,6 +77,16 @@ func sameFuncs(p *profile.Profile, a, b []profile.FrameID) bool {
 		}
 	}
 	return true
+}
+
+// sharedFuncs returns how many outermost frames stacks a and b share, by
+// function (as sameFuncs).
+func sharedFuncs(p *profile.Profile, a, b []profile.FrameID) int {
+	n := 0
+	for n < len(a) && n < len(b) && sameFuncs(p, a[n:n+1], b[n:n+1]) {
+		n++
+	}
+	return n
 }
 
 // closureOf reports whether fn is a function literal written in function

@@ -178,11 +178,7 @@ func (b *builder) observe(p *profile.Profile, pt point, outer string) (o obs, ok
 	case event:
 		// The profiler's frames (a region helper's, the tracer's) are not
 		// where it ran, but the work's boundary is where the work begins.
-		floor := 0
-		w := p.Stacks[p.Work].Frames
-		for floor < len(w) && floor < len(fs) && sameFuncs(p, fs[floor:floor+1], w[floor:floor+1]) {
-			floor++
-		}
+		floor := sharedFuncs(p, fs, p.Stacks[p.Work].Frames)
 		n := len(fs)
 		for n > floor && b.in.harness(p.Frames[fs[n-1]].Func) {
 			n--
@@ -500,10 +496,7 @@ func (b *builder) credible(p *profile.Profile, pg *profile.Goroutine, a, e xtrac
 // code's closure into the handler is still the work's.
 func (b *builder) beside(p *profile.Profile, w []profile.FrameID, s profile.StackID) bool {
 	fs := p.Stacks[s].Frames
-	n := 0
-	for n < len(w) && n < len(fs) && sameFuncs(p, fs[n:n+1], w[n:n+1]) {
-		n++
-	}
+	n := sharedFuncs(p, fs, w)
 	if n == 0 || n == len(w) || n == len(fs) {
 		return false
 	}

@@ -351,10 +351,14 @@ func (c *child) control(mux *http.ServeMux) {
 	})
 	// endlinger ends reqprof's linger (the next profiled request is cold
 	// unless the recorder is held); endlinger?keep=1 does nothing, the
-	// same control request for batches that leave the linger be.
+	// same control request for batches that leave the linger be; gc=1
+	// runs a GC after that.
 	mux.HandleFunc("/bench/endlinger", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("keep") == "" {
 			capture.Default.EndLinger()
+		}
+		if r.URL.Query().Get("gc") != "" {
+			runtime.GC()
 		}
 		reply(w, "ok")
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -31,6 +32,15 @@ type batchKind struct {
 	// rawFR starts a raw flight recorder for each (unprofiled) request,
 	// reqprof idle: what any trace-based profiler's cold request pays.
 	rawFR bool
+	// gcFirst runs a GC in the gap before each request: every request
+	// then starts with the same headroom under the GC's goal, whatever
+	// the batch allocated before. A small heap's goal is the runtime's 4
+	// MB floor, and the 2.25 MB that the runtime's own start allocates
+	// for the trace's CPU samples often starts a cycle that the starting
+	// request pays: a raw recorder's request after requests that
+	// allocate little pays it more often than reqprof's, whose last
+	// profile's processing raised the goal.
+	gcFirst bool
 }
 
 // batchKinds come in pairs that share the recorder's state (runPair).
@@ -39,6 +49,8 @@ var batchKinds = []batchKind{
 	{key: "c", name: "profiled, recorder cold", profiled: true, warm: false},
 	{key: "rf", name: "unprofiled, a raw flight recorder started for each (reqprof idle; the recorder's start included)", rawFR: true},
 	{key: "u2", name: "unprofiled (again, beside the row before)", profiled: false},
+	{key: "cg", name: "profiled, recorder cold, each after a GC (the CPU columns count it)", profiled: true, gcFirst: true},
+	{key: "rfg", name: "unprofiled, a raw flight recorder started for each, each after a GC (the CPU columns count it)", rawFR: true, gcFirst: true},
 	{key: "l", name: "profiled, repeated: recorder lingering (the default)", profiled: true, linger: true},
 	{key: "ul", name: "unprofiled, recorder lingering", profiled: false, linger: true},
 	{key: "uw", name: "unprofiled, recorder running", profiled: false, warm: true},
@@ -307,8 +319,15 @@ func runBatch(p *childProc, client *http.Client, spec handlerSpec, o options, b 
 		// The same control request in every batch: it ends reqprof's
 		// linger, or (linger batches) does nothing.
 		ctl := "/bench/endlinger"
+		q := url.Values{}
 		if b.kind.linger {
-			ctl += "?keep=1"
+			q.Set("keep", "1")
+		}
+		if b.kind.gcFirst {
+			q.Set("gc", "1")
+		}
+		if len(q) > 0 {
+			ctl += "?" + q.Encode()
 		}
 		if err := p.get(ctl, nil); err != nil {
 			return err
@@ -400,7 +419,7 @@ func checkIsolated(r *isolatedResult) error {
 		if b.kind.rawFR && len(b.rawStart) != b.n {
 			return fmt.Errorf("%s: %d requests, %d raw recorder starts", b.kind.name, b.n, len(b.rawStart))
 		}
-		if (b.kind.rawFR || b.kind.key == "c") && len(b.lessStart) != b.n {
+		if (b.kind.rawFR || b.kind.key == "c" || b.kind.key == "cg") && len(b.lessStart) != b.n {
 			return fmt.Errorf("%s: %d requests, %d of them with their recorder's start", b.kind.name, b.n, len(b.lessStart))
 		}
 	}

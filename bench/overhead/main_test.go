@@ -67,6 +67,9 @@ func TestSmoke(t *testing.T) {
 	if n, want := strings.Count(report, "reqprof's part beyond the runtime's whole start is "), len(o.isoH); n != want {
 		t.Errorf("%d isolated reports compare the cold request with the raw recorder's, want %d", n, want)
 	}
+	if n, want := strings.Count(report, "reqprof's part beyond the runtime's whole start, after a GC, is "), len(o.isoH); n != want {
+		t.Errorf("%d isolated reports compare the cold request with the raw recorder's after a GC, want %d", n, want)
+	}
 	if t.Failed() {
 		t.Log(report)
 	}

@@ -184,16 +184,7 @@ func TestMarksWhileBusyLinger(t *testing.T) {
 	if n := m.marks.Load(); n != 0 {
 		t.Fatalf("%d marks while lingering in a quiet process", n)
 	}
-	// Busy from now on, as the judge sees it: the process uses two CPUs.
-	start := time.Now()
-	m.mu.Lock()
-	m.cpuj.mu.Lock()
-	m.cpuj.cpu = func() (time.Duration, bool) { return 2 * time.Since(start), true }
-	m.cpuj.at = time.Time{}
-	m.cpuj.mu.Unlock()
-	m.cpuj.judge()
-	m.mu.Unlock()
-	time.Sleep(cpuWindowMin)
+	makeBusy(m)
 	for range 4 { // frequent profiles: the linger goes on
 		capture()
 		time.Sleep(markBusy)
@@ -214,6 +205,45 @@ func TestMarksWhileBusyLinger(t *testing.T) {
 	defer c.Discard()
 	if c.fromGen <= gen {
 		t.Errorf("a capture after the marks asks for generations from %d, the newest known %d", c.fromGen, gen)
+	}
+}
+
+// makeBusy makes m's judge see a busy process from now on: one that uses
+// two CPUs.
+func makeBusy(m *Manager) {
+	start := time.Now()
+	m.mu.Lock()
+	m.cpuj.mu.Lock()
+	m.cpuj.cpu = func() (time.Duration, bool) { return 2 * time.Since(start), true }
+	m.cpuj.at = time.Time{}
+	m.cpuj.mu.Unlock()
+	m.cpuj.judge()
+	m.mu.Unlock()
+	time.Sleep(cpuWindowMin)
+}
+
+// TestEndLingerWaitsForMark checks that once EndLinger returns, the
+// recorder no longer runs for a busy linger's empty snapshot: the
+// delivery core's Close ends with EndLinger, and its caller may start a
+// recorder of its own at once.
+func TestEndLingerWaitsForMark(t *testing.T) {
+	defer func(d time.Duration) { markBusy = d }(markBusy)
+	markBusy = time.Millisecond // marks back to back: EndLinger often meets one
+	m := NewManager(Config{NoCPU: true})
+	defer m.EndLinger()
+	makeBusy(m)
+	for i := range 50 {
+		for range 4 { // frequent profiles: the linger goes on in a busy process
+			lingeringUnit(t, m, time.Minute)
+		}
+		time.Sleep(time.Duration(i%5) * markBusy / 2)
+		m.EndLinger()
+		if m.Active() {
+			t.Fatalf("round %d: the recorder runs after EndLinger returned (%d marks so far)", i, m.marks.Load())
+		}
+	}
+	if m.marks.Load() == 0 {
+		t.Error("no mark ran: the test did not meet the case it is for")
 	}
 }
 

@@ -217,6 +217,9 @@ type Manager struct {
 	holds     int
 	markTimer *time.Timer
 	marks     atomic.Int64
+	// marking is closed when the mark under way, if any, has dropped its
+	// reference (EndLinger waits for it).
+	marking chan struct{}
 	// cpuj says whether the process's other work keeps the CPU busy (see
 	// busy.go).
 	cpuj cpuJudge
@@ -476,6 +479,8 @@ func (m *Manager) mark() {
 	// reference keeps the recorder on.
 	m.working = true
 	m.refs++
+	done := make(chan struct{})
+	m.marking = done
 	fr := m.fr
 	m.mu.Unlock()
 	t := m.budget.wait()
@@ -483,6 +488,8 @@ func (m *Manager) mark() {
 	m.budget.spend(t)
 	m.mu.Lock()
 	m.release(1)
+	m.marking = nil
+	close(done)
 	start := len(m.pending) > 0
 	m.working = start
 	m.mu.Unlock()
@@ -686,11 +693,19 @@ func (m *Manager) lingerEnd() {
 }
 
 // EndLinger ends a [Manager.Linger] now: the recorder and CPU sampling
-// stop unless a capture or Hold still holds them.
+// stop unless a capture or Hold still holds them. An empty snapshot that
+// a busy linger is taking meanwhile (see mark) holds them too, for a
+// millisecond or so: EndLinger waits for it, so that once it returns the
+// recorder runs only for captures and holds ([Manager.Active]), and a
+// caller may start a flight recorder or an execution trace of its own.
 func (m *Manager) EndLinger() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.endLingerLocked()
+	marking := m.marking
+	m.mu.Unlock()
+	if marking != nil {
+		<-marking
+	}
 }
 
 // endLingerLocked drops the lingering reference, if any. m.mu must be

@@ -209,14 +209,29 @@ func TestOnProfiledForKeptSlowRequests(t *testing.T) {
 	hooks.Sample = nil
 	var mu sync.Mutex
 	var stored []string
+	var annotated []string // the paths Annotate was called for
+	annotate := hooks.Annotate
+	hooks.Annotate = func(ctx context.Context) []profile.Attr {
+		path, _ := ctx.Value(pathKey{}).(string)
+		mu.Lock()
+		annotated = append(annotated, path)
+		mu.Unlock()
+		return annotate(ctx)
+	}
+	var traceIDs []string
 	// /fast does nothing: 100 ms is far beyond what it takes even on a
 	// loaded machine with the race detector; /slow sleeps past it.
 	p := newProfiler(t, httpprof.Options{Hooks: hooks, CaptureSlowerThan: 100 * time.Millisecond, OnProfile: func(r serve.Result) {
 		mu.Lock()
 		stored = append(stored, r.ID)
+		if r.Profile != nil {
+			traceIDs = append(traceIDs, r.Profile.Attr("trace_id"))
+		}
 		mu.Unlock()
 	}})
 	srv := httptest.NewServer(p.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Annotate gets the request's context as the handler leaves it.
+		*r = *r.WithContext(context.WithValue(r.Context(), pathKey{}, r.URL.Path))
 		if r.URL.Path == "/slow" {
 			time.Sleep(150 * time.Millisecond)
 		}
@@ -235,4 +250,11 @@ func TestOnProfiledForKeptSlowRequests(t *testing.T) {
 	if _, ok := log.profiled[stored[0]]; !ok {
 		t.Errorf("OnProfiled for %v, stored %v", log.profiled, stored)
 	}
+	// Annotate runs for the kept candidate alone: a discarded one's
+	// description is never made.
+	if len(annotated) != 1 || annotated[0] != "/slow" || len(traceIDs) != 1 || traceIDs[0] == "" {
+		t.Errorf("Annotate called for %v, the stored profiles' trace_id %q; want /slow alone, annotated", annotated, traceIDs)
+	}
 }
+
+type pathKey struct{}

@@ -139,7 +139,8 @@ type Hooks struct {
 	// Reqprof-* headers) only when it is authorized.
 	Sample func(ctx context.Context) (reason string)
 	// Annotate is called with the handler's context when a profiled
-	// request (or a slow-capture candidate) ends, on its goroutine; the
+	// request ends, or a slow-capture candidate that is kept (slow enough,
+	// or taken by Sample's per-route sampling), on its goroutine; the
 	// attributes it returns are recorded in the profile.
 	Annotate func(ctx context.Context) []profile.Attr
 	// OnProfiled is called on the request's goroutine, while the request

@@ -382,7 +382,8 @@ func (p *Profiler) serveSlow(w http.ResponseWriter, r *http.Request, next http.H
 	}()
 	u.Run(func(context.Context) error { next.ServeHTTP(wrapWriter(rec), r2); return nil })
 	finished = true
-	u.End(p.describe(r2, rec, false, ""))
+	// Most candidates are discarded: describe only a kept one.
+	u.EndFunc(p.route(r2), func() serve.Info { return p.describe(r2, rec, false, "") })
 	p.keptSlow(r2, u)
 }
 
@@ -411,12 +412,7 @@ func (p *Profiler) UIPath() string { return p.uiPath }
 // describe is what the profile's metadata needs from a request, read on the
 // request's goroutine (routers such as chi recycle their state afterwards).
 func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool, reason string) serve.Info {
-	var route string
-	if p.opts.Route != nil {
-		route = p.opts.Route(r)
-	} else {
-		route = r.Pattern
-	}
+	route := p.route(r)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
@@ -424,7 +420,7 @@ func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool, reaso
 	if panicked {
 		status = http.StatusInternalServerError
 	}
-	in := serve.Info{Name: r.Method + " " + r.URL.Path}
+	in := serve.Info{Name: r.Method + " " + r.URL.Path, Attrs: make([]profile.Attr, 0, 12)}
 	if route != "" {
 		in.Name = r.Method + " " + routePath(route)
 		in.Set(profile.AttrRoute, route)
@@ -447,6 +443,15 @@ func (p *Profiler) describe(r *http.Request, rec *recorder, panicked bool, reaso
 		}
 	}
 	return in
+}
+
+// route is the request's route pattern: Options.Route's, else the
+// ServeMux's; "" when neither knows it.
+func (p *Profiler) route(r *http.Request) string {
+	if p.opts.Route != nil {
+		return p.opts.Route(r)
+	}
+	return r.Pattern
 }
 
 // maxURL bounds the URL kept in a profile's metadata.

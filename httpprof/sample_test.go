@@ -119,3 +119,33 @@ func newProfilerB(b *testing.B, opts httpprof.Options) *httpprof.Profiler {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// BenchmarkSlowCandidate is a request that slow capture follows and then
+// discards (faster than CaptureSlowerThan): what every request of a
+// server with slow capture on pays beyond the runtime's tracer, whose
+// recorder runs throughout. The request is built once and the handler
+// does nothing, so that the middleware's own work is what is timed.
+func BenchmarkSlowCandidate(b *testing.B) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for _, c := range []struct {
+		name string
+		opts httpprof.Options
+	}{
+		{"slow-capture-off", httpprof.Options{}},
+		{"slow-capture-on", httpprof.Options{CaptureSlowerThan: time.Hour}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := newProfilerB(b, c.opts)
+			defer p.Close()
+			h := p.Wrap(handler)
+			r := httptest.NewRequest("GET", "/x?a=1", nil)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r) // the recorder's start, for slow capture
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reqprof/reqprof/profile"
 	"github.com/reqprof/reqprof/serve"
 	"github.com/reqprof/reqprof/store"
 )
@@ -105,5 +106,111 @@ func TestTruncatedSlowCandidateEndsOnce(t *testing.T) {
 	case r := <-results:
 		t.Errorf("a second result: %+v", r)
 	default:
+	}
+}
+
+// EndFunc describes a slow candidate only when its profile is made: slow
+// enough, or taken by per-route sampling under the route it is given; a
+// candidate's id is known once it is kept.
+func TestEndFuncDescribesOnlyKept(t *testing.T) {
+	st, err := store.OpenDir(t.TempDir(), store.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan serve.Result, 4)
+	sample := serve.PerRoute(1, time.Hour)
+	sample.Take("busy") // its one unit this hour is spent
+	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: 200 * time.Millisecond, Sample: sample,
+		OnProfile: func(r serve.Result) { results <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	end := func(route string, work time.Duration) (described int, u *serve.Unit) {
+		u, err := core.BeginSlow(context.Background(), serve.Info{Name: "GET /x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Run(func(context.Context) error { time.Sleep(work); return nil })
+		if id := u.ID(); id != "" {
+			t.Errorf("a candidate not yet kept has id %q", id)
+		}
+		u.EndFunc(route, func() serve.Info {
+			described++
+			return serve.Info{Attrs: []profile.Attr{{Key: "described", Value: "yes"}}}
+		})
+		return described, u
+	}
+	check := func(name string, u *serve.Unit, reason string) {
+		t.Helper()
+		if !u.Kept() || !store.ValidID(u.ID()) {
+			t.Fatalf("%s: Kept %v, ID %q", name, u.Kept(), u.ID())
+		}
+		r := <-results
+		if r.Err != nil || r.ID != u.ID() {
+			t.Fatalf("%s: result %+v, want id %s", name, r, u.ID())
+		}
+		if got := r.Profile.Attr(profile.AttrReason); got != reason {
+			t.Errorf("%s: reason %q, want %q", name, got, reason)
+		}
+		if got := r.Profile.Attr("described"); got != "yes" {
+			t.Errorf("%s: describe's attribute %q, want yes", name, got)
+		}
+	}
+
+	if n, u := end("busy", 0); n != 0 || u.Kept() || u.ID() != "" {
+		t.Errorf("fast, route not due: described %d times, Kept %v, ID %q; want 0, false, empty", n, u.Kept(), u.ID())
+	}
+	n, u := end("new", 0)
+	if n != 1 {
+		t.Errorf("fast, route due: described %d times, want 1", n)
+	}
+	check("sampled", u, profile.ReasonSampled)
+	if sample.Take("new") {
+		t.Error("the sampled unit was not counted under the route EndFunc was given")
+	}
+	n, u = end("busy", 250*time.Millisecond)
+	if n != 1 {
+		t.Errorf("slow: described %d times, want 1", n)
+	}
+	check("slow", u, profile.ReasonSlow)
+	select {
+	case r := <-results:
+		t.Errorf("an extra result: %+v", r)
+	default:
+	}
+}
+
+// End counts a sampled candidate under the route Begin's info gave when
+// End's has none, as before EndFunc.
+func TestEndSamplesUnderBeginsRoute(t *testing.T) {
+	st, err := store.OpenDir(t.TempDir(), store.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan serve.Result, 4)
+	sample := serve.PerRoute(1, time.Hour)
+	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: time.Hour, Sample: sample,
+		OnProfile: func(r serve.Result) { results <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	u, err := core.BeginSlow(context.Background(), serve.Info{Name: "GET /items/7", Attrs: []profile.Attr{{Key: profile.AttrRoute, Value: "/items/{id}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.End(serve.Info{Name: "GET /items/{id}"})
+	if !u.Kept() {
+		t.Fatal("the route's first candidate was not sampled")
+	}
+	if r := <-results; r.Err != nil || r.Profile.Attr(profile.AttrReason) != profile.ReasonSampled {
+		t.Errorf("result %+v", r)
+	}
+	if sample.Take("/items/{id}") {
+		t.Error("the candidate was not counted under Begin's route")
+	}
+	if !sample.Take("GET /items/{id}") {
+		t.Error("the candidate was counted under End's name, not Begin's route")
 	}
 }

@@ -110,7 +110,12 @@ func (c *Core) begin(ctx context.Context, info Info, slow bool) (*Unit, error) {
 	} else {
 		info.Set(profile.AttrReason, profile.ReasonRequested)
 	}
-	u := &Unit{c: c, id: store.NewID(cp.StartTime()), info: info, slow: slow, cap: cp}
+	u := &Unit{c: c, info: info, slow: slow, cap: cp}
+	if !slow {
+		// A slow candidate's id is made when it is kept (stop): most are
+		// discarded.
+		u.id = store.NewID(cp.StartTime())
+	}
 	u.ctx = cctx
 	return u, nil
 }
@@ -135,8 +140,15 @@ func Profiled(ctx context.Context) bool { return capture.Profiled(ctx) }
 // and for a discarded slow candidate.
 func (u *Unit) Kept() bool { return u.kept.Load() }
 
-// ID returns the id the unit's profile is stored under.
-func (u *Unit) ID() string { return u.id }
+// ID returns the id the unit's profile is stored under. A slow
+// candidate's is known once it is kept ([Unit.Kept] reports true); before,
+// ID returns "".
+func (u *Unit) ID() string {
+	if u.slow && !u.kept.Load() {
+		return ""
+	}
+	return u.id
+}
 
 // Context returns the context the work must run with (it carries the
 // unit's runtime/trace task).
@@ -208,20 +220,43 @@ func panicSite(stack []byte) string {
 // background; a slow candidate is kept only if slow. End is safe to call
 // more than once (the later calls do nothing).
 func (u *Unit) End(info Info) {
+	// Per-route sampling counts the unit under its route as merge would
+	// make it: End's, else Begin's, else the name.
+	route := info.Get(profile.AttrRoute)
+	if route == "" {
+		route = u.info.Get(profile.AttrRoute)
+	}
+	if route == "" && info.Name != "" {
+		route = tracestr.Bound(info.Name)
+	}
+	u.EndFunc(route, func() Info { return info })
+}
+
+// EndFunc is [Unit.End] for a caller whose description of the unit costs
+// more than the work's end should pay when nothing is kept: describe is
+// called, on the caller's goroutine before EndFunc returns, only when the
+// unit's profile is made — always for a requested unit, for a slow
+// candidate only when it was slow enough or per-route sampling takes it.
+// route is what sampling counts the unit under ("" for Begin's name); it
+// should be the route describe sets as [profile.AttrRoute].
+func (u *Unit) EndFunc(route string, describe func() Info) {
 	if !u.ended.CompareAndSwap(false, true) {
 		return
 	}
 	u.release()
-	info = u.merge(info)
+	sampled := false
 	if u.slow && !u.keepSlow() {
-		route := info.Get(profile.AttrRoute)
 		if route == "" {
-			route = info.Name
+			route = u.info.Name
 		}
 		if !u.c.cfg.Sample.Take(route) {
 			u.discard()
 			return
 		}
+		sampled = true
+	}
+	info := u.merge(describe())
+	if sampled {
 		info.Set(profile.AttrReason, profile.ReasonSampled)
 	}
 	u.stop(info, nil)
@@ -263,7 +298,9 @@ func (u *Unit) releaseSlot() {
 }
 
 func (u *Unit) merge(info Info) Info {
-	out := Info{Name: u.info.Name, Attrs: append([]profile.Attr(nil), u.info.Attrs...)}
+	// Room for the truncation or sampling mark, and for a panic's two.
+	out := Info{Name: u.info.Name, Attrs: make([]profile.Attr, len(u.info.Attrs), len(u.info.Attrs)+len(info.Attrs)+3)}
+	copy(out.Attrs, u.info.Attrs)
 	if info.Name != "" {
 		out.Name = tracestr.Bound(info.Name)
 	}
@@ -309,6 +346,9 @@ func (u *Unit) truncate() {
 func (u *Unit) stop(info Info, then func(*profile.Profile, error)) bool {
 	if !u.stopped.CompareAndSwap(false, true) {
 		return false
+	}
+	if u.id == "" {
+		u.id = store.NewID(u.cap.StartTime())
 	}
 	u.kept.Store(true)
 	if u.done == nil {

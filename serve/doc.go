@@ -17,4 +17,9 @@
 //	if err != nil { /* run unprofiled */ }
 //	defer func() { u.End(serve.Info{Attrs: outcome}) }() // runs on panic and Goexit too
 //	err = u.Run(func(ctx context.Context) error { return handle(ctx) })
+//
+// Slow-request capture begins every unit with [Core.BeginSlow] instead,
+// and keeps only the slow ones (and those per-route sampling takes): an
+// adapter ends such a unit with [Unit.EndFunc], whose description is made
+// only for a kept unit, so that the many fast ones pay for none of it.
 package serve

@@ -281,7 +281,18 @@ func (p *Profiler) beginSlow(c call) plan {
 // end ends a call's unit with what is known of it.
 func (p *Profiler) end(pl plan, c call, err error, panicked bool) {
 	u := pl.unit
-	info := serve.Info{Name: c.fullMethod}
+	// A slow candidate is described only when it is kept: most are not.
+	u.EndFunc(c.fullMethod, func() serve.Info { return p.describe(pl, c, err, panicked) })
+	if h := p.hooks.OnProfiled; h != nil && pl.slow && u.Kept() {
+		h(u.Context(), u.ID(), p.hp.ProfileURL(u.ID()))
+	}
+}
+
+// describe is what the profile's metadata needs from a call, read on the
+// call's goroutine.
+func (p *Profiler) describe(pl plan, c call, err error, panicked bool) serve.Info {
+	u := pl.unit
+	info := serve.Info{Name: c.fullMethod, Attrs: make([]profile.Attr, 0, 10)}
 	info.Set(profile.AttrRoute, c.fullMethod)
 	info.Set(profile.AttrMethod, http.MethodPost)
 	info.Set(profile.AttrURL, c.fullMethod)
@@ -302,10 +313,7 @@ func (p *Profiler) end(pl plan, c call, err error, panicked bool) {
 			info.Set(a.Key, a.Value)
 		}
 	}
-	u.End(info)
-	if h := p.hooks.OnProfiled; h != nil && pl.slow && u.Kept() {
-		h(u.Context(), u.ID(), p.hp.ProfileURL(u.ID()))
-	}
+	return info
 }
 
 // UnaryServerInterceptor returns the unary server interceptor.

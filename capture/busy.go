@@ -56,6 +56,8 @@ type cpuJudge struct {
 	// The clocks, nil for the real ones (tests set them).
 	now func() time.Time
 	cpu func() (time.Duration, bool)
+	// limit is busyCPU for this judge when not 0 (tests set it).
+	limit float64
 }
 
 // liveUnit is a running profiled unit; from is when its time stops
@@ -137,7 +139,11 @@ func (j *cpuJudge) judge() bool {
 	}
 	if !j.at.IsZero() {
 		other := used - j.used - (j.steps - j.steps0) - (j.units - j.units0)
-		j.busy.Store(float64(other)/float64(now.Sub(j.at)) > busyCPU)
+		limit := busyCPU
+		if j.limit > 0 {
+			limit = j.limit
+		}
+		j.busy.Store(float64(other)/float64(now.Sub(j.at)) > limit)
 	}
 	j.at, j.used, j.steps0, j.units0 = now, used, j.steps, j.units
 	return j.busy.Load()

@@ -55,14 +55,7 @@ func TestOtherModules(t *testing.T) {
 	}
 	for _, dir := range modules(t, root) {
 		t.Run(filepath.ToSlash(dir), func(t *testing.T) {
-			// Stat every file of the module, so that go test's cache
-			// knows this test's result depends on them.
-			filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					os.Stat(p)
-				}
-				return nil
-			})
+			statAll(filepath.Join(root, dir))
 			args := []string{"test"}
 			if testing.Short() {
 				args = append(args, "-short")
@@ -78,6 +71,55 @@ func TestOtherModules(t *testing.T) {
 				t.Log(line)
 			}
 			if err != nil {
+				t.Fatalf("go %s in %s: %v", strings.Join(args, " "), dir, err)
+			}
+		})
+	}
+}
+
+// statAll stats every file under dir, so that go test's cache knows the
+// calling test's result depends on them.
+func statAll(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			os.Stat(p)
+		}
+		return nil
+	})
+}
+
+// TestBenchmarksRun runs every benchmark of every module once
+// (-benchtime 1x), so that a benchmark that no longer runs fails CI, not
+// the next person who measures with it (the SQLite case of sqlprof's
+// benchmark failed with "unknown driver" from the day the core module
+// stopped requiring a SQLite driver). It runs under CI (CI=true) or with
+// REQPROF_BENCH_SMOKE=1, not with -short or -race: it takes some 45 s on
+// a 2-core machine.
+func TestBenchmarksRun(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("benchmark smoke run: not with -short or -race")
+	}
+	if os.Getenv("CI") == "" && os.Getenv("REQPROF_BENCH_SMOKE") == "" {
+		t.Skip("benchmark smoke run: set REQPROF_BENCH_SMOKE=1 (CI=true does) to run every benchmark once")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"GOFLAGS", "REQPROF_PG_DSN"} {
+		os.Getenv(v)
+	}
+	for _, dir := range append([]string{"."}, modules(t, root)...) {
+		t.Run(filepath.ToSlash(dir), func(t *testing.T) {
+			statAll(filepath.Join(root, dir))
+			args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", "1x", "./..."}
+			cmd := exec.Command(goBin(t), args...)
+			cmd.Dir = filepath.Join(root, dir)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+					t.Log(line)
+				}
 				t.Fatalf("go %s in %s: %v", strings.Join(args, " "), dir, err)
 			}
 		})

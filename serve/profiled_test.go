@@ -11,16 +11,7 @@ import (
 )
 
 func TestProfiledAndKept(t *testing.T) {
-	st, err := store.OpenDir(t.TempDir(), store.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan serve.Result, 4)
-	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: time.Hour, OnProfile: func(r serve.Result) { results <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
+	core, results := newCore(t, serve.Config{CaptureSlowerThan: time.Hour})
 	if serve.Profiled(context.Background()) {
 		t.Error("Profiled(Background) = true")
 	}
@@ -66,6 +57,25 @@ func TestProfiledAndKept(t *testing.T) {
 	}
 }
 
+// newCore opens a core on a fresh store with cfg, whose results arrive on
+// the returned channel; it is closed when the test ends.
+func newCore(t *testing.T, cfg serve.Config) (*serve.Core, <-chan serve.Result) {
+	t.Helper()
+	st, err := store.OpenDir(t.TempDir(), store.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan serve.Result, 4)
+	cfg.Store = st
+	cfg.OnProfile = func(r serve.Result) { results <- r }
+	core, err := serve.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { core.Close() })
+	return core, results
+}
+
 func TestProfiledAllocatesNothing(t *testing.T) {
 	type other struct{}
 	ctx := context.WithValue(context.Background(), other{}, 1)
@@ -78,17 +88,7 @@ func TestProfiledAllocatesNothing(t *testing.T) {
 // ends; its End, with the slow rate spent by then, must not end it again
 // (it closed an already closed channel).
 func TestTruncatedSlowCandidateEndsOnce(t *testing.T) {
-	st, err := store.OpenDir(t.TempDir(), store.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan serve.Result, 4)
-	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: time.Millisecond, SlowPerMinute: 1,
-		MaxDuration: 20 * time.Millisecond, OnProfile: func(r serve.Result) { results <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
+	core, results := newCore(t, serve.Config{CaptureSlowerThan: time.Millisecond, SlowPerMinute: 1, MaxDuration: 20 * time.Millisecond})
 	u, err := core.BeginSlow(context.Background(), serve.Info{Name: "long"})
 	if err != nil {
 		t.Fatal(err)
@@ -113,19 +113,9 @@ func TestTruncatedSlowCandidateEndsOnce(t *testing.T) {
 // enough, or taken by per-route sampling under the route it is given; a
 // candidate's id is known once it is kept.
 func TestEndFuncDescribesOnlyKept(t *testing.T) {
-	st, err := store.OpenDir(t.TempDir(), store.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan serve.Result, 4)
 	sample := serve.PerRoute(1, time.Hour)
 	sample.Take("busy") // its one unit this hour is spent
-	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: 200 * time.Millisecond, Sample: sample,
-		OnProfile: func(r serve.Result) { results <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
+	core, results := newCore(t, serve.Config{CaptureSlowerThan: 200 * time.Millisecond, Sample: sample})
 	end := func(route string, work time.Duration) (described int, u *serve.Unit) {
 		u, err := core.BeginSlow(context.Background(), serve.Info{Name: "GET /x"})
 		if err != nil {
@@ -184,18 +174,8 @@ func TestEndFuncDescribesOnlyKept(t *testing.T) {
 // End counts a sampled candidate under the route Begin's info gave when
 // End's has none, as before EndFunc.
 func TestEndSamplesUnderBeginsRoute(t *testing.T) {
-	st, err := store.OpenDir(t.TempDir(), store.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan serve.Result, 4)
 	sample := serve.PerRoute(1, time.Hour)
-	core, err := serve.New(serve.Config{Store: st, CaptureSlowerThan: time.Hour, Sample: sample,
-		OnProfile: func(r serve.Result) { results <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
+	core, results := newCore(t, serve.Config{CaptureSlowerThan: time.Hour, Sample: sample})
 	u, err := core.BeginSlow(context.Background(), serve.Info{Name: "GET /items/7", Attrs: []profile.Attr{{Key: profile.AttrRoute, Value: "/items/{id}"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"io"
-	"runtime/trace"
 	"testing"
 
 	"github.com/reqprof/reqprof/sqlprof"
+	"github.com/reqprof/reqprof/sqlprof/internal/proftest"
 )
 
 // A trivial in-process driver, so that the benchmark measures database/sql
@@ -109,27 +109,7 @@ func BenchmarkWrapOverhead(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					db := c.open(b, wrap)
 					defer db.Close()
-					db.SetMaxIdleConns(1)
-					db.SetMaxOpenConns(1)
-					ctx := context.Background()
-					var n int
-					if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
-						b.Fatal(err)
-					}
-					if traced {
-						if err := trace.Start(io.Discard); err != nil {
-							b.Skipf("cannot trace: %v", err)
-						}
-						defer trace.Stop()
-					} else if trace.IsEnabled() {
-						b.Fatal("tracing is on")
-					}
-					b.ReportAllocs()
-					for b.Loop() {
-						if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
-							b.Fatal(err)
-						}
-					}
+					proftest.BenchSelect1(b, db, traced)
 				})
 			}
 		}

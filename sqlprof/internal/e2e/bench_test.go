@@ -1,13 +1,11 @@
 package e2e_test
 
 import (
-	"context"
 	"database/sql"
-	"io"
-	"runtime/trace"
 	"testing"
 
 	"github.com/reqprof/reqprof/sqlprof"
+	"github.com/reqprof/reqprof/sqlprof/internal/proftest"
 )
 
 // BenchmarkWrapOverheadSQLite is sqlprof's BenchmarkWrapOverhead on an
@@ -35,27 +33,7 @@ func BenchmarkWrapOverheadSQLite(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer db.Close()
-				db.SetMaxIdleConns(1)
-				db.SetMaxOpenConns(1)
-				ctx := context.Background()
-				var n int
-				if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
-					b.Fatal(err)
-				}
-				if traced {
-					if err := trace.Start(io.Discard); err != nil {
-						b.Skipf("cannot trace: %v", err)
-					}
-					defer trace.Stop()
-				} else if trace.IsEnabled() {
-					b.Fatal("tracing is on")
-				}
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
-						b.Fatal(err)
-					}
-				}
+				proftest.BenchSelect1(b, db, traced)
 			})
 		}
 	}

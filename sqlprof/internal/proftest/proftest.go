@@ -1,15 +1,18 @@
 // Package proftest holds what the end-to-end tests of sqlprof and
-// sqlprof/pgxtrace share: the PostgreSQL server they need, and checks on
-// profiles.
+// sqlprof/pgxtrace share: the PostgreSQL server they need, checks on
+// profiles, and the loop of the wrapper's benchmarks.
 package proftest
 
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"testing"
@@ -268,4 +271,31 @@ func LatencyProxy(t testing.TB, target string, d time.Duration) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// BenchSelect1 benchmarks `SELECT 1` through db on one connection, with
+// tracing off or (traced) an execution trace written to io.Discard, as
+// while a profile is taken: sqlprof's wrapper benchmarks on their drivers.
+func BenchSelect1(b *testing.B, db *sql.DB, traced bool) {
+	db.SetMaxIdleConns(1)
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	if traced {
+		if err := trace.Start(io.Discard); err != nil {
+			b.Skipf("cannot trace: %v", err)
+		}
+		defer trace.Stop()
+	} else if trace.IsEnabled() {
+		b.Fatal("tracing is on")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
